@@ -1,0 +1,13 @@
+"""The tracking bookkeeping engine: zones, counts, heat and overlay, with no model inside.
+
+Example:
+    >>> from dashboard.engine import Engine, LineZone, Tracks
+    >>> engine = Engine(zones=[LineZone("door", (100, 240), (540, 240))])
+"""
+from .engine import Engine, FrameResult
+from .heatmap import HeatmapAccumulator, HeatmapConfig
+from .tracks import Tracks
+from .zones import CrossingEvent, LineZone, PolygonZone, Zone, ZoneCounts, zone_from_dict
+
+__all__ = ["Engine", "FrameResult", "HeatmapAccumulator", "HeatmapConfig", "Tracks",
+           "CrossingEvent", "LineZone", "PolygonZone", "Zone", "ZoneCounts", "zone_from_dict"]

@@ -1,0 +1,105 @@
+"""`Engine`: one frame's bookkeeping and drawing: zones, counts, heat, overlay. No model."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import DashboardError
+from .heatmap import HeatmapAccumulator, HeatmapConfig
+from .overlay import draw_tracks, draw_zones
+from .tracks import Tracks
+from .zones import CrossingEvent, Zone, ZoneCounts
+
+
+@dataclass
+class FrameResult:
+    """What one `Engine.update` produced.
+
+    `counts` maps zone name to a snapshot of its `ZoneCounts`; `events` are the crossings
+    counted in this update; `total_tracks` is the number of tracks in this frame.
+    """
+
+    plot: np.ndarray
+    counts: dict[str, ZoneCounts]
+    events: list[CrossingEvent]
+    total_tracks: int
+    t: float
+    tracks: Tracks = field(repr=False, default_factory=Tracks.empty)
+
+
+class Engine:
+    """Counts zone crossings and accumulates heat from tracks, and draws both on the frame.
+
+    `zones` is a plain list: add or remove zones between updates; each zone keeps its own
+    counts, so the others are untouched.
+
+    Example:
+        >>> from dashboard.engine import LineZone
+        >>> eng = Engine(zones=[LineZone("door", (0, 50), (100, 50), confirm_frames=1)])
+        >>> img = np.zeros((100, 100, 3), np.uint8)
+        >>> for t, y in enumerate([30, 70]):
+        ...     r = eng.update(img, Tracks([[45, y - 5, 55, y + 5]], [1], [0], [.9], {0: "person"}), t)
+        >>> r.counts["door"].in_count, r.events[0].direction
+        (1, 'in')
+    """
+
+    def __init__(self, zones: list[Zone] | tuple[Zone, ...] = (),
+                 heatmap: HeatmapConfig | None = None, draw_boxes: bool = True,
+                 draw_heat: bool = True) -> None:
+        self.zones: list[Zone] = list(zones)
+        self._check_names()
+        self.heatmap = HeatmapAccumulator(heatmap or HeatmapConfig())
+        self.draw_boxes = draw_boxes
+        self.draw_heat = draw_heat
+
+    def _check_names(self) -> None:
+        names = [z.name for z in self.zones]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise DashboardError(f"Zone names must be unique; repeated: {', '.join(sorted(dup))}.")
+
+    def add_zone(self, zone: Zone) -> None:
+        """Add a zone; it starts counting at the next update."""
+        self.zones.append(zone)
+        try:
+            self._check_names()
+        except DashboardError:
+            self.zones.pop()
+            raise
+
+    def remove_zone(self, name: str) -> Zone:
+        """Remove and return the zone called `name`."""
+        for i, z in enumerate(self.zones):
+            if z.name == name:
+                return self.zones.pop(i)
+        raise DashboardError(f"There is no zone called {name!r}.")
+
+    @property
+    def counts(self) -> dict[str, ZoneCounts]:
+        """A snapshot of every zone's counts."""
+        return {z.name: z.counts.copy() for z in self.zones}
+
+    def update(self, frame: np.ndarray, tracks: Tracks, t: float) -> FrameResult:
+        """Count, accumulate heat and draw for one frame taken at time `t` (seconds)."""
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise DashboardError(f"Expected a BGR uint8 frame (H, W, 3), got {frame.dtype} "
+                                 f"{frame.shape}.")
+        self._check_names()
+        events: list[CrossingEvent] = []
+        for z in self.zones:
+            events += z.trigger(tracks, t)
+        self.heatmap.add(tracks, t, frame.shape[:2])
+        plot = self.heatmap.render(frame, t=t) if self.draw_heat else frame.copy()
+        if self.draw_boxes:
+            draw_tracks(plot, tracks)
+        counts = self.counts
+        draw_zones(plot, self.zones, counts)
+        return FrameResult(plot=plot, counts=counts, events=events, total_tracks=len(tracks),
+                           t=float(t), tracks=tracks)
+
+    def reset(self) -> None:
+        """Counts, track state and heat back to zero; zones stay."""
+        for z in self.zones:
+            z.reset()
+        self.heatmap.reset()

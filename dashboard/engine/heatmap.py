@@ -1,0 +1,352 @@
+"""`HeatmapAccumulator`: where tracks have been, as decaying heat, rendered over the frame.
+
+Heat lives on a grid a few pixels per cell (cheap to splat and render); `value` upsamples
+it to frame size on demand. Decay is a running scale factor, so a frame costs nothing for it.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+from ..errors import DashboardError
+from .tracks import Tracks, check_anchor
+
+log = logging.getLogger(__name__)
+
+ALL = "all"            # the layer name when heat is not kept per class
+MAX_GRID_SIDE = 480    # a grid cell is as many pixels as it takes to keep this many cells
+FOOTPRINT = 0.25       # Gaussian sigma as a fraction of the box's size
+ALPHA_RAMP = 0.25      # the weakest quarter of heat fades in from transparent
+LEVEL_RANGE = 1e-6     # heat below this fraction of the peak is ranked with the weakest
+REFRESH_S = 0.25       # rebuild the heat picture at most this often, in frame time
+
+
+@dataclass
+class _Overlay:
+    region: tuple[slice, slice]  # frame pixels the heat covers
+    premul: np.ndarray           # colour * alpha, uint8 (h, w, 3)
+    inv: np.ndarray              # 255 * (1 - alpha), uint8 (h, w, 3)
+    version: int                 # heat version it was built from
+    t: float                     # frame time it was built at
+
+
+@dataclass
+class HeatmapConfig:
+    """Heatmap settings.
+
+    half_life_s: None keeps all heat (cumulative); a number halves old heat every that
+    many seconds of frame time. colormap: any cv2.COLORMAP_* value. per_class: keep one
+    heat layer per class name as well as the total.
+
+    Example:
+        >>> HeatmapConfig(half_life_s=30, anchor="bottom_center").anchor
+        'bottom_center'
+    """
+
+    half_life_s: float | None = None
+    anchor: str = "center"
+    colormap: int = cv2.COLORMAP_JET
+    opacity: float = 0.5
+    per_class: bool = False
+
+    def __post_init__(self) -> None:
+        check_anchor(self.anchor)
+        if self.half_life_s is not None and not self.half_life_s > 0:
+            raise DashboardError("Heatmap half-life must be a positive number of seconds "
+                                 "(or None to keep all heat).")
+        if not 0.0 <= self.opacity <= 1.0:
+            raise DashboardError("Heatmap opacity must be between 0 and 1.")
+        self.colormap = int(self.colormap)
+
+
+def _new_or_self(method: Callable) -> Any:
+    """Make `method` callable on the class (acts on a new instance) or on an instance."""
+
+    class _Descriptor:
+        def __get__(self, obj: Any, cls: type) -> Callable:
+            return functools.partial(method, obj if obj is not None else cls())
+
+    return _Descriptor()
+
+
+class HeatmapAccumulator:
+    """Accumulates track heat, decays it by frame time, renders and exports it.
+
+    Example:
+        >>> import numpy as np
+        >>> h = HeatmapAccumulator(HeatmapConfig(half_life_s=1.0))
+        >>> t = Tracks([[40, 40, 60, 60]], [1], [0], [.9], {0: "person"})
+        >>> h.add(t, 0.0, (100, 100)); peak = h.value.max()
+        >>> h.decay_to(1.0); round(float(h.value.max() / peak), 3)
+        0.5
+    """
+
+    def __init__(self, config: HeatmapConfig | None = None) -> None:
+        self.config = config or HeatmapConfig()
+        self.shape: tuple[int, int] | None = None
+        self.cell = 1
+        self._layers: dict[str, np.ndarray] = {}
+        self._scale = 1.0       # true heat = stored layer * _scale
+        self._t: float | None = None
+        self._version = 0       # bumped whenever the heat changes; keys the render cache
+        self._cache: dict[str, _Overlay] = {}
+
+    # -- accumulation -------------------------------------------------------------------
+    def reset(self) -> None:
+        """No heat; the next frame sets the size."""
+        self.shape, self._layers, self._scale, self._t = None, {}, 1.0, None
+        self._version += 1
+        self._cache = {}
+
+    def _ensure_shape(self, shape: tuple[int, int]) -> None:
+        if self.shape == shape:
+            return
+        if self.shape is not None:
+            log.warning("Frame size changed from %sx%s to %sx%s: heatmap reset.",
+                        self.shape[1], self.shape[0], shape[1], shape[0])
+        self.reset()
+        self.shape = shape
+        self.cell = max(1, math.ceil(max(shape) / MAX_GRID_SIDE))
+
+    def _grid_shape(self) -> tuple[int, int]:
+        assert self.shape is not None
+        return (math.ceil(self.shape[0] / self.cell), math.ceil(self.shape[1] / self.cell))
+
+    def _layer(self, name: str) -> np.ndarray:
+        if name not in self._layers:
+            self._layers[name] = np.zeros(self._grid_shape(), np.float32)
+        return self._layers[name]
+
+    def decay_to(self, t: float) -> None:
+        """Apply decay for the frame time elapsed since the last update."""
+        if self._t is not None and self.config.half_life_s and t > self._t:
+            self._scale *= 0.5 ** ((t - self._t) / self.config.half_life_s)
+            if self._scale < 1e-6:  # fold the factor in before float32 loses range
+                for layer in self._layers.values():
+                    layer *= self._scale
+                self._scale = 1.0
+        if self._t is None or t > self._t:
+            self._t = float(t)
+
+    def add(self, tracks: Tracks, t: float, shape: tuple[int, int]) -> None:
+        """Decay to time `t`, then add one Gaussian splat per track at its anchor."""
+        self._ensure_shape((int(shape[0]), int(shape[1])))
+        self.decay_to(t)
+        total = self._layer(ALL)
+        if not len(tracks):
+            return
+        self._version += 1
+        pts = (tracks.anchors(self.config.anchor) / self.cell - 0.5).tolist()
+        wh = (tracks.xyxy[:, 2:] - tracks.xyxy[:, :2]) / self.cell
+        if self.config.anchor == "bottom_center":  # feet: a flat ellipse on the floor
+            wh[:, 1] = wh[:, 0] / 2
+        sig = np.maximum(wh * FOOTPRINT, 0.7).tolist()
+        names = tracks.class_names() if self.config.per_class else None
+        gh, gw = total.shape
+        weight = np.float32(1.0 / self._scale)
+        for i, ((cx, cy), (sx, sy)) in enumerate(zip(pts, sig)):
+            x0, x1 = max(0, int(cx - 3 * sx)), min(gw, int(cx + 3 * sx) + 2)
+            y0, y1 = max(0, int(cy - 3 * sy)), min(gh, int(cy + 3 * sy) + 2)
+            if x0 >= x1 or y0 >= y1:
+                continue
+            gx = np.exp(-0.5 * ((np.arange(x0, x1, dtype=np.float32) - cx) / sx) ** 2)
+            gy = np.exp(-0.5 * ((np.arange(y0, y1, dtype=np.float32) - cy) / sy) ** 2) * weight
+            patch = np.multiply.outer(gy, gx)
+            total[y0:y1, x0:x1] += patch
+            if names is not None:
+                self._layer(names[i])[y0:y1, x0:x1] += patch
+
+    # -- reading ------------------------------------------------------------------------
+    def grid(self, layer: str = ALL) -> np.ndarray:
+        """The heat grid (cells, not pixels), decay applied; zeros if nothing was added."""
+        if layer != ALL and not self.config.per_class:
+            raise DashboardError("Per-class heat is off; set HeatmapConfig(per_class=True).")
+        if self.shape is None:
+            return np.zeros((0, 0), np.float32)
+        if layer not in self._layers:
+            return np.zeros(self._grid_shape(), np.float32)
+        return self._layers[layer] * np.float32(self._scale)
+
+    def _upsample(self, grid: np.ndarray) -> np.ndarray:
+        assert self.shape is not None
+        h, w = self.shape
+        if self.cell == 1:
+            return grid
+        big = cv2.resize(grid, (grid.shape[1] * self.cell, grid.shape[0] * self.cell),
+                         interpolation=cv2.INTER_LINEAR)
+        return big[:h, :w]
+
+    @property
+    def value(self) -> np.ndarray:
+        """The current heat at frame size, float32 (H, W), decay applied."""
+        return self.class_value(ALL)
+
+    def class_value(self, cls_name: str) -> np.ndarray:
+        """Heat of one class at frame size (needs `per_class=True`); `"all"` is the total."""
+        grid = self.grid(cls_name)
+        return np.ascontiguousarray(self._upsample(grid)) if self.shape else grid
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names with a heat layer of their own."""
+        return sorted(k for k in self._layers if k != ALL)
+
+    # -- rendering ----------------------------------------------------------------------
+    def _levels(self, grid: np.ndarray) -> np.ndarray:
+        """Heat as uint8 0..255 by rank among heated cells, 0 where there is none.
+
+        Ranking (histogram equalisation of log-heat in 255 bins) means one hot spot cannot
+        wash out the rest: a path walked a few times still gets a visible colour beside a
+        spot someone stood on for minutes.
+        """
+        vmax = float(grid.max()) if grid.size else 0.0
+        if vmax <= 0:
+            return np.zeros(grid.shape, np.uint8)
+        heated = grid > 0
+        log_lo = math.log(vmax * LEVEL_RANGE)
+        logs = np.log(np.maximum(grid, np.float32(vmax * LEVEL_RANGE)))
+        lv = ((logs - np.float32(log_lo)) * np.float32(254 / -math.log(LEVEL_RANGE)) + 1)
+        lv = lv.astype(np.uint8)
+        lv[~heated] = 0
+        hist = np.bincount(lv.ravel(), minlength=256).astype(np.float64)
+        hist[0] = 0
+        cdf = np.cumsum(hist)
+        lut = np.maximum(np.round(cdf / cdf[-1] * 255), 1).astype(np.uint8)
+        lut[0] = 0
+        return cv2.LUT(lv, lut)
+
+    def _overlay(self, layer: str, frame_t: float | None) -> _Overlay | None:
+        """The heat as premultiplied colour and inverse alpha at frame size, over its region.
+
+        Rebuilt when the heat changed and `REFRESH_S` of frame time has passed (or always,
+        when `frame_t` is None): heat moves slowly, so this keeps the per-frame cost to one
+        multiply and one add.
+        """
+        cached = self._cache.get(layer)
+        if cached is not None and (cached.version == self._version or (
+                frame_t is not None and frame_t - cached.t < REFRESH_S)):
+            return cached
+        grid = self._layers.get(layer)
+        if grid is None:
+            return None
+        rows = np.flatnonzero(grid.any(axis=1))
+        if rows.size == 0:
+            return None
+        cols = np.flatnonzero(grid[rows[0]:rows[-1] + 1].any(axis=0))
+        # The region with heat, one cell of margin for the interpolation's reach.
+        gy0, gy1 = max(0, rows[0] - 1), min(grid.shape[0], rows[-1] + 2)
+        gx0, gx1 = max(0, cols[0] - 1), min(grid.shape[1], cols[-1] + 2)
+        lv = self._levels(grid[gy0:gy1, gx0:gx1])  # the scale factor does not change ranks
+        alpha = cv2.LUT(lv, self._alpha_lut())
+        color = cv2.applyColorMap(lv, self.config.colormap)
+        premul = cv2.multiply(color, cv2.merge([alpha] * 3), scale=1 / 255)
+        assert self.shape is not None
+        c = self.cell
+        y0, x0 = gy0 * c, gx0 * c
+        y1, x1 = min(self.shape[0], gy1 * c), min(self.shape[1], gx1 * c)
+        size = ((gx1 - gx0) * c, (gy1 - gy0) * c)
+        # Resizing the sub-grid to whole cells samples it at the same centres as the full grid.
+        premul = cv2.resize(premul, size, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
+        inv = cv2.resize(255 - alpha, size, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
+        ov = _Overlay((slice(y0, y1), slice(x0, x1)), np.ascontiguousarray(premul),
+                      cv2.merge([np.ascontiguousarray(inv)] * 3), self._version,
+                      -math.inf if frame_t is None else frame_t)
+        self._cache[layer] = ov
+        return ov
+
+    def render(self, frame: np.ndarray, layer: str = ALL, t: float | None = None) -> np.ndarray:
+        """A copy of the frame with heat blended over it; pixels with no heat keep the frame
+        exactly. With `t` (frame time), the heat picture is refreshed at most every REFRESH_S.
+
+        Example:
+            >>> img = np.zeros((100, 100, 3), np.uint8)
+            >>> h = HeatmapAccumulator(); h.add(Tracks([[40, 40, 60, 60]], [1], [0], [1.]), 0, (100, 100))
+            >>> bool((h.render(img)[50, 50] > 0).any()), bool((h.render(img)[0, 0] == 0).all())
+            (True, True)
+        """
+        self._ensure_shape(frame.shape[:2])
+        ov = self._overlay(layer, t)
+        if ov is None:
+            return frame.copy()
+        roi = frame[ov.region]
+        blended = cv2.multiply(roi, ov.inv, scale=1 / 255)
+        cv2.add(blended, ov.premul, dst=blended)  # in place: a fresh 6 MB buffer costs ~1 ms
+        if roi.shape == frame.shape:
+            return blended
+        out = frame.copy()
+        out[ov.region] = blended
+        return out
+
+    def _alpha_lut(self) -> np.ndarray:
+        """Opacity for each level: weak heat fades in from transparent, then full opacity."""
+        ramp = np.minimum(np.arange(256) / (255 * ALPHA_RAMP), 1.0) * self.config.opacity
+        return np.round(ramp * 255).astype(np.uint8).reshape(256, 1)
+
+    def colorized(self, layer: str = ALL) -> np.ndarray:
+        """The heat alone as a BGR image at frame size; black where there is none."""
+        if self.shape is None:
+            raise DashboardError("The heatmap is empty: process some frames first.")
+        lv = self._levels(self.grid(layer))
+        img = self._upsample(cv2.applyColorMap(lv, self.config.colormap))
+        img[self._upsample(lv) == 0] = 0
+        return img
+
+    # -- export -------------------------------------------------------------------------
+    def to_png(self, path: str | Path, layer: str = ALL) -> Path:
+        """Write the colourised heat as a PNG at frame size.
+
+        Example:
+            >>> engine.heatmap.to_png("heat.png")  # doctest: +SKIP
+        """
+        path = Path(path)
+        if not cv2.imwrite(str(path), self.colorized(layer)):
+            raise DashboardError(f"Could not write the heatmap PNG to {path}.")
+        return path
+
+    def save(self, path: str | Path) -> Path:
+        """Save heat and settings as .npz, to continue later with `load`.
+
+        Example:
+            >>> engine.heatmap.save("heat.npz"); h = HeatmapAccumulator.load("heat.npz")  # doctest: +SKIP
+        """
+        path = Path(path)
+        meta = {"config": asdict(self.config), "shape": self.shape, "cell": self.cell,
+                "t": self._t}
+        arrays = {f"layer_{k}": v * np.float32(self._scale) for k, v in self._layers.items()}
+        try:
+            with open(path, "wb") as f:
+                np.savez_compressed(f, meta=np.array(json.dumps(meta)), **arrays)
+        except OSError as e:
+            raise DashboardError(f"Could not save the heatmap to {path}: {e}") from e
+        return path
+
+    @_new_or_self
+    def load(self, path: str | Path) -> "HeatmapAccumulator":
+        """Load heat and settings saved by `save`: `HeatmapAccumulator.load(p)` gives a new
+        accumulator, `acc.load(p)` replaces that one's contents.
+
+        Example:
+            >>> h = HeatmapAccumulator.load("heat.npz")  # doctest: +SKIP
+        """
+        try:
+            with np.load(Path(path), allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                layers = {k[len("layer_"):]: data[k].astype(np.float32)
+                          for k in data.files if k.startswith("layer_")}
+        except (OSError, ValueError, KeyError) as e:
+            raise DashboardError(f"{path} is not a heatmap saved by this program: {e}") from e
+        self.config = HeatmapConfig(**meta["config"])
+        self.shape = tuple(meta["shape"]) if meta["shape"] else None
+        self.cell = int(meta["cell"])
+        self._layers, self._scale, self._t = layers, 1.0, meta["t"]
+        self._version += 1
+        self._cache = {}
+        return self

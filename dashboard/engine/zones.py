@@ -1,0 +1,337 @@
+"""Counting zones: lines and polygons that turn track motion into crossing events.
+
+Both zone kinds share one per-track state machine (`Zone.trigger`); they differ only in
+how a point is classified (`_sides`) and whether a change of side really crossed the zone.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import cv2
+import numpy as np
+import shapely
+
+from ..errors import DashboardError
+from .tracks import Tracks, check_anchor
+
+STALE_TRACK_S = 120.0  # forget a track's side after this long unseen (bounds memory)
+
+
+@dataclass(frozen=True)
+class CrossingEvent:
+    """One counted crossing.
+
+    Example:
+        >>> CrossingEvent(t=1.5, zone="door", track_id=3, cls_name="person", direction="in")
+        CrossingEvent(t=1.5, zone='door', track_id=3, cls_name='person', direction='in')
+    """
+
+    t: float
+    zone: str
+    track_id: int
+    cls_name: str
+    direction: str  # "in" or "out"
+
+
+class ClassCounts(dict):
+    """Per-class {"in": n, "out": n}; a class never counted reads as zeros.
+
+    Example:
+        >>> ClassCounts()["car"]
+        {'in': 0, 'out': 0}
+    """
+
+    def __missing__(self, key: str) -> dict[str, int]:
+        return {"in": 0, "out": 0}
+
+
+@dataclass
+class ZoneCounts:
+    """Counts of one zone; `occupancy` is None for lines.
+
+    Example:
+        >>> ZoneCounts(in_count=2, out_count=1).net
+        1
+    """
+
+    in_count: int = 0
+    out_count: int = 0
+    occupancy: int | None = None
+    per_class: ClassCounts = field(default_factory=ClassCounts)
+
+    @property
+    def net(self) -> int:
+        return self.in_count - self.out_count
+
+    def add(self, cls_name: str, direction: str) -> None:
+        if direction == "in":
+            self.in_count += 1
+        else:
+            self.out_count += 1
+        c = self.per_class.get(cls_name) or {"in": 0, "out": 0}
+        c[direction] += 1
+        self.per_class[cls_name] = c
+
+    def copy(self) -> "ZoneCounts":
+        return ZoneCounts(self.in_count, self.out_count, self.occupancy,
+                          ClassCounts({k: dict(v) for k, v in self.per_class.items()}))
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"in": self.in_count, "out": self.out_count,
+                             "per_class": {k: dict(v) for k, v in self.per_class.items()}}
+        if self.occupancy is not None:
+            d["occupancy"] = self.occupancy
+        return d
+
+
+@dataclass
+class _TrackState:
+    side: int              # confirmed side: +1 / -1 (polygon: +1 inside)
+    observed: int          # last side seen, which a point on the boundary keeps
+    last_old: np.ndarray   # last anchor seen on the confirmed side
+    prev: np.ndarray       # anchor of the previous update
+    seen_t: float
+    pending: int = 0       # consecutive updates seen on the other side
+    first_new: np.ndarray | None = None
+
+
+def _as_points(points: Iterable[Sequence[float]], what: str) -> np.ndarray:
+    try:
+        arr = np.asarray([[float(v) for v in p] for p in points], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DashboardError(f"{what}: points must be (x, y) pairs of numbers.") from None
+    if arr.ndim != 2 or arr.shape[1] != 2 or not np.isfinite(arr).all():
+        raise DashboardError(f"{what}: points must be finite (x, y) pairs.")
+    return arr
+
+
+class Zone:
+    """Base of `LineZone` and `PolygonZone`: holds per-track side state and running counts."""
+
+    kind = "zone"
+
+    def __init__(self, name: str, anchor: str = "center", confirm_frames: int = 2) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise DashboardError("A zone needs a non-empty name.")
+        if int(confirm_frames) < 1:
+            raise DashboardError(f"Zone {name!r}: confirm_frames must be 1 or more.")
+        try:
+            self.anchor = check_anchor(anchor)
+        except ValueError as e:
+            raise DashboardError(f"Zone {name!r}: {e}") from None
+        self.name = name.strip()
+        self.confirm_frames = int(confirm_frames)
+        self.points = np.zeros((0, 2))
+        self.counts = ZoneCounts(occupancy=0 if self.kind == "polygon" else None)
+        self._states: dict[int, _TrackState] = {}
+        self._pruned_t = -math.inf
+
+    # Subclasses define these three.
+    def _sides(self, pts: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _crossed(self, old: np.ndarray, new: np.ndarray) -> bool:
+        return True
+
+    def _passed_through(self, old: np.ndarray, new: np.ndarray) -> bool:
+        return False
+
+    def trigger(self, tracks: Tracks, t: float) -> list[CrossingEvent]:
+        """Update every track's side with this frame's tracks; return the crossings counted.
+
+        Example:
+            >>> z = LineZone("door", (0, 10), (100, 10), confirm_frames=1)
+            >>> mk = lambda y: Tracks([[40, y - 5, 60, y + 5]], [1], [0], [.9], {0: "person"})
+            >>> z.trigger(mk(0), 0.0), [e.direction for e in z.trigger(mk(20), 0.1)]
+            ([], ['in'])
+        """
+        pts = tracks.anchors(self.anchor)
+        sides = self._sides(pts) if len(pts) else np.zeros(0, dtype=np.int64)
+        names = tracks.class_names()
+        events: list[CrossingEvent] = []
+        inside = 0
+        for i, tid in enumerate(tracks.ids.tolist()):
+            p, s = pts[i], int(sides[i])
+            st = self._states.get(tid)
+            if st is None:
+                if s != 0:  # a first sighting sets the state and counts nothing
+                    self._states[tid] = _TrackState(s, s, p, p, t)
+                    inside += s > 0
+                continue
+            if s == 0:
+                s = st.observed
+            if s == st.side:
+                st.pending, st.first_new, st.last_old = 0, None, p
+                # A fast step with both ends outside can still pass through the area.
+                if s < 0 and st.observed < 0 and self._passed_through(st.prev, p):
+                    events += [self._event(t, tid, names[i], d) for d in ("in", "out")]
+            else:
+                if st.pending == 0:
+                    st.first_new = p
+                st.pending += 1
+                if st.pending >= self.confirm_frames:
+                    if self._crossed(st.last_old, st.first_new):
+                        events.append(self._event(t, tid, names[i], "in" if s > 0 else "out"))
+                    st.side, st.pending, st.first_new, st.last_old = s, 0, None, p
+            st.observed, st.prev, st.seen_t = s, p, t
+            inside += st.side > 0
+        if self.counts.occupancy is not None:
+            self.counts.occupancy = inside
+        self._prune(t)
+        return events
+
+    def _event(self, t: float, tid: int, cls_name: str, direction: str) -> CrossingEvent:
+        self.counts.add(cls_name, direction)
+        return CrossingEvent(float(t), self.name, int(tid), cls_name, direction)
+
+    def _prune(self, t: float) -> None:
+        if t - self._pruned_t < 10.0:
+            return
+        self._pruned_t = t
+        stale = [k for k, st in self._states.items() if t - st.seen_t > STALE_TRACK_S]
+        for k in stale:
+            del self._states[k]
+
+    def reset(self) -> None:
+        """Counts and track states back to zero."""
+        self.counts = ZoneCounts(occupancy=0 if self.kind == "polygon" else None)
+        self._states.clear()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The zones-file form of this zone.
+
+        Example:
+            >>> LineZone("door", (0, 5), (10, 5)).to_dict()["points"]
+            [[0.0, 5.0], [10.0, 5.0]]
+        """
+        return {"name": self.name, "type": self.kind, "points": self.points.tolist(),
+                "anchor": self.anchor, "confirm_frames": self.confirm_frames}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, points={self.points.tolist()})"
+
+
+class LineZone(Zone):
+    """A counting line from `a` to `b`: moving from its negative to its positive side is IN.
+
+    The side of p is the sign of (bx-ax)(py-ay) - (by-ay)(px-ax): for a line drawn left to
+    right, moving down the image is IN. `flip()` swaps the IN direction.
+
+    Example:
+        >>> LineZone("door", (100, 240), (540, 240)).in_direction()
+        (0.0, 1.0)
+    """
+
+    kind = "line"
+
+    def __init__(self, name: str, a: Sequence[float], b: Sequence[float],
+                 anchor: str = "center", confirm_frames: int = 2) -> None:
+        super().__init__(name, anchor, confirm_frames)
+        pts = _as_points([a, b], f"Line zone {self.name!r}")
+        if np.allclose(pts[0], pts[1]):
+            raise DashboardError(f"Line zone {self.name!r}: its two end points are the same; "
+                                 "draw a line with some length.")
+        self.points = pts
+        self._segment = shapely.LineString(pts)
+
+    @property
+    def a(self) -> tuple[float, float]:
+        return (float(self.points[0, 0]), float(self.points[0, 1]))
+
+    @property
+    def b(self) -> tuple[float, float]:
+        return (float(self.points[1, 0]), float(self.points[1, 1]))
+
+    def _sides(self, pts: np.ndarray) -> np.ndarray:
+        (ax, ay), (bx, by) = self.points
+        cross = (bx - ax) * (pts[:, 1] - ay) - (by - ay) * (pts[:, 0] - ax)
+        return np.sign(cross).astype(np.int64)
+
+    def _crossed(self, old: np.ndarray, new: np.ndarray) -> bool:
+        return bool(self._segment.intersects(shapely.LineString([old, new])))
+
+    def in_direction(self) -> tuple[float, float]:
+        """Unit vector pointing to the IN side (for drawing the arrow)."""
+        d = self.points[1] - self.points[0]
+        n = np.array([-d[1], d[0]]) / np.hypot(*d)
+        return (float(n[0]) + 0.0, float(n[1]) + 0.0)
+
+    def flip(self) -> None:
+        """Swap IN and OUT for future crossings; counts so far and track continuity are kept."""
+        self.points = self.points[::-1].copy()
+        self._segment = shapely.LineString(self.points)
+        for st in self._states.values():
+            st.side, st.observed = -st.side, -st.observed
+
+
+class PolygonZone(Zone):
+    """An area: IN is outside -> inside, OUT inside -> outside; `occupancy` counts who is inside.
+
+    Example:
+        >>> z = PolygonZone("shop", [(0, 0), (100, 0), (100, 100), (0, 100)], confirm_frames=1)
+        >>> box = lambda x: Tracks([[x - 5, 45, x + 5, 55]], [1], [1], [.9], {1: "car"})
+        >>> _ = z.trigger(box(-50, ), 0.0); _ = z.trigger(box(50), 0.1)
+        >>> z.counts.in_count, z.counts.occupancy, dict(z.counts.per_class)
+        (1, 1, {'car': {'in': 1, 'out': 0}})
+    """
+
+    kind = "polygon"
+
+    def __init__(self, name: str, points: Sequence[Sequence[float]], anchor: str = "center",
+                 confirm_frames: int = 2) -> None:
+        super().__init__(name, anchor, confirm_frames)
+        pts = _as_points(points, f"Polygon zone {self.name!r}")
+        if len(pts) > 1 and np.allclose(pts[0], pts[-1]):
+            pts = pts[:-1]  # a closed ring given with its first point repeated
+        if len(pts) < 3:
+            raise DashboardError(f"Polygon zone {self.name!r} needs at least 3 points, got "
+                                 f"{len(pts)}. Click at least three corners.")
+        poly = shapely.Polygon(pts)
+        if poly.area <= 0:
+            raise DashboardError(f"Polygon zone {self.name!r} has no area (its points are on "
+                                 "one line). Draw corners that enclose a region.")
+        if not poly.is_valid:
+            raise DashboardError(f"Polygon zone {self.name!r} crosses itself. Draw its corners "
+                                 "in order around the area.")
+        self.points = pts
+        self._poly = poly
+        shapely.prepare(self._poly)
+        self._contour = pts.astype(np.float32).reshape(-1, 1, 2)
+        self._bbox = (*pts.min(axis=0), *pts.max(axis=0))
+
+    def _sides(self, pts: np.ndarray) -> np.ndarray:
+        # pointPolygonTest gives +1 inside, 0 on an edge, -1 outside.
+        return np.array([int(cv2.pointPolygonTest(self._contour, (float(x), float(y)), False))
+                         for x, y in pts], dtype=np.int64)
+
+    def _passed_through(self, old: np.ndarray, new: np.ndarray) -> bool:
+        x0, y0, x1, y1 = self._bbox
+        if (max(old[0], new[0]) < x0 or min(old[0], new[0]) > x1
+                or max(old[1], new[1]) < y0 or min(old[1], new[1]) > y1
+                or (old == new).all()):
+            return False
+        return bool(self._poly.crosses(shapely.LineString([old, new])))
+
+
+def zone_from_dict(d: dict[str, Any]) -> Zone:
+    """Build a zone from its zones-file form (see `Zone.to_dict`).
+
+    Example:
+        >>> zone_from_dict({"name": "door", "type": "line", "points": [[0, 5], [10, 5]]})
+        LineZone('door', points=[[0.0, 5.0], [10.0, 5.0]])
+    """
+    if not isinstance(d, dict):
+        raise DashboardError(f"A zone must be an object with name, type and points, got {d!r}.")
+    name, kind, pts = d.get("name"), d.get("type"), d.get("points")
+    opts = {k: d[k] for k in ("anchor", "confirm_frames") if k in d}
+    if not isinstance(pts, list):
+        raise DashboardError(f"Zone {name!r}: 'points' must be a list of [x, y] pairs.")
+    if kind == "line":
+        if len(pts) != 2:
+            raise DashboardError(f"Line zone {name!r} needs exactly 2 points, got {len(pts)}.")
+        return LineZone(name, pts[0], pts[1], **opts)
+    if kind == "polygon":
+        return PolygonZone(name, pts, **opts)
+    raise DashboardError(f"Zone {name!r}: type must be 'line' or 'polygon', got {kind!r}.")

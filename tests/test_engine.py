@@ -1,0 +1,93 @@
+"""Engine: zones come and go without touching each other, reset, results and drawing."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import tracks_of
+from dashboard.engine import Engine, HeatmapConfig, LineZone, PolygonZone, Tracks
+from dashboard.errors import DashboardError
+
+
+def door():
+    return LineZone("door", (100, 240), (540, 240), confirm_frames=1)
+
+
+def shop():
+    return PolygonZone("shop", [(200, 150), (440, 150), (440, 330)], confirm_frames=1)
+
+
+@pytest.fixture
+def img():
+    return np.full((480, 640, 3), 90, np.uint8)
+
+
+def walk(engine, img, path, tid=1, t0=0.0):
+    res = None
+    for i, (x, y) in enumerate(path):
+        res = engine.update(img, tracks_of((tid, x, y)), t0 + i * 0.1)
+    return res
+
+
+def test_update_returns_counts_events_and_a_plot(img):
+    eng = Engine(zones=[door(), shop()], heatmap=HeatmapConfig(half_life_s=None))
+    r = walk(eng, img, [(400, 200), (400, 230), (400, 260)])  # inside the shop throughout
+    assert r.counts["door"].in_count == 1 and r.counts["door"].out_count == 0
+    assert r.counts["door"].per_class["person"]["in"] == 1
+    assert r.counts["door"].occupancy is None and r.counts["shop"].occupancy == 1
+    assert [(e.zone, e.direction) for e in r.events] == [("door", "in")]
+    assert r.total_tracks == 1
+    assert r.plot.shape == img.shape and r.plot.dtype == np.uint8
+    assert not np.array_equal(r.plot, img)
+
+
+def test_counts_in_a_result_are_a_snapshot(img):
+    eng = Engine(zones=[door()])
+    first = walk(eng, img, [(300, 200), (300, 260)])
+    walk(eng, img, [(300, 200), (300, 260)], t0=1.0)
+    assert first.counts["door"].out_count == 0 and eng.counts["door"].out_count == 1
+
+
+def test_adding_and_removing_zones_keeps_other_zones_counts(img):
+    eng = Engine(zones=[door()])
+    walk(eng, img, [(300, 200), (300, 260)])
+    eng.add_zone(shop())
+    r = walk(eng, img, [(300, 200), (300, 230)], t0=1.0)
+    assert r.counts["door"].out_count == 1 and r.counts["door"].in_count == 1
+    eng.remove_zone("shop")
+    r = walk(eng, img, [(300, 260)], t0=2.0)
+    assert set(r.counts) == {"door"} and r.counts["door"].in_count == 2
+    eng.zones.append(LineZone("lane", (0, 100), (640, 100)))   # a plain list works too
+    assert set(eng.update(img, Tracks.empty(), 3.0).counts) == {"door", "lane"}
+
+
+def test_duplicate_zone_names_are_refused(img):
+    eng = Engine(zones=[door()])
+    with pytest.raises(DashboardError):
+        eng.add_zone(door())
+    assert len(eng.zones) == 1
+    with pytest.raises(DashboardError):
+        eng.remove_zone("nope")
+
+
+def test_reset_clears_counts_track_state_and_heat(img):
+    eng = Engine(zones=[door()])
+    walk(eng, img, [(300, 200), (300, 260)])
+    assert eng.heatmap.value.max() > 0
+    eng.reset()
+    assert eng.heatmap.value.size == 0 or eng.heatmap.value.max() == 0
+    # The track's old side is forgotten: its next sighting is a first sighting.
+    r = walk(eng, img, [(300, 200)], t0=5.0)
+    assert r.counts["door"].in_count == 0 and r.counts["door"].out_count == 0 and not r.events
+
+
+def test_rejects_a_frame_that_is_not_bgr_uint8():
+    with pytest.raises(DashboardError):
+        Engine().update(np.zeros((10, 10), np.uint8), Tracks.empty(), 0)
+
+
+def test_tracks_validate_lengths_and_convert_types():
+    with pytest.raises(ValueError):
+        Tracks([[0, 0, 1, 1]], [1, 2], [0], [0.5])
+    t = Tracks([[0, 0, 1, 1]], [1.0], [0.0], [0.5])
+    assert t.ids.dtype == np.int64 and t.xyxy.shape == (1, 4)
