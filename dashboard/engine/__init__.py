@@ -7,7 +7,9 @@ Example:
 from .engine import Engine, FrameResult
 from .heatmap import HeatmapAccumulator, HeatmapConfig
 from .tracks import Tracks
-from .zones import CrossingEvent, LineZone, PolygonZone, Zone, ZoneCounts, zone_from_dict
+from .zones import (CrossingEvent, LineZone, PolygonZone, Zone, ZoneCounts, load_zones,
+                    save_zones, zone_from_dict)
 
 __all__ = ["Engine", "FrameResult", "HeatmapAccumulator", "HeatmapConfig", "Tracks",
-           "CrossingEvent", "LineZone", "PolygonZone", "Zone", "ZoneCounts", "zone_from_dict"]
+           "CrossingEvent", "LineZone", "PolygonZone", "Zone", "ZoneCounts", "load_zones",
+           "save_zones", "zone_from_dict"]

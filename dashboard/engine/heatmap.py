@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 ALL = "all"            # the layer name when heat is not kept per class
 MAX_GRID_SIDE = 480    # a grid cell is as many pixels as it takes to keep this many cells
 FOOTPRINT = 0.25       # Gaussian sigma as a fraction of the box's size
-ALPHA_RAMP = 0.25      # the weakest quarter of heat fades in from transparent
+ALPHA_RAMP = 0.5       # the weakest half of heat fades in from transparent
 LEVEL_RANGE = 1e-6     # heat below this fraction of the peak is ranked with the weakest
 REFRESH_S = 0.25       # rebuild the heat picture at most this often, in frame time
 

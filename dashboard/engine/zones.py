@@ -5,8 +5,10 @@ how a point is classified (`_sides`) and whether a change of side really crossed
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import cv2
@@ -335,3 +337,37 @@ def zone_from_dict(d: dict[str, Any]) -> Zone:
     if kind == "polygon":
         return PolygonZone(name, pts, **opts)
     raise DashboardError(f"Zone {name!r}: type must be 'line' or 'polygon', got {kind!r}.")
+
+
+def load_zones(path: str | Path) -> list[Zone]:
+    """Read a zones file: {"zones": [{"name", "type": "line"|"polygon", "points", ...}]}.
+
+    Example:
+        >>> load_zones("zones.json")  # doctest: +SKIP
+        [LineZone('door', points=[[100.0, 240.0], [540.0, 240.0]])]
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DashboardError(f"Zones file not found: {path}.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DashboardError(f"Zones file {path} is not valid JSON: {e}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("zones"), list):
+        raise DashboardError(f"Zones file {path} must hold {{\"zones\": [...]}}.")
+    zones = [zone_from_dict(d) for d in doc["zones"]]
+    names = [z.name for z in zones]
+    if len(set(names)) != len(names):
+        raise DashboardError(f"Zones file {path} repeats a zone name: {names}.")
+    return zones
+
+
+def save_zones(path: str | Path, zones: Iterable[Zone]) -> Path:
+    """Write zones in the form `load_zones` reads.
+
+    Example:
+        >>> save_zones("zones.json", [LineZone("door", (0, 5), (10, 5))])  # doctest: +SKIP
+    """
+    path = Path(path)
+    path.write_text(json.dumps({"zones": [z.to_dict() for z in zones]}, indent=2))
+    return path
