@@ -12,10 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from dashboard.cli import read_video
 from dashboard.demo.scene import write_clip
 from dashboard.detector import Detector
 from dashboard.engine import Engine, load_zones, zone_from_dict
+from dashboard.sources import open_source
 
 ZONES = Path(__file__).resolve().parents[1] / "dashboard" / "demo" / "demo_zones.json"
 
@@ -26,11 +26,13 @@ def run(video: Path, imgsz: int, scale: float) -> dict[str, float]:
     zones = [zone_from_dict({**z.to_dict(), "points": (z.points * scale).tolist()})
              for z in load_zones(ZONES)]
     det, engine = Detector("demo", imgsz=imgsz), Engine(zones=zones)
-    frames, fps, _ = read_video(video)
+    src = open_source(video, live=False)
+    fps = src.native_fps
     spent = {"decode": 0.0, "model+tracker": 0.0, "engine": 0.0}
     n = 0
     t_start = t = time.perf_counter()
-    for img in frames:
+    while (frame := src.read()) is not None:
+        img = frame.image
         t1 = time.perf_counter()
         tracks = det.track(img)
         t2 = time.perf_counter()

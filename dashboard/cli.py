@@ -14,43 +14,12 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
-
 import cv2
-import numpy as np
 
 from .errors import DashboardError
+from .sources import SecretFilter, open_source
 
 log = logging.getLogger("dashboard.cli")
-
-
-def read_video(path: str | Path) -> tuple[Iterator[np.ndarray], float, int]:
-    """Open a video file for batch reading: (frames, fps, frame count or 0 if unknown)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DashboardError(f"Video file not found: {path}.")
-    cap = cv2.VideoCapture(str(path))
-    ok, first = cap.read() if cap.isOpened() else (False, None)
-    if not ok:
-        cap.release()
-        raise DashboardError(f"Cannot read {path} as a video: is it a video file OpenCV can "
-                             "decode (mp4, avi, mkv, webm...)?")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
-    fps = fps if 0 < fps < 1000 else 30.0
-    total = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
-
-    def frames() -> Iterator[np.ndarray]:
-        try:
-            yield first
-            while True:
-                ok, img = cap.read()
-                if not ok:
-                    return
-                yield img
-        finally:
-            cap.release()
-
-    return frames(), fps, total
 
 
 class Progress:
@@ -91,26 +60,26 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
         >>> s["zones"]["door"]["in"]                             # doctest: +SKIP
         12
     """
-    from .demo.scene import demo_clip
     from .detector import Detector
     from .engine import Engine, HeatmapConfig, load_zones
 
     zone_list = load_zones(zones) if zones else []          # cheap checks first
     heat = HeatmapConfig(half_life_s=half_life_s, anchor=anchor)
-    video_path = demo_clip() if video == "demo" else Path(video)
-    frames, fps, total = read_video(video_path)
+    source = open_source(video, live=False)
     detector = Detector(model, conf=conf, imgsz=imgsz, classes=classes, tracker=tracker)
+    fps = source.native_fps or 30.0
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     engine = Engine(zones=zone_list, heatmap=heat)
     writer = None
-    bar = Progress(total) if progress else None
+    bar = Progress(source.frame_count) if progress else None
     n, t0 = 0, time.perf_counter()
-    with open(out / "events.csv", "w", newline="") as f:
+    with source, open(out / "events.csv", "w", newline="") as f:
         events = csv.writer(f)
         events.writerow(["frame", "t", "zone", "track_id", "class", "direction"])
-        for n, img in enumerate(frames, 1):
-            r = engine.update(img, detector.track(img), (n - 1) / fps)
+        while (frame := source.read()) is not None:
+            img, n = frame.image, n + 1
+            r = engine.update(img, detector.track(img), frame.t)
             for e in r.events:
                 events.writerow([n - 1, f"{e.t:.3f}", e.zone, e.track_id, e.cls_name,
                                  e.direction])
@@ -131,7 +100,7 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
         engine.heatmap.to_png(out / "heatmap.png")
         engine.heatmap.save(out / "heatmap.npz")
     summary = {
-        "video": str(video_path), "model": str(model), "frames": n, "fps": fps,
+        "video": source.name, "model": str(model), "frames": n, "fps": fps,
         "duration_s": round(n / fps, 3), "processing_fps": round(n / elapsed, 2) if n else 0.0,
         "zones": {z.name: {"type": z.kind, **z.counts.to_dict()} for z in engine.zones},
     }
@@ -157,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-video", action="store_true", help="skip the annotated video")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(SecretFilter())
     try:
         s = process(args.video, args.out, args.model, args.zones, args.conf, args.imgsz,
                     args.tracker, args.classes, args.half_life, args.anchor,

@@ -1,0 +1,388 @@
+"""Frame sources: webcams, RTSP/HTTP streams, video files and the demo clip.
+
+Live sources are read in a background thread that keeps only the newest frame, so a slow
+consumer gets fresh frames instead of a growing backlog; dropped streams reconnect with
+capped exponential backoff. Credentials in URLs are masked in every name and message.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import cv2
+import numpy as np
+
+from .errors import DashboardError
+
+log = logging.getLogger(__name__)
+
+# FFmpeg's RTSP over TCP survives NAT and lossy links that UDP does not; users may override.
+os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
+# Our own messages say what failed and what to do; OpenCV's and FFmpeg's add only noise.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+_SECRET_PARAMS = re.compile(r"(?i)\b(password|passwd|pwd|pass|token|key|auth|secret)=[^&\s]*")
+
+
+def mask_secrets(text: str) -> str:
+    """Hide credentials in any text that may hold a URL.
+
+    Example:
+        >>> mask_secrets("rtsp://admin:hunter2@10.0.0.5/live?token=abc&ch=1")
+        'rtsp://***@10.0.0.5/live?token=***&ch=1'
+    """
+    text = _CREDENTIALS.sub(lambda m: m.group("scheme") + "***@", text)
+    return _SECRET_PARAMS.sub(lambda m: m.group(1) + "=***", text)
+
+
+class SecretFilter(logging.Filter):
+    """A logging filter that masks credentials in every record it passes.
+
+    Example:
+        >>> logging.getLogger().handlers[0].addFilter(SecretFilter())  # doctest: +SKIP
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_secrets(record.getMessage())
+        record.args = None
+        return True
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame: BGR image, capture time in seconds (wall clock for live sources, position
+    in the video for batch reads) and its index among frames read."""
+
+    image: np.ndarray
+    t: float
+    index: int
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """Where a source stands: connecting, live, reconnecting, ended or failed.
+
+    Example:
+        >>> str(SourceStatus("reconnecting", attempt=3, last_error="no frames for 2 s"))
+        'reconnecting (attempt 3; last error: no frames for 2 s)'
+    """
+
+    state: str
+    attempt: int = 0
+    last_error: str | None = None
+
+    def __str__(self) -> str:
+        if self.state == "reconnecting":
+            return f"reconnecting (attempt {self.attempt}; last error: {self.last_error})"
+        if self.state == "failed" and self.last_error:
+            return f"failed: {self.last_error}"
+        return self.state
+
+
+@dataclass
+class SourceStats:
+    """Measured figures: source frame rate, frames read and dropped, reconnections."""
+
+    fps: float = 0.0
+    frames_read: int = 0
+    frames_dropped: int = 0
+    reconnects: int = 0
+    last_frame_t: float | None = None
+
+
+@dataclass
+class _Spec:
+    kind: str            # "webcam", "stream" or "file"
+    target: Any          # what cv2.VideoCapture opens
+    name: str            # safe to show and log
+
+
+def parse_spec(spec: str | int | Path) -> _Spec:
+    """Classify what an operator typed; raise `DashboardError` for what cannot be a source.
+
+    Example:
+        >>> parse_spec("0").kind, parse_spec("rtsp://u:p@cam/live").name
+        ('webcam', 'rtsp://***@cam/live')
+    """
+    text = str(spec).strip()
+    if not text:
+        raise DashboardError("No source given: type a webcam index, a stream URL or a file path.")
+    if text == "demo":
+        from .demo.scene import demo_clip
+
+        return _Spec("file", str(demo_clip()), "demo clip")
+    if text.isdigit():
+        return _Spec("webcam", int(text), f"webcam {text}")
+    if "://" in text:
+        name = mask_secrets(text)
+        try:
+            parts = urlsplit(text)
+            host = parts.hostname
+            parts.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError as e:
+            raise DashboardError(f"Malformed URL {name}: {e}.") from None
+        if parts.scheme.lower() not in STREAM_SCHEMES:
+            raise DashboardError(f"Unsupported URL scheme in {name}: use rtsp://, rtsps://, "
+                                 "http:// or https://.")
+        if not host:
+            raise DashboardError(f"Malformed URL {name}: it has no host name.")
+        return _Spec("stream", text, name)
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise DashboardError(f"Video file not found: {path}.")
+    if not path.is_file():
+        raise DashboardError(f"{path} is a folder, not a video file.")
+    return _Spec("file", str(path), path.name)
+
+
+def _open_capture(spec: _Spec, timeout_s: float) -> tuple[cv2.VideoCapture | None, str | None]:
+    """Open with a hard deadline (a backend may ignore its own timeout); (capture, error)."""
+    result: dict[str, Any] = {}
+    ms = int(timeout_s * 1000)
+
+    def work() -> None:
+        try:
+            if spec.kind == "webcam":
+                cap = cv2.VideoCapture(spec.target)
+            else:
+                cap = cv2.VideoCapture(spec.target, cv2.CAP_FFMPEG,
+                                       [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms,
+                                        cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+            result["cap"] = cap
+        except cv2.error as e:
+            result["error"] = str(e)
+
+    th = threading.Thread(target=work, name="source-open", daemon=True)
+    th.start()
+    th.join(timeout_s + 0.5)
+    if th.is_alive():
+        # Release whatever it opens in the end; the caller has moved on.
+        threading.Thread(target=lambda: (th.join(), result.get("cap") and result["cap"].release()),
+                         daemon=True).start()
+        return None, f"no answer within {timeout_s:g} s"
+    cap = result.get("cap")
+    if cap is None or not cap.isOpened():
+        if cap is not None:
+            cap.release()
+        return None, result.get("error") or "could not be opened"
+    return cap, None
+
+
+class FrameSource:
+    """An open source. Use `open_source` to make one.
+
+    Example:
+        >>> with open_source("demo", live=False) as src:  # doctest: +SKIP
+        ...     frame = src.read(timeout_s=1.0)
+        ...     frame.image.shape, src.status.state
+        ((360, 640, 3), 'live')
+    """
+
+    def __init__(self, spec: _Spec, cap: cv2.VideoCapture, live: bool, open_timeout_s: float,
+                 loop: bool, backoff_s: tuple[float, float]) -> None:
+        self.spec, self.name, self.live, self.loop = spec, spec.name, live, loop
+        self.open_timeout_s = open_timeout_s
+        self.backoff_s = backoff_s
+        self._cap: cv2.VideoCapture | None = cap
+        fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+        self.native_fps = fps if 0 < fps < 1000 else 0.0
+        self.frame_count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)) \
+            if spec.kind == "file" else 0
+        self._status = SourceStatus("live")
+        self._stats = SourceStats()
+        self._arrivals: deque[float] = deque(maxlen=30)
+        self._lock = threading.Condition()
+        self._latest: Frame | None = None
+        self._handed = -1       # index of the last frame handed out
+        self._index = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if live:
+            self._thread = threading.Thread(target=self._run, name=f"source {self.name}",
+                                            daemon=True)
+            self._thread.start()
+
+    # -- public -------------------------------------------------------------------------
+    @property
+    def status(self) -> SourceStatus:
+        with self._lock:
+            return self._status
+
+    @property
+    def stats(self) -> SourceStats:
+        with self._lock:
+            return replace(self._stats)
+
+    def read(self, timeout_s: float = 1.0) -> Frame | None:
+        """The newest frame not yet handed out; None if none came within `timeout_s` or the
+        source has ended or failed (see `status`). Batch sources return every frame in order."""
+        if not self.live:
+            return self._read_next()
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            while self._latest is None or self._latest.index <= self._handed:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._status.state in ("ended", "failed"):
+                    return None
+                self._lock.wait(left)
+            self._handed = self._latest.index
+            return self._latest
+
+    def close(self) -> None:
+        """Stop reading and release the device or connection; waits for the reader thread."""
+        self._stop.set()
+        with self._lock:
+            self._lock.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=self.open_timeout_s + 2)
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+        with self._lock:
+            if self._status.state not in ("ended", "failed"):
+                self._status = SourceStatus("ended")
+            self._lock.notify_all()
+
+    def __enter__(self) -> "FrameSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"FrameSource({self.name!r}, {self.status})"
+
+    # -- internals ----------------------------------------------------------------------
+    def _set_status(self, status: SourceStatus) -> None:
+        with self._lock:
+            changed = status != self._status
+            self._status = status
+            self._lock.notify_all()
+        if changed:
+            level = logging.WARNING if status.state in ("reconnecting", "failed") else logging.INFO
+            log.log(level, "source %s: %s", self.name, status)
+
+    def _publish(self, img: np.ndarray, t: float) -> Frame:
+        with self._lock:
+            if self._latest is not None and self._latest.index > self._handed:
+                self._stats.frames_dropped += 1   # replaced before anyone took it
+            frame = Frame(img, t, self._index)
+            self._index += 1
+            self._latest = frame
+            self._stats.frames_read += 1
+            self._stats.last_frame_t = t
+            now = time.monotonic()
+            self._arrivals.append(now)
+            if len(self._arrivals) > 1:
+                span = self._arrivals[-1] - self._arrivals[0]
+                self._stats.fps = (len(self._arrivals) - 1) / span if span > 0 else 0.0
+            self._lock.notify_all()
+            return frame
+
+    def _read_next(self) -> Frame | None:
+        if self._cap is None:
+            return None
+        ok, img = self._cap.read()
+        if not ok:
+            self._set_status(SourceStatus("ended"))
+            return None
+        fps = self.native_fps or 30.0
+        frame = self._publish(img, self._index / fps)
+        self._handed = frame.index
+        return frame
+
+    def _reconnect(self, error: str) -> bool:
+        """Reopen with backoff until it works or we are stopped; True when reconnected."""
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+        delay, cap_s = self.backoff_s
+        attempt = 0
+        while not self._stop.is_set():
+            attempt += 1
+            self._set_status(SourceStatus("reconnecting", attempt, error))
+            cap, err = _open_capture(self.spec, self.open_timeout_s)
+            if cap is not None:
+                self._cap = cap
+                with self._lock:
+                    self._stats.reconnects += 1
+                self._set_status(SourceStatus("live"))
+                return True
+            error = err or error
+            self._stop.wait(delay)
+            delay = min(delay * 2, cap_s)
+        return False
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        played = 0   # frames of a file since its (re)start, for pacing at native rate
+        while not self._stop.is_set():
+            cap = self._cap
+            if cap is None:
+                return
+            ok, img = cap.read()
+            if self._stop.is_set():
+                return
+            if not ok:
+                if self.spec.kind == "file":
+                    if self.loop and cap.set(cv2.CAP_PROP_POS_FRAMES, 0):
+                        started, played = time.monotonic(), 0
+                        continue
+                    self._set_status(SourceStatus("ended"))
+                    return
+                if not self._reconnect("the stream stopped sending frames"):
+                    return
+                continue
+            if self.spec.kind == "file" and self.native_fps:
+                played += 1
+                wait = started + played / self.native_fps - time.monotonic()
+                if wait > 0 and self._stop.wait(wait):
+                    return
+            self._publish(img, time.time())
+
+
+def open_source(spec: str | int | Path, live: bool = True, open_timeout_s: float = 10.0,
+                loop: bool | None = None, backoff_s: tuple[float, float] = (0.5, 10.0)
+                ) -> FrameSource:
+    """Open a webcam index ("0"), rtsp(s)/http(s) URL, video file path or "demo".
+
+    live=True reads in a background thread that always offers the newest frame (files play
+    at their native rate; "demo" loops); live=False reads every frame in order as fast as
+    the caller asks (batch). A source that cannot be opened raises `DashboardError` within
+    `open_timeout_s`; a live stream that drops later reconnects with backoff from
+    backoff_s[0] doubling up to backoff_s[1] seconds.
+
+    Example:
+        >>> src = open_source("rtsp://user:secret@127.0.0.1:8554/cam", open_timeout_s=2)  # doctest: +SKIP
+        Traceback (most recent call last):
+        DashboardError: Cannot open rtsp://***@127.0.0.1:8554/cam: no answer within 2 s ...
+    """
+    parsed = parse_spec(spec)
+    cap, err = _open_capture(parsed, open_timeout_s)
+    if cap is None:
+        hint = {"webcam": "Is a camera connected, and is the index right?",
+                "stream": "Check the address, port and credentials, and that the camera is on.",
+                "file": "Is it a video file OpenCV can decode (mp4, avi, mkv, webm...)?"}
+        raise DashboardError(f"Cannot open {parsed.name}: {err}. {hint[parsed.kind]}")
+    if parsed.kind == "file":
+        ok, _ = cap.read()  # a file that opens but yields nothing is not a video
+        if not ok:
+            cap.release()
+            raise DashboardError(f"Cannot read {parsed.name} as a video: is it a video file "
+                                 "OpenCV can decode (mp4, avi, mkv, webm...)?")
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    if loop is None:
+        loop = live and str(spec).strip() == "demo"
+    log.info("opened %s (%s)", parsed.name, "live" if live else "batch")
+    return FrameSource(parsed, cap, live, open_timeout_s, loop, backoff_s)
