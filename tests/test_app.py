@@ -1,0 +1,133 @@
+"""Page logic with Streamlit's AppTest: the page drives the shared pipelines."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import worker
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    """A fresh process registry with its store in a temporary data directory."""
+    monkeypatch.setenv("HEATMAP_DASHBOARD_DATA", str(tmp_path))
+    monkeypatch.setattr(worker, "_shared", None)
+    yield lambda: worker.shared_registry()
+    if worker._shared is not None:
+        worker._shared.stop_all()
+
+
+def run(at: AppTest) -> AppTest:
+    at.run(timeout=60)
+    assert not at.exception, at.exception
+    return at
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click()
+    return run(at)
+
+
+def wait_for(at: AppTest, cond, timeout_s: float = 60.0) -> bool:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if cond(run(at)):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def texts(at: AppTest) -> str:
+    return " ".join(str(e.value) for e in [*at.error, *at.info, *at.warning, *at.caption])
+
+
+def test_first_visit_starts_the_demo_with_demo_zones(registry):
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    p = registry().get("demo")
+    assert {z.name for z in p.zones()} == {"crossing", "shopfront"}
+    assert p.running or p.snapshot().status in ("loading model", "connecting", "live")
+    assert wait_for(at, lambda a: p.snapshot().frame_index > 5)
+    assert 'src="/video/' in " ".join(m.value for m in at.markdown)
+    assert any("crossing in" in m.label for m in at.metric)
+
+
+def test_stop_start_keep_counts_and_reset_clears_them(registry):
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    p = registry().get("demo")
+    assert wait_for(at, lambda a: sum(c.in_count + c.out_count
+                                      for c in p.snapshot().counts.values()) > 0, 90)
+    click(at, "stop")
+    assert not p.running
+    before = {k: (c.in_count, c.out_count) for k, c in p.engine.counts.items()}
+    click(at, "start")
+    assert p.running
+    after = {k: (c.in_count, c.out_count) for k, c in p.engine.counts.items()}
+    assert all(after[k] >= before[k] for k in before)
+    click(at, "reset")
+    assert all(c.in_count == c.out_count == 0 for c in p.engine.counts.values())
+
+
+def test_deleting_and_flipping_zones_keeps_the_others_and_is_saved(registry):
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    p = registry().get("demo")
+    p.engine.zones[0].counts.in_count = 7          # as if counted already
+    click(at, "flip-crossing")
+    click(at, "del-shopfront")
+    assert [z.name for z in p.zones()] == ["crossing"]
+    assert p.engine.counts["crossing"].in_count == 7
+    saved = registry().store.load_zones("demo")
+    assert [z["name"] for z in saved] == ["crossing"]
+    assert saved[0]["points"] == [[320.0, 355.0], [320.0, 140.0]]   # flipped
+
+
+def test_zones_are_restored_for_a_source_next_time(registry, tmp_path):
+    clip = tmp_path / "clip.mp4"
+    from dashboard.demo.scene import write_clip
+    write_clip(clip, seconds=2, seed=3)
+    registry().store.save_zones(str(clip), [{"name": "gate", "type": "line",
+                                             "points": [[0, 100], [640, 100]]}])
+    at = AppTest.from_file(APP, default_timeout=60)
+    run(at)
+    at.radio(key="source_kind").set_value("Video file path")
+    run(at)
+    at.text_input(key="source_path").set_value(str(clip))
+    run(at)
+    assert [z.name for z in registry().get(str(clip)).zones()] == ["gate"]
+
+
+def test_a_bad_source_shows_a_clear_error_and_the_page_keeps_working(registry):
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    at.radio(key="source_kind").set_value("Camera URL")
+    run(at)
+    at.text_input(key="source_url").set_value("rtsp://admin:hunter2@127.0.0.1:9/cam")
+    run(at)
+    click(at, "start")
+    assert wait_for(at, lambda a: "Cannot open" in texts(a))
+    assert "hunter2" not in texts(at) and "***@127.0.0.1" in texts(at)
+    at.radio(key="source_kind").set_value("Demo clip")
+    run(at)                                              # still works after the failure
+
+
+def test_a_bad_model_path_is_reported_in_the_sidebar(registry):
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    at.selectbox(key="model_kind").set_value("Local model path")
+    run(at)
+    at.text_input(key="model_path").set_value("/nowhere/model.pt")
+    run(at)
+    assert any("Model file not found" in e.value for e in at.sidebar.error)
+    assert at.button(key="start").disabled
+
+
+def test_downloads_offer_counts_json(registry):
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    p = registry().get("demo")
+    assert wait_for(at, lambda a: p.snapshot().frame_index > 3)
+    counts = json.dumps({"source": p.name, "zones": {
+        n: c.to_dict() for n, c in p.snapshot().counts.items()}})
+    assert json.loads(counts)["source"] == "demo"
