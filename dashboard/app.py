@@ -7,6 +7,7 @@ source (one per source, for every open tab) and edits its zones.
 """
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import logging
@@ -147,11 +148,15 @@ def controls(p: Pipeline | None, settings: PipelineSettings | None,
     if c2.button("Stop", disabled=p is None or not p.running, key="stop"):
         p.stop()
     if c3.button("Reset", disabled=p is None, key="reset",
-                 help="Counts, events and heat of this source back to zero"):
+                 help="Counts, events and heat of this source back to zero (the old ones are "
+                      "archived in the database, not deleted)"):
         p.reset()
         st.sidebar.info("Counts and heat reset.")
     if settings is None:
         st.sidebar.caption("Choose a source and a model to start.")
+    elif p is not None:
+        st.sidebar.caption("Counts and heat are stored and carry on after a restart; "
+                           "Reset starts fresh (the old ones are archived).")
 
 
 # -- zones -------------------------------------------------------------------------------
@@ -285,20 +290,46 @@ def live_view(p: Pipeline) -> None:
 
 
 def downloads(p: Pipeline) -> None:
-    c1, c2, c3 = st.columns(3)
+    with st.expander("Export"):
+        c1, c2 = st.columns(2)
+        today = datetime.date.today()
+        days = c1.date_input("Days", (today, today), key="export_days",
+                             help="Events and counts from the first day to the last")
+        interval = c2.selectbox("Counts per", ["minute", "hour"], key="export_interval")
+        d0, d1 = (days if isinstance(days, tuple) and len(days) == 2 else (today, today))
+        t0 = time.mktime(d0.timetuple())
+        t1 = time.mktime((d1 + datetime.timedelta(days=1)).timetuple())
+        b = st.columns(5)
+        # Callables: the files are made when clicked, from what is stored at that moment.
+        b[0].download_button("Events CSV", lambda: p.store.events_csv(p.spec, t0, t1),
+                             "events.csv", "text/csv", key="dl_events")
+        b[1].download_button(f"Counts per {interval} CSV",
+                             lambda: p.store.counts_csv(p.spec, interval, t0, t1),
+                             f"counts_per_{interval}.csv", "text/csv", key="dl_counts")
+        b[2].download_button("Counts JSON", lambda: counts_json(p), "counts.json",
+                             "application/json", key="dl_json")
+        b[3].download_button("Heatmap PNG", lambda: heat_file(p, "png"), "heatmap.png",
+                             "image/png", key="dl_png")
+        b[4].download_button("Heatmap NPZ", lambda: heat_file(p, "npz"), "heatmap.npz",
+                             "application/octet-stream", key="dl_npz")
+
+
+def counts_json(p: Pipeline) -> str:
+    counts = {name: c.to_dict() for name, c in p.engine.counts.items()}
+    return json.dumps({"source": p.name, "zones": counts}, indent=2)
+
+
+def heat_file(p: Pipeline, kind: str) -> bytes:
+    """The current heat as PNG or npz bytes (empty before the first frame)."""
     heat = p.engine.heatmap
-    if heat.shape is not None:
+    if heat.shape is None:
+        return b""
+    if kind == "png":
         ok, png = cv2.imencode(".png", heat.colorized())
-        c1.download_button("Heatmap PNG", png.tobytes() if ok else b"", "heatmap.png",
-                           "image/png", key="dl_png")
-    buf = io.StringIO()
-    buf.write("t,zone,track_id,class,direction\n")
-    for e in reversed(p.events(10_000)):
-        buf.write(f"{e.t:.3f},{e.zone},{e.track_id},{e.cls_name},{e.direction}\n")
-    c2.download_button("Events CSV", buf.getvalue(), "events.csv", "text/csv", key="dl_csv")
-    counts = {name: c.to_dict() for name, c in p.snapshot().counts.items()}
-    c3.download_button("Counts JSON", json.dumps({"source": p.name, "zones": counts}, indent=2),
-                       "counts.json", "application/json", key="dl_json")
+        return png.tobytes() if ok else b""
+    buf = io.BytesIO()
+    heat.save(buf)
+    return buf.getvalue()
 
 
 def main() -> None:

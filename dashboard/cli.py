@@ -108,6 +108,52 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
     return summary
 
 
+def export(source: str, events: str | None = None, counts: str | None = None,
+           interval: str = "minute", since: str | None = None, until: str | None = None,
+           heatmap: str | None = None) -> list[Path]:
+    """Write what the dashboard stored for a source: events and counts CSV, heatmap PNG/npz.
+
+    Example:
+        >>> export("demo", events="events.csv", counts="hourly.csv", interval="hour")  # doctest: +SKIP
+    """
+    import io
+
+    from .engine import HeatmapAccumulator
+    from .settings import data_dir
+    from .store import SQLiteStore
+
+    def when(text: str | None) -> float | None:
+        if not text:
+            return None
+        try:
+            return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M" if "T" in text
+                                             else "%Y-%m-%d"))
+        except ValueError:
+            raise DashboardError(f"Time {text!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM.") from None
+
+    store = SQLiteStore(data_dir() / "dashboard.db")
+    written = []
+    try:
+        if events:
+            Path(events).write_text(store.events_csv(source, when(since), when(until)))
+            written.append(Path(events))
+        if counts:
+            Path(counts).write_text(store.counts_csv(source, interval, when(since), when(until)))
+            written.append(Path(counts))
+        if heatmap:
+            blob = store.load_heat(source)
+            if blob is None:
+                raise DashboardError(f"No heatmap is stored for {source!r} yet.")
+            if heatmap.endswith(".npz"):
+                Path(heatmap).write_bytes(blob)
+            else:
+                HeatmapAccumulator.load(io.BytesIO(blob)).to_png(heatmap)
+            written.append(Path(heatmap))
+    finally:
+        store.close()
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `heatmap-dashboard` / `python -m dashboard.cli`."""
     ap = argparse.ArgumentParser(prog="heatmap-dashboard", description=__doc__.split("\n\n")[0])
@@ -124,10 +170,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--half-life", type=float, default=None, help="heat half-life in seconds")
     p.add_argument("--anchor", default="center", choices=["center", "bottom_center"])
     p.add_argument("--no-video", action="store_true", help="skip the annotated video")
+    e = sub.add_parser("export", help="export what the dashboard stored for a source")
+    e.add_argument("source", help='the source as typed in the dashboard, e.g. "demo"')
+    e.add_argument("--events", help="write crossing events to this CSV")
+    e.add_argument("--counts", help="write counts per interval to this CSV")
+    e.add_argument("--interval", choices=["minute", "hour"], default="minute")
+    e.add_argument("--from", dest="since", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM")
+    e.add_argument("--to", dest="until", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (excluded)")
+    e.add_argument("--heatmap", help="write the last heatmap snapshot (.png or .npz)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(SecretFilter())
+    if args.command == "export":
+        try:
+            for path in export(args.source, args.events, args.counts, args.interval,
+                               args.since, args.until, args.heatmap):
+                log.info("wrote %s", path)
+        except DashboardError as err:
+            log.error("%s", err)
+            return 2
+        return 0
     try:
         s = process(args.video, args.out, args.model, args.zones, args.conf, args.imgsz,
                     args.tracker, args.classes, args.half_life, args.anchor,

@@ -1,6 +1,9 @@
-"""Where the app keeps its data: one setting, the data directory.
+"""The app's settings, from the environment.
 
-`HEATMAP_DASHBOARD_DATA` names it; the default is ~/.local/share/heatmap-dashboard.
+HEATMAP_DASHBOARD_DATA: the data directory (default ~/.local/share/heatmap-dashboard).
+HEATMAP_DASHBOARD_RETENTION_DAYS: raw crossing events older than this are pruned (default 30).
+HEATMAP_DASHBOARD_MINUTE_RETENTION_DAYS: per-minute counts older than this are pruned
+(default 400). Lifetime counts and the last heat snapshots are always kept.
 """
 from __future__ import annotations
 
@@ -19,3 +22,15 @@ def data_dir() -> Path:
                 or Path.home() / ".local" / "share" / "heatmap-dashboard")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def retention_s(what: str = "events") -> float:
+    """How long raw "events" or per-"minutes" counts are kept, in seconds.
+
+    Example:
+        >>> retention_s("minutes") > retention_s("events") > 0
+        True
+    """
+    name, default = {"events": ("HEATMAP_DASHBOARD_RETENTION_DAYS", "30"),
+                     "minutes": ("HEATMAP_DASHBOARD_MINUTE_RETENTION_DAYS", "400")}[what]
+    return max(float(os.environ.get(name, default)), 0.0) * 86400.0

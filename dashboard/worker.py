@@ -6,6 +6,7 @@ JPEG-encoded once. Zone edits are applied between frames and never touch other z
 """
 from __future__ import annotations
 
+import io
 import logging
 import threading
 import time
@@ -19,12 +20,16 @@ import numpy as np
 from .engine import Engine, HeatmapConfig, Zone, zone_from_dict
 from .engine.zones import CrossingEvent, LineZone, ZoneCounts
 from .errors import DashboardError
+from .settings import retention_s
 from .sources import FrameSource, mask_secrets, open_source
+from .store import EventWriter, Store
 
 log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 80
 MINUTES_KEPT = 24 * 60
+HEAT_SNAPSHOT_S = 60.0   # heat is saved this often while running, and on stop
+PRUNE_EVERY_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -88,9 +93,10 @@ class Pipeline:
     """
 
     def __init__(self, spec: str, zones: list[Zone] | None = None,
-                 heatmap: HeatmapConfig | None = None) -> None:
+                 heatmap: HeatmapConfig | None = None, store: Store | None = None) -> None:
         self.spec, self.name = spec, mask_secrets(spec)
         self.engine = Engine(zones=list(zones or []), heatmap=heatmap)
+        self.store = store
         self.settings: PipelineSettings | None = None
         self._lock = threading.RLock()
         self._snap = Snapshot()
@@ -133,8 +139,10 @@ class Pipeline:
                 self._snap = replace(self._snap, status="stopped")
 
     def reset(self) -> None:
-        """Counts, events and heat back to zero."""
+        """Counts, events and heat back to zero; the store archives the old ones."""
         with self._lock:
+            if self.store is not None:
+                self.store.archive(self.spec)
             self.engine.reset()
             self._events.clear()
             self._per_minute.clear()
@@ -185,10 +193,40 @@ class Pipeline:
         with self._lock:
             return list(self._events)[-n:][::-1]
 
-    def per_minute(self) -> dict[int, dict[str, int]]:
-        """Crossings per minute (unix minute -> zone -> in + out), oldest first."""
+    def per_minute(self, minutes: int = 60) -> dict[int, dict[str, int]]:
+        """Crossings per minute (unix minute -> zone -> in + out) of the last `minutes`."""
+        if self.store is not None:
+            return self.store.per_minute(self.spec, time.time() - minutes * 60)
         with self._lock:
-            return dict(sorted(self._per_minute.items()))
+            return dict(sorted(self._per_minute.items())[-minutes:])
+
+    def resume(self) -> None:
+        """Take up counts and heat where the store left them (after a restart)."""
+        if self.store is None:
+            return
+        saved = self.store.counts(self.spec)
+        heat = self.store.load_heat(self.spec)
+        with self._lock:
+            for z in self.engine.zones:
+                if z.name in saved:
+                    c = saved[z.name]
+                    z.counts.in_count, z.counts.out_count = c.in_count, c.out_count
+                    z.counts.per_class = c.per_class
+            if heat is not None:
+                try:
+                    self.engine.heatmap.load(io.BytesIO(heat))
+                except DashboardError as e:
+                    log.warning("%s: saved heat not restored: %s", self.name, e)
+            self._snap = replace(self._snap, counts=self.engine.counts)
+
+    def save_heat(self) -> None:
+        """Snapshot the heat into the store."""
+        if self.store is None or self.engine.heatmap.shape is None:
+            return
+        buf = io.BytesIO()
+        with self._lock:
+            self.engine.heatmap.save(buf)
+        self.store.save_heat(self.spec, buf.getvalue(), time.time())
 
     # -- the run --------------------------------------------------------------------------
     def _status(self, status: str, error: str | None = None) -> None:
@@ -221,6 +259,17 @@ class Pipeline:
 
     def _loop(self, detector: Any, src: FrameSource) -> None:
         rate = _Rate()
+        writer = EventWriter(self.store, self.spec) if self.store is not None else None
+        last_heat = last_prune = time.monotonic()
+        try:
+            self._frames(detector, src, rate, writer, last_heat, last_prune)
+        finally:
+            if writer is not None:
+                writer.flush()
+                self.save_heat()
+
+    def _frames(self, detector: Any, src: FrameSource, rate: "_Rate",
+                writer: EventWriter | None, last_heat: float, last_prune: float) -> None:
         while not self._stop.is_set():
             frame = src.read(timeout_s=1.0)
             st = src.status
@@ -240,6 +289,15 @@ class Pipeline:
                     minute[e.zone] = minute.get(e.zone, 0) + 1
                 if len(self._per_minute) > MINUTES_KEPT:
                     del self._per_minute[min(self._per_minute)]
+            if writer is not None:
+                writer.add(result.events)
+                mono = time.monotonic()
+                if mono - last_heat >= HEAT_SNAPSHOT_S:
+                    last_heat = mono
+                    self.save_heat()
+                if mono - last_prune >= PRUNE_EVERY_S:
+                    last_prune = mono
+                    self.store.prune(retention_s("events"), retention_s("minutes"))
             ok, jpeg = cv2.imencode(".jpg", result.plot, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
             stats = src.stats
             now = time.time()
@@ -280,10 +338,11 @@ class Registry:
         with self._lock:
             p = self._pipelines.get(spec)
             if p is None:
-                p = self._pipelines[spec] = Pipeline(spec)
+                p = self._pipelines[spec] = Pipeline(spec, store=self.store)
                 saved = self.store.load_zones(spec) if self.store else None
                 for problem in p.load_zone_dicts(saved or []):
                     log.warning("%s: a saved zone was skipped: %s", p.name, problem)
+                p.resume()
             return p
 
     def save_zones(self, p: Pipeline) -> None:
@@ -317,7 +376,7 @@ def shared_registry() -> Registry:
     with _shared_lock:
         if _shared is None:
             from .settings import data_dir
-            from .store import Store
+            from .store import SQLiteStore
 
-            _shared = Registry(Store(data_dir() / "dashboard.db"))
+            _shared = Registry(SQLiteStore(data_dir() / "dashboard.db"))
         return _shared

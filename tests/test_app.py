@@ -124,10 +124,16 @@ def test_a_bad_model_path_is_reported_in_the_sidebar(registry):
     assert at.button(key="start").disabled
 
 
-def test_downloads_offer_counts_json(registry):
+def test_downloads_are_made_at_click_time_from_the_store(registry):
+    from dashboard.app import counts_json, heat_file
+    from dashboard.engine.zones import CrossingEvent
+
     at = run(AppTest.from_file(APP, default_timeout=60))
     p = registry().get("demo")
     assert wait_for(at, lambda a: p.snapshot().frame_index > 3)
-    counts = json.dumps({"source": p.name, "zones": {
-        n: c.to_dict() for n, c in p.snapshot().counts.items()}})
-    assert json.loads(counts)["source"] == "demo"
+    p.store.add_events("demo", [CrossingEvent(time.time(), "crossing", 99, "car", "in")])
+    assert "crossing,99,car,in" in p.store.events_csv("demo")
+    assert json.loads(counts_json(p))["source"] == "demo"
+    assert heat_file(p, "png")[:4] == b"\x89PNG" and heat_file(p, "npz")[:2] == b"PK"
+    labels = [b.label for b in at.get("download_button")]
+    assert {"Events CSV", "Counts JSON", "Heatmap PNG", "Heatmap NPZ"} <= set(labels)

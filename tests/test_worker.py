@@ -78,9 +78,9 @@ def test_a_camera_that_dies_mid_stream_reconnects_and_keeps_counts(tmp_path):
 
 
 def test_registry_shares_one_pipeline_per_source_and_restores_zones():
-    from dashboard.store import Store
+    from dashboard.store import SQLiteStore
 
-    store = Store(":memory:")
+    store = SQLiteStore(":memory:")
     store.save_zones("demo", [{"name": "gate", "type": "line", "points": [[0, 9], [9, 9]]},
                               {"name": "bad", "type": "polygon", "points": [[0, 0]]}])
     reg = Registry(store)

@@ -11,7 +11,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 import cv2
 import numpy as np
@@ -312,25 +312,27 @@ class HeatmapAccumulator:
             raise DashboardError(f"Could not write the heatmap PNG to {path}.")
         return path
 
-    def save(self, path: str | Path) -> Path:
-        """Save heat and settings as .npz, to continue later with `load`.
+    def save(self, path: str | Path | BinaryIO) -> str | Path | BinaryIO:
+        """Save heat and settings as .npz (a path or a binary file), to continue with `load`.
 
         Example:
             >>> engine.heatmap.save("heat.npz"); h = HeatmapAccumulator.load("heat.npz")  # doctest: +SKIP
         """
-        path = Path(path)
         meta = {"config": asdict(self.config), "shape": self.shape, "cell": self.cell,
                 "t": self._t}
         arrays = {f"layer_{k}": v * np.float32(self._scale) for k, v in self._layers.items()}
+        if hasattr(path, "write"):
+            np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
+            return path
         try:
             with open(path, "wb") as f:
                 np.savez_compressed(f, meta=np.array(json.dumps(meta)), **arrays)
         except OSError as e:
             raise DashboardError(f"Could not save the heatmap to {path}: {e}") from e
-        return path
+        return Path(path)
 
     @_new_or_self
-    def load(self, path: str | Path) -> "HeatmapAccumulator":
+    def load(self, path: str | Path | BinaryIO) -> "HeatmapAccumulator":
         """Load heat and settings saved by `save`: `HeatmapAccumulator.load(p)` gives a new
         accumulator, `acc.load(p)` replaces that one's contents.
 
@@ -338,7 +340,8 @@ class HeatmapAccumulator:
             >>> h = HeatmapAccumulator.load("heat.npz")  # doctest: +SKIP
         """
         try:
-            with np.load(Path(path), allow_pickle=False) as data:
+            with np.load(path if hasattr(path, "read") else Path(path),
+                         allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 layers = {k[len("layer_"):]: data[k].astype(np.float32)
                           for k in data.files if k.startswith("layer_")}

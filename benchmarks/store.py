@@ -1,0 +1,42 @@
+"""Events store figures: crossings written per second, and database size per million.
+
+    python benchmarks/store.py [--events 200000]
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from dashboard.engine.zones import CrossingEvent
+from dashboard.store import SQLiteStore
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=200_000)
+    args = ap.parse_args()
+    n = args.events
+    events = [CrossingEvent(1.78e9 + i * 0.05, f"zone {i % 4}", i // 3, ("person", "car")[i % 2],
+                            ("in", "out")[i % 3 == 0]) for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for batch in (1, 10, 100):
+            db = Path(tmp) / f"b{batch}.sqlite"
+            s = SQLiteStore(db)
+            count = n if batch >= 100 else min(n, 20_000 * batch)
+            t0 = time.perf_counter()
+            for i in range(0, count, batch):
+                s.add_events("cam", events[i:i + batch])
+            dt = time.perf_counter() - t0
+            s.close()
+            size = db.stat().st_size + sum(p.stat().st_size for p in Path(tmp).glob(db.name + "-*"))
+            print(f"batch {batch:>3} per commit: {count / dt:,.0f} events/s "
+                  f"({count:,} events, synchronous=FULL)")
+            if batch == 100:
+                print(f"database size: {size / count * 1e6 / 2**20:.0f} MiB per million events "
+                      f"(events, totals and per-minute counts; WAL included)")
+
+
+if __name__ == "__main__":
+    main()
