@@ -52,7 +52,8 @@ class Progress:
 def process(video: str, out: str | Path, model: str = "demo", zones: str | None = None,
             conf: float = 0.25, imgsz: int = 640, tracker: str = "bytetrack.yaml",
             classes: list[str] | None = None, half_life_s: float | None = None,
-            anchor: str = "center", write_video: bool = True, progress: bool = True) -> dict:
+            anchor: str = "center", write_video: bool = True, progress: bool = True,
+            runtime: str = "auto") -> dict:
     """Run detector, tracker and engine over a video file; write the outputs; return the summary.
 
     Example:
@@ -66,7 +67,8 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
     zone_list = load_zones(zones) if zones else []          # cheap checks first
     heat = HeatmapConfig(half_life_s=half_life_s, anchor=anchor)
     source = open_source(video, live=False)
-    detector = Detector(model, conf=conf, imgsz=imgsz, classes=classes, tracker=tracker)
+    detector = Detector(model, conf=conf, imgsz=imgsz, classes=classes, tracker=tracker,
+                        runtime=runtime)
     fps = source.native_fps or 30.0
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +102,7 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
         engine.heatmap.to_png(out / "heatmap.png")
         engine.heatmap.save(out / "heatmap.npz")
     summary = {
-        "video": source.name, "model": str(model), "frames": n, "fps": fps,
+        "video": source.name, "model": str(model), "runtime": detector.runtime, "frames": n, "fps": fps,
         "duration_s": round(n / fps, 3), "processing_fps": round(n / elapsed, 2) if n else 0.0,
         "zones": {z.name: {"type": z.kind, **z.counts.to_dict()} for z in engine.zones},
     }
@@ -170,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--half-life", type=float, default=None, help="heat half-life in seconds")
     p.add_argument("--anchor", default="center", choices=["center", "bottom_center"])
     p.add_argument("--no-video", action="store_true", help="skip the annotated video")
+    p.add_argument("--runtime", choices=["auto", "onnx", "torch"], default="auto",
+                   help="auto: ONNX Runtime on a CPU, PyTorch on a GPU")
     e = sub.add_parser("export", help="export what the dashboard stored for a source")
     e.add_argument("source", help='the source as typed in the dashboard, e.g. "demo"')
     e.add_argument("--events", help="write crossing events to this CSV")
@@ -194,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         s = process(args.video, args.out, args.model, args.zones, args.conf, args.imgsz,
                     args.tracker, args.classes, args.half_life, args.anchor,
-                    write_video=not args.no_video)
+                    write_video=not args.no_video, runtime=args.runtime)
     except DashboardError as e:
         log.error("%s", e)
         return 2

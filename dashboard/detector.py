@@ -1,7 +1,11 @@
 """The ultralytics wrapper: load a model (clear errors), track a frame, return `Tracks`."""
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -13,6 +17,7 @@ from .errors import DashboardError
 
 log = logging.getLogger(__name__)
 
+RUNTIMES = ("auto", "onnx", "torch")
 MODEL_SUFFIXES = (".pt", ".onnx", ".yaml", ".yml", ".torchscript", ".engine", "_openvino_model")
 
 
@@ -101,21 +106,75 @@ def builtin_trackers() -> list[str]:
     return sorted(p.name for p in folder.glob("*.yaml"))
 
 
+def onnx_cache_dir() -> Path:
+    """Where exported ONNX models are kept ($HEATMAP_DASHBOARD_CACHE/onnx by default)."""
+    root = os.environ.get("HEATMAP_DASHBOARD_CACHE") or Path.home() / ".cache" / "heatmap-dashboard"
+    path = Path(root) / "onnx"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cached_onnx(weights: Path, imgsz: int) -> Path:
+    """The ONNX export of `weights` (ultralytics' own exporter, dynamic shapes), made once and
+    kept under a name from the weights' content hash and the image size.
+
+    Example:
+        >>> cached_onnx(DEMO_MODEL, 640).suffix  # doctest: +SKIP
+        '.onnx'
+    """
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    target = onnx_cache_dir() / f"{weights.stem}-{digest}-{imgsz}.onnx"
+    if target.exists():
+        return target
+    from ultralytics import YOLO
+
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        copy = Path(tmp) / "model.pt"
+        shutil.copy(weights, copy)
+        out = YOLO(str(copy), task="detect").export(format="onnx", imgsz=imgsz, dynamic=True,
+                                                   simplify=True, verbose=False)
+        os.replace(out, target)  # atomic: a half-written export is never picked up
+    log.info("exported %s to ONNX for imgsz %d: %s", weights.name, imgsz, target.name)
+    return target
+
+
+def _cuda_wanted(device: str | None) -> bool:
+    import torch
+
+    if device is not None and str(device).lower() == "cpu":
+        return False
+    return bool(torch.cuda.is_available())
+
+
 class Detector:
     """A model plus a tracker: `track(frame)` gives this frame's `Tracks` (ids persist).
 
+    runtime: "auto" runs a .pt model through ONNX Runtime on a CPU (exported once, cached)
+    and through PyTorch on a CUDA device; "onnx" or "torch" force one. The environment
+    variable HEATMAP_DASHBOARD_RUNTIME sets the default.
+
     Example:
         >>> det = Detector("demo", conf=0.3, imgsz=320)  # doctest: +SKIP
-        >>> det.track(frame).ids                          # doctest: +SKIP
-        array([1, 2])
+        >>> det.runtime, det.track(frame).ids            # doctest: +SKIP
+        ('onnx', array([1, 2]))
     """
 
     def __init__(self, model: str | Path = "demo", conf: float = 0.25, iou: float = 0.7,
                  imgsz: int = 640, classes: Iterable[int | str] | None = None,
-                 tracker: str = "bytetrack.yaml", device: str | None = None) -> None:
+                 tracker: str = "bytetrack.yaml", device: str | None = None,
+                 runtime: str | None = None) -> None:
         if not 0.0 < conf < 1.0:
             raise DashboardError("Confidence must be between 0 and 1.")
+        runtime = (runtime or os.environ.get("HEATMAP_DASHBOARD_RUNTIME") or "auto").lower()
+        if runtime not in RUNTIMES:
+            raise DashboardError(f"Runtime {runtime!r}: use one of {', '.join(RUNTIMES)}.")
         self.model = load_model(model)
+        spec = resolve_model(model)
+        self.runtime = "onnx" if spec.endswith(".onnx") else "torch"
+        exportable = spec.endswith(".pt")  # a .yaml has no weights, other formats are final
+        if self.runtime == "torch" and (runtime == "onnx" or (
+                runtime == "auto" and exportable and not _cuda_wanted(device))):
+            self._use_onnx(int(imgsz), forced=runtime == "onnx")
         if tracker not in builtin_trackers() and not Path(tracker).is_file():
             raise DashboardError(f"Tracker {tracker!r}: use one of {', '.join(builtin_trackers())} "
                                  "or the path of a tracker .yaml file.")
@@ -123,6 +182,23 @@ class Detector:
         self.classes = class_ids(classes, self.names)
         self.args = dict(conf=conf, iou=iou, imgsz=int(imgsz), classes=self.classes,
                          tracker=tracker, device=device, verbose=False)
+
+    def _use_onnx(self, imgsz: int, forced: bool) -> None:
+        from ultralytics import YOLO
+
+        weights = Path(getattr(self.model, "ckpt_path", None) or "")
+        try:
+            if weights.suffix != ".pt" or not weights.is_file():
+                raise DashboardError(f"no .pt weights file to export ({weights or 'none'})")
+            onnx = cached_onnx(weights, imgsz)
+            self.model = YOLO(str(onnx), task="detect")
+            self.runtime = "onnx"
+        except Exception as e:  # the exporter raises many kinds; PyTorch still works
+            if forced:
+                raise DashboardError(f"ONNX export failed ({type(e).__name__}: {e}). Use the "
+                                     "PyTorch runtime instead.") from e
+            log.warning("ONNX export failed (%s: %s); running on PyTorch instead.",
+                        type(e).__name__, e)
 
     def track(self, frame: np.ndarray) -> Tracks:
         """Detect and track one BGR frame."""

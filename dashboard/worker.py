@@ -48,6 +48,7 @@ class PipelineSettings:
     imgsz: int = 640
     tracker: str = "bytetrack.yaml"
     heatmap: HeatmapConfig = field(default_factory=HeatmapConfig)
+    runtime: str = "auto"
 
 
 @dataclass
@@ -239,7 +240,8 @@ class Pipeline:
         try:
             self._status("loading model")
             detector = Detector(settings.model, conf=settings.conf, imgsz=settings.imgsz,
-                                classes=settings.classes, tracker=settings.tracker)
+                                classes=settings.classes, tracker=settings.tracker,
+                                runtime=settings.runtime)
             if self._stop.is_set():
                 return
             self._status("connecting")
