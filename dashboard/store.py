@@ -128,6 +128,12 @@ class SQLiteStore:
             self._epochs[key] = old + 1
             return old + 1
 
+    def _current(self, spec: str, sql: str, *params: Any) -> list[tuple]:
+        """Rows of a query over a source's current epoch: `sql` takes (key, epoch, *params)."""
+        key = source_key(spec)
+        with self._lock:
+            return self._db.execute(sql, (key, self._epoch(key), *params)).fetchall()
+
     # -- zones ----------------------------------------------------------------------------
     def save_zones(self, spec: str, zones: list[dict[str, Any]]) -> None:
         """Remember the zones drawn for a source (replacing what was there)."""
@@ -168,11 +174,8 @@ class SQLiteStore:
 
     def counts(self, spec: str) -> dict[str, ZoneCounts]:
         """Counts of the current epoch per zone, as the engine keeps them."""
-        key = source_key(spec)
-        with self._lock:
-            ep = self._epoch(key)
-            rows = self._db.execute("SELECT zone, cls, direction, n FROM totals "
-                                    "WHERE source_key = ? AND epoch = ?", (key, ep)).fetchall()
+        rows = self._current(spec, "SELECT zone, cls, direction, n FROM totals "
+                                   "WHERE source_key = ? AND epoch = ?")
         out: dict[str, ZoneCounts] = {}
         for zone, cls, direction, n in rows:
             c = out.setdefault(zone, ZoneCounts(per_class=ClassCounts()))
@@ -199,12 +202,9 @@ class SQLiteStore:
 
     def load_heat(self, spec: str) -> bytes | None:
         """The newest heatmap snapshot of the current epoch, or None."""
-        key = source_key(spec)
-        with self._lock:
-            ep = self._epoch(key)
-            row = self._db.execute("SELECT npz FROM heat WHERE source_key = ? AND epoch = ? "
-                                   "ORDER BY t DESC LIMIT 1", (key, ep)).fetchone()
-        return bytes(row[0]) if row else None
+        rows = self._current(spec, "SELECT npz FROM heat WHERE source_key = ? AND epoch = ? "
+                                   "ORDER BY t DESC LIMIT 1")
+        return bytes(rows[0][0]) if rows else None
 
     # -- exports --------------------------------------------------------------------------
     def events_csv(self, spec: str, t0: float | None = None, t1: float | None = None) -> str:
@@ -214,20 +214,12 @@ class SQLiteStore:
             >>> SQLiteStore(":memory:").events_csv("demo").splitlines()[0]
             'time,t,zone,track_id,class,direction'
         """
-        key = source_key(spec)
-        with self._lock:
-            ep = self._epoch(key)
-            rows = self._db.execute(
-                "SELECT t, zone, track_id, cls, direction FROM events WHERE source_key = ? "
-                "AND epoch = ? AND t >= ? AND t < ? ORDER BY t",
-                (key, ep, t0 if t0 is not None else -1e18, t1 if t1 is not None else 1e18)
-            ).fetchall()
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["time", "t", "zone", "track_id", "class", "direction"])
-        for t, *rest in rows:
-            w.writerow([_iso(t), f"{t:.3f}", *rest])
-        return buf.getvalue()
+        rows = self._current(
+            spec, "SELECT t, zone, track_id, cls, direction FROM events WHERE source_key = ? "
+                  "AND epoch = ? AND t >= ? AND t < ? ORDER BY t",
+            -1e18 if t0 is None else t0, 1e18 if t1 is None else t1)
+        return _csv(["time", "t", "zone", "track_id", "class", "direction"],
+                    ([_iso(t), f"{t:.3f}", *rest] for t, *rest in rows))
 
     def counts_csv(self, spec: str, interval: str = "minute", t0: float | None = None,
                    t1: float | None = None) -> str:
@@ -240,34 +232,22 @@ class SQLiteStore:
         if interval not in ("minute", "hour"):
             raise DashboardError("Counts can be exported per 'minute' or per 'hour'.")
         size = 1 if interval == "minute" else 60
-        key = source_key(spec)
-        lo = int((t0 if t0 is not None else -1e18) // 60)
-        hi = int((t1 if t1 is not None else 1e18) // 60)
-        with self._lock:
-            ep = self._epoch(key)
-            rows = self._db.execute(
-                "SELECT (minute / ?) * ? AS bucket, zone, cls, "
-                "SUM(CASE direction WHEN 'in' THEN n ELSE 0 END), "
-                "SUM(CASE direction WHEN 'out' THEN n ELSE 0 END) FROM minutes "
-                "WHERE source_key = ? AND epoch = ? AND minute >= ? AND minute <= ? "
-                "GROUP BY bucket, zone, cls ORDER BY bucket, zone, cls",
-                (size, size, key, ep, lo, hi)).fetchall()
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["start", "zone", "class", "in", "out"])
-        for bucket, zone, cls, n_in, n_out in rows:
-            w.writerow([_iso(bucket * 60), zone, cls, n_in, n_out])
-        return buf.getvalue()
+        rows = self._current(
+            spec, "SELECT (minute / ?5) * ?5 AS bucket, zone, cls, "
+                  "SUM(CASE direction WHEN 'in' THEN n ELSE 0 END), "
+                  "SUM(CASE direction WHEN 'out' THEN n ELSE 0 END) FROM minutes "
+                  "WHERE source_key = ?1 AND epoch = ?2 AND minute >= ?3 AND minute <= ?4 "
+                  "GROUP BY bucket, zone, cls ORDER BY bucket, zone, cls",
+            int((-1e18 if t0 is None else t0) // 60), int((1e18 if t1 is None else t1) // 60),
+            size)
+        return _csv(["start", "zone", "class", "in", "out"],
+                    ([_iso(b * 60), *rest] for b, *rest in rows))
 
     def per_minute(self, spec: str, since: float) -> dict[int, dict[str, int]]:
         """Crossings per minute and zone (in + out) of the current epoch since `since`."""
-        key = source_key(spec)
-        with self._lock:
-            ep = self._epoch(key)
-            rows = self._db.execute(
-                "SELECT minute, zone, SUM(n) FROM minutes WHERE source_key = ? AND epoch = ? "
-                "AND minute >= ? GROUP BY minute, zone ORDER BY minute",
-                (key, ep, int(since // 60))).fetchall()
+        rows = self._current(
+            spec, "SELECT minute, zone, SUM(n) FROM minutes WHERE source_key = ? AND epoch = ? "
+                  "AND minute >= ? GROUP BY minute, zone ORDER BY minute", int(since // 60))
         out: dict[int, dict[str, int]] = {}
         for minute, zone, n in rows:
             out.setdefault(minute, {})[zone] = n
@@ -297,6 +277,14 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _csv(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
 
 
 def _iso(t: float) -> str:

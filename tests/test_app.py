@@ -43,6 +43,15 @@ def wait_for(at: AppTest, cond, timeout_s: float = 60.0) -> bool:
     return False
 
 
+def choose(at: AppTest, select: tuple[str, str, str], field: tuple[str, str]) -> AppTest:
+    """Pick an option in a radio or selectbox, then type into the field it shows."""
+    kind, key, option = select
+    getattr(at, kind)(key=key).set_value(option)
+    run(at)
+    at.text_input(key=field[0]).set_value(field[1])
+    return run(at)
+
+
 def texts(at: AppTest) -> str:
     return " ".join(str(e.value) for e in [*at.error, *at.info, *at.warning, *at.caption])
 
@@ -92,21 +101,15 @@ def test_zones_are_restored_for_a_source_next_time(registry, tmp_path):
     write_clip(clip, seconds=2, seed=3)
     registry().store.save_zones(str(clip), [{"name": "gate", "type": "line",
                                              "points": [[0, 100], [640, 100]]}])
-    at = AppTest.from_file(APP, default_timeout=60)
-    run(at)
-    at.radio(key="source_kind").set_value("Video file path")
-    run(at)
-    at.text_input(key="source_path").set_value(str(clip))
-    run(at)
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    choose(at, ("radio", "source_kind", "Video file path"), ("source_path", str(clip)))
     assert [z.name for z in registry().get(str(clip)).zones()] == ["gate"]
 
 
 def test_a_bad_source_shows_a_clear_error_and_the_page_keeps_working(registry):
     at = run(AppTest.from_file(APP, default_timeout=60))
-    at.radio(key="source_kind").set_value("Camera URL")
-    run(at)
-    at.text_input(key="source_url").set_value("rtsp://admin:hunter2@127.0.0.1:9/cam")
-    run(at)
+    choose(at, ("radio", "source_kind", "Camera URL"),
+           ("source_url", "rtsp://admin:hunter2@127.0.0.1:9/cam"))
     click(at, "start")
     assert wait_for(at, lambda a: "Cannot open" in texts(a))
     assert "hunter2" not in texts(at) and "***@127.0.0.1" in texts(at)
@@ -116,10 +119,7 @@ def test_a_bad_source_shows_a_clear_error_and_the_page_keeps_working(registry):
 
 def test_a_bad_model_path_is_reported_in_the_sidebar(registry):
     at = run(AppTest.from_file(APP, default_timeout=60))
-    at.selectbox(key="model_kind").set_value("Local model path")
-    run(at)
-    at.text_input(key="model_path").set_value("/nowhere/model.pt")
-    run(at)
+    choose(at, ("selectbox", "model_kind", "Local model path"), ("model_path", "/nowhere/model.pt"))
     assert any("Model file not found" in e.value for e in at.sidebar.error)
     assert at.button(key="start").disabled
 
