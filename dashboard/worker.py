@@ -27,7 +27,6 @@ from .store import EventWriter, Store
 log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 80
-MINUTES_KEPT = 24 * 60
 HEAT_SNAPSHOT_S = 60.0   # heat is saved this often while running, and on stop
 PRUNE_EVERY_S = 600.0
 
@@ -102,7 +101,6 @@ class Pipeline:
         self._lock = threading.RLock()
         self._snap = Snapshot()
         self._events: deque[CrossingEvent] = deque(maxlen=500)
-        self._per_minute: dict[int, dict[str, int]] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._source: FrameSource | None = None
@@ -146,7 +144,6 @@ class Pipeline:
                 self.store.archive(self.spec)
             self.engine.reset()
             self._events.clear()
-            self._per_minute.clear()
             self._snap = replace(self._snap, counts=self.engine.counts)
 
     # -- zones ----------------------------------------------------------------------------
@@ -196,10 +193,15 @@ class Pipeline:
 
     def per_minute(self, minutes: int = 60) -> dict[int, dict[str, int]]:
         """Crossings per minute (unix minute -> zone -> in + out) of the last `minutes`."""
+        since = time.time() - minutes * 60
         if self.store is not None:
-            return self.store.per_minute(self.spec, time.time() - minutes * 60)
-        with self._lock:
-            return dict(sorted(self._per_minute.items())[-minutes:])
+            return self.store.per_minute(self.spec, since)
+        out: dict[int, dict[str, int]] = {}
+        for e in self.events(len(self._events))[::-1]:   # no store: the recent events
+            if e.t >= since:
+                minute = out.setdefault(int(e.t // 60), {})
+                minute[e.zone] = minute.get(e.zone, 0) + 1
+        return out
 
     def resume(self) -> None:
         """Take up counts and heat where the store left them (after a restart)."""
@@ -264,53 +266,45 @@ class Pipeline:
         writer = EventWriter(self.store, self.spec) if self.store is not None else None
         last_heat = last_prune = time.monotonic()
         try:
-            self._frames(detector, src, rate, writer, last_heat, last_prune)
+            while not self._stop.is_set():
+                frame = src.read(timeout_s=1.0)
+                st = src.status
+                if frame is None:
+                    if st.state in ("ended", "failed"):
+                        if not self._stop.is_set():
+                            self._status(st.state, st.last_error)
+                        return
+                    self._status(str(st), st.last_error if st.state == "reconnecting" else None)
+                    continue
+                tracks = detector.track(frame.image)
+                with self._lock:
+                    result = self.engine.update(frame.image, tracks, frame.t)
+                    self._events.extend(result.events)
+                if writer is not None:
+                    writer.add(result.events)
+                    mono = time.monotonic()
+                    if mono - last_heat >= HEAT_SNAPSHOT_S:
+                        last_heat = mono
+                        self.save_heat()
+                    if mono - last_prune >= PRUNE_EVERY_S:
+                        last_prune = mono
+                        self.store.prune(retention_s("events"), retention_s("minutes"))
+                ok, jpeg = cv2.imencode(".jpg", result.plot,
+                                        [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+                stats = src.stats
+                now = time.time()
+                snap = Snapshot(jpeg=jpeg.tobytes() if ok else None, still=frame.image,
+                                frame_index=frame.index, counts=result.counts,
+                                total_tracks=result.total_tracks, processed_fps=rate.tick(now),
+                                source_fps=stats.fps, frame_age_s=max(0.0, now - frame.t),
+                                frames_read=stats.frames_read,
+                                frames_dropped=stats.frames_dropped, status=str(st), t=frame.t)
+                with self._lock:
+                    self._snap = snap
         finally:
-            if writer is not None:
+            if writer is not None:   # whatever ended the run, keep what it counted
                 writer.flush()
                 self.save_heat()
-
-    def _frames(self, detector: Any, src: FrameSource, rate: "_Rate",
-                writer: EventWriter | None, last_heat: float, last_prune: float) -> None:
-        while not self._stop.is_set():
-            frame = src.read(timeout_s=1.0)
-            st = src.status
-            if frame is None:
-                if st.state in ("ended", "failed"):
-                    if not self._stop.is_set():
-                        self._status(st.state, st.last_error)
-                    return
-                self._status(str(st), st.last_error if st.state == "reconnecting" else None)
-                continue
-            tracks = detector.track(frame.image)
-            with self._lock:
-                result = self.engine.update(frame.image, tracks, frame.t)
-                for e in result.events:
-                    self._events.append(e)
-                    minute = self._per_minute.setdefault(int(e.t // 60), {})
-                    minute[e.zone] = minute.get(e.zone, 0) + 1
-                if len(self._per_minute) > MINUTES_KEPT:
-                    del self._per_minute[min(self._per_minute)]
-            if writer is not None:
-                writer.add(result.events)
-                mono = time.monotonic()
-                if mono - last_heat >= HEAT_SNAPSHOT_S:
-                    last_heat = mono
-                    self.save_heat()
-                if mono - last_prune >= PRUNE_EVERY_S:
-                    last_prune = mono
-                    self.store.prune(retention_s("events"), retention_s("minutes"))
-            ok, jpeg = cv2.imencode(".jpg", result.plot, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-            stats = src.stats
-            now = time.time()
-            snap = Snapshot(jpeg=jpeg.tobytes() if ok else None, still=frame.image,
-                            frame_index=frame.index, counts=result.counts,
-                            total_tracks=result.total_tracks, processed_fps=rate.tick(now),
-                            source_fps=stats.fps, frame_age_s=max(0.0, now - frame.t),
-                            frames_read=stats.frames_read, frames_dropped=stats.frames_dropped,
-                            status=str(st), t=frame.t)
-            with self._lock:
-                self._snap = snap
 
 
 class Registry:

@@ -86,3 +86,16 @@ def test_registry_shares_one_pipeline_per_source_and_restores_zones():
     reg = Registry(store)
     p = reg.get("demo")
     assert reg.get(" demo ") is p and [z.name for z in p.zones()] == ["gate"]
+
+
+def test_per_minute_without_a_store_is_derived_from_recent_events():
+    from dashboard.engine.zones import CrossingEvent
+
+    p = Pipeline("demo")
+    now = time.time()
+    p._events.extend([CrossingEvent(now - 5, "door", 1, "car", "in"),
+                      CrossingEvent(now - 4, "door", 2, "car", "out"),
+                      CrossingEvent(now - 7200, "door", 3, "car", "in")])   # too old
+    minutes = p.per_minute(60)
+    assert sum(n for m in minutes.values() for n in m.values()) == 2
+    assert all(int(now // 60) - 1 <= k <= int(now // 60) for k in minutes)
