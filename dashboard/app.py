@@ -156,6 +156,15 @@ def controls(p: Pipeline | None, settings: PipelineSettings | None,
                       "archived in the database, not deleted)"):
         p.reset()
         st.sidebar.info("Counts and heat reset.")
+    others = [q for q in registry.running() if q is not p]
+    if others:
+        st.sidebar.caption("Also running (every tab shares these):")
+        for q in others:
+            a, b = st.sidebar.columns([3, 1])
+            a.write(f"{q.name} · {q.snapshot().status}")
+            if b.button("Stop", key=f"stop-{source_key(q.spec)}"):
+                q.stop()
+                st.rerun()
     if settings is None:
         st.sidebar.caption("Choose a source and a model to start.")
     elif p is not None:

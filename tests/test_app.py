@@ -137,3 +137,18 @@ def test_downloads_are_made_at_click_time_from_the_store(registry):
     assert heat_file(p, "png")[:4] == b"\x89PNG" and heat_file(p, "npz")[:2] == b"PK"
     labels = [b.label for b in at.get("download_button")]
     assert {"Events CSV", "Counts JSON", "Heatmap PNG", "Heatmap NPZ"} <= set(labels)
+
+
+def test_other_running_sources_are_listed_and_can_be_stopped(registry, tmp_path):
+    from dashboard.demo.scene import write_clip
+    from dashboard.store import source_key
+
+    clip = write_clip(tmp_path / "other.mp4", seconds=30, seed=4)
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    demo = registry().get("demo")
+    assert wait_for(at, lambda a: demo.running)
+    choose(at, ("radio", "source_kind", "Video file path"), ("source_path", str(clip)))
+    stop_demo = f"stop-{source_key('demo')}"
+    assert any(b.key == stop_demo for b in at.sidebar.button)
+    click(at, stop_demo)
+    assert not demo.running
