@@ -242,9 +242,10 @@ class Detector:
         spec = resolve_model(model)
         self.runtime = "onnx" if spec.endswith(".onnx") else "torch"
         exportable = spec.endswith(".pt")  # a .yaml has no weights, other formats are final
+        onnx = None
         if self.runtime == "torch" and (runtime == "onnx" or (
                 runtime == "auto" and exportable and not _cuda_wanted(device))):
-            self._use_onnx(int(imgsz), forced=runtime == "onnx")
+            onnx = self._export_onnx(int(imgsz), forced=runtime == "onnx")
         if tracker not in builtin_trackers() and not Path(tracker).is_file():
             raise DashboardError(f"Tracker {tracker!r}: use one of {', '.join(builtin_trackers())} "
                                  "or the path of a tracker .yaml file.")
@@ -252,29 +253,30 @@ class Detector:
         self.classes = class_ids(classes, self.names)
         self.args = dict(conf=conf, iou=iou, imgsz=int(imgsz), classes=self.classes,
                          tracker=tracker, device=device, verbose=False)
-        if self.runtime == "onnx":
+        if onnx is not None:
+            self.runtime = "onnx"
             try:
-                self.direct = DirectOnnx(Path(self.model.ckpt_path), int(imgsz), conf, iou,
-                                         self.classes, tracker)
+                self.direct = DirectOnnx(onnx, int(imgsz), conf, iou, self.classes, tracker)
             except Exception as e:  # an unusual export or tracker: ultralytics' path works
                 log.info("ONNX through ultralytics' predictor (%s: %s)", type(e).__name__, e)
+                from ultralytics import YOLO
 
-    def _use_onnx(self, imgsz: int, forced: bool) -> None:
-        from ultralytics import YOLO
+                self.model = YOLO(str(onnx), task="detect")
 
+    def _export_onnx(self, imgsz: int, forced: bool) -> Path | None:
+        """The cached ONNX export of the loaded .pt model; None (PyTorch stays) if it fails."""
         weights = Path(getattr(self.model, "ckpt_path", None) or "")
         try:
             if weights.suffix != ".pt" or not weights.is_file():
                 raise DashboardError(f"no .pt weights file to export ({weights or 'none'})")
-            onnx = cached_onnx(weights, imgsz)
-            self.model = YOLO(str(onnx), task="detect")
-            self.runtime = "onnx"
+            return cached_onnx(weights, imgsz)
         except Exception as e:  # the exporter raises many kinds; PyTorch still works
             if forced:
                 raise DashboardError(f"ONNX export failed ({type(e).__name__}: {e}). Use the "
                                      "PyTorch runtime instead.") from e
             log.warning("ONNX export failed (%s: %s); running on PyTorch instead.",
                         type(e).__name__, e)
+            return None
 
     def detect(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Boxes (xyxy), confidences and class ids of one BGR frame, without tracking."""
