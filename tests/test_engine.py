@@ -91,3 +91,20 @@ def test_tracks_validate_lengths_and_convert_types():
         Tracks([[0, 0, 1, 1]], [1, 2], [0], [0.5])
     t = Tracks([[0, 0, 1, 1]], [1.0], [0.0], [0.5])
     assert t.ids.dtype == np.int64 and t.xyxy.shape == (1, 4)
+
+
+def test_cached_labels_draw_what_drawing_the_text_draws():
+    import cv2
+
+    from dashboard.engine.overlay import FONT, label
+
+    img, ref = np.full((120, 300, 3), 77, np.uint8), np.full((120, 300, 3), 77, np.uint8)
+    label(img, "#12 person", (20, 30), (0, 215, 255), 0.6)
+    label(img, "#12 person", (20, 30), (0, 215, 255), 0.6)  # from the cache this time
+    (w, h), base = cv2.getTextSize("#12 person", FONT, 0.6, 1)
+    cv2.rectangle(ref, (20, 30), (20 + w + 4, 30 + h + base + 4), (0, 0, 0), -1)
+    cv2.putText(ref, "#12 person", (22, 30 + h + 2), FONT, 0.6, (0, 215, 255), 1, cv2.LINE_AA)
+    assert np.array_equal(img, ref)
+    label(img, "door in 4", (280, 110), (255, 255, 0), 0.6)  # clipped at the corner
+    label(img, "door in 4", (-50, -20), (255, 255, 0), 0.6)  # pulled inside
+    assert (img[0, 0] == 0).all() and (img[110, 280] == 0).all() and (img[109, 279] == 77).all()

@@ -157,3 +157,33 @@ def test_frame_size_change_resets_heat_with_a_warning(caplog):
 def test_bad_settings_are_rejected(kw):
     with pytest.raises(ValueError):
         HeatmapConfig(**kw)
+
+
+def test_blend_in_row_bands_equals_one_pass_and_the_formula():
+    from dashboard.engine.heatmap import _blend_rows, blend
+
+    rng = np.random.default_rng(3)
+    src, inv, pre = (rng.integers(0, 256, (1080, 960, 3), dtype=np.uint8) for _ in range(3))
+    pre //= 2
+    banded, whole = np.empty_like(src), np.empty_like(src)
+    blend(src, inv, pre, banded)
+    _blend_rows(src, inv, pre, whole)
+    assert np.array_equal(banded, whole)
+    expect = np.clip(np.round(src * (inv / 255.0)) + pre, 0, 255)
+    assert np.abs(banded.astype(int) - expect).max() <= 1
+
+
+def test_rebuilding_the_picture_leaves_earlier_plots_alone():
+    """The heat picture's buffers are reused between rebuilds; plots already handed out
+    must not change with them."""
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    h = HeatmapAccumulator()
+    for i in range(30):  # heat along a wide path, so the region stays the same size
+        h.add(tracks_of((1, 100 + i * 36, 360), (2, 640, 100 + i * 20)), i / 30, (720, 1280))
+    first = h.render(frame, t=1.0)
+    kept = first.copy()
+    for i in range(30):
+        h.add(tracks_of((3, 900, 600)), 1 + i / 30, (720, 1280))
+    second = h.render(frame, t=2.0)
+    assert np.array_equal(first, kept)
+    assert not np.array_equal(second[595:605, 895:905], kept[595:605, 895:905])

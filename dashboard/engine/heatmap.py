@@ -9,6 +9,8 @@ import functools
 import json
 import logging
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
@@ -27,6 +29,8 @@ FOOTPRINT = 0.25       # Gaussian sigma as a fraction of the box's size
 ALPHA_RAMP = 0.5       # the weakest half of heat fades in from transparent
 LEVEL_RANGE = 1e-6     # heat below this fraction of the peak is ranked with the weakest
 REFRESH_S = 0.25       # rebuild the heat picture at most this often, in frame time
+BAND_PIXELS = 250_000  # blend in row bands on threads only above this many pixels
+MAX_BANDS = 4
 
 
 @dataclass
@@ -36,6 +40,7 @@ class _Overlay:
     inv: np.ndarray              # 255 * (1 - alpha), uint8 (h, w, 3)
     version: int                 # heat version it was built from
     t: float                     # frame time it was built at
+    buffers: tuple[np.ndarray, ...]  # whole-cell arrays premul and inv are views of
 
 
 @dataclass
@@ -75,6 +80,63 @@ def _new_or_self(method: Callable) -> Any:
             return functools.partial(method, obj if obj is not None else cls())
 
     return _Descriptor()
+
+
+def _blend_rows(src: np.ndarray, inv: np.ndarray, premul: np.ndarray, dst: np.ndarray) -> None:
+    cv2.multiply(src, inv, dst=dst, scale=1 / 255)
+    cv2.add(dst, premul, dst=dst)
+
+
+@functools.lru_cache(maxsize=1)
+def _pool() -> tuple[ThreadPoolExecutor, int]:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    bands = max(1, min(MAX_BANDS, cpus or 1))
+    return ThreadPoolExecutor(max(1, bands - 1), thread_name_prefix="heat-blend"), bands
+
+
+def blend(src: np.ndarray, inv: np.ndarray, premul: np.ndarray, dst: np.ndarray) -> None:
+    """dst = src * inv / 255 + premul, for uint8 images of one shape.
+
+    OpenCV's per-element arithmetic runs on one core and is most of a frame's drawing cost,
+    so large images are split into row bands blended on worker threads (cv2 lets go of the
+    GIL while it works).
+
+    Example:
+        >>> src = np.full((2, 2, 3), 200, np.uint8); out = np.empty_like(src)
+        >>> blend(src, np.full_like(src, 128), np.full_like(src, 10), out); int(out[0, 0, 0])
+        110
+    """
+    h = src.shape[0]
+    pool, bands = _pool()
+    bands = min(bands, max(1, src.shape[0] * src.shape[1] // BAND_PIXELS))
+    if bands == 1:
+        _blend_rows(src, inv, premul, dst)
+        return
+    edges = [h * i // bands for i in range(bands + 1)]
+    futures = [pool.submit(_blend_rows, src[a:b], inv[a:b], premul[a:b], dst[a:b])
+               for a, b in zip(edges[1:-1], edges[2:])]
+    _blend_rows(src[:edges[1]], inv[:edges[1]], premul[:edges[1]], dst[:edges[1]])
+    for f in futures:
+        f.result()
+
+
+@functools.lru_cache(maxsize=64)
+def _luts(colormap: int, opacity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Level -> premultiplied colour (256, 1, 3) and level -> 255 * (1 - alpha) (256, 1).
+
+    Weak heat fades in from transparent (the lowest ALPHA_RAMP of levels), the rest is at
+    `opacity`.
+
+    Example:
+        >>> premul, inv = _luts(cv2.COLORMAP_JET, 0.5)
+        >>> int(inv[0, 0]), int(inv[255, 0])
+        (255, 128)
+    """
+    levels = np.arange(256, dtype=np.uint8).reshape(256, 1)
+    color = cv2.applyColorMap(levels, colormap).astype(np.float64)
+    alpha = np.minimum(levels / (255 * ALPHA_RAMP), 1.0) * opacity
+    premul = np.round(color * alpha[:, :, None]).astype(np.uint8)
+    return premul, np.round(255 * (1 - alpha)).astype(np.uint8)
 
 
 class HeatmapAccumulator:
@@ -144,22 +206,25 @@ class HeatmapAccumulator:
         if not len(tracks):
             return
         self._version += 1
-        pts = (tracks.anchors(self.config.anchor) / self.cell - 0.5).tolist()
+        pts = tracks.anchors(self.config.anchor) / self.cell - 0.5
         wh = (tracks.xyxy[:, 2:] - tracks.xyxy[:, :2]) / self.cell
         if self.config.anchor == "bottom_center":  # feet: a flat ellipse on the floor
             wh[:, 1] = wh[:, 0] / 2
-        sig = np.maximum(wh * FOOTPRINT, 0.7).tolist()
+        sig = np.maximum(wh * FOOTPRINT, 0.7)
         names = tracks.class_names() if self.config.per_class else None
         gh, gw = total.shape
-        weight = np.float32(1.0 / self._scale)
-        for i, ((cx, cy), (sx, sy)) in enumerate(zip(pts, sig)):
-            x0, x1 = max(0, int(cx - 3 * sx)), min(gw, int(cx + 3 * sx) + 2)
-            y0, y1 = max(0, int(cy - 3 * sy)), min(gh, int(cy + 3 * sy) + 2)
+        # Each splat spans 3 sigma either side of its anchor, clipped to the grid.
+        lo = np.maximum(np.floor(pts - 3 * sig), 0).astype(np.int64)
+        hi = np.minimum(np.floor(pts + 3 * sig) + 2, [gw, gh]).astype(np.int64)
+        # Both 1-D Gaussians of every track in one exp call, on a common span width.
+        span = int(max(1, (hi - lo).max()))
+        offs = lo[:, :, None] + np.arange(span) - pts[:, :, None]
+        gauss = np.exp(-0.5 * (offs / sig[:, :, None]) ** 2).astype(np.float32)
+        gauss[:, 1] *= np.float32(1.0 / self._scale)
+        for i, ((x0, y0), (x1, y1)) in enumerate(zip(lo.tolist(), hi.tolist())):
             if x0 >= x1 or y0 >= y1:
                 continue
-            gx = np.exp(-0.5 * ((np.arange(x0, x1, dtype=np.float32) - cx) / sx) ** 2)
-            gy = np.exp(-0.5 * ((np.arange(y0, y1, dtype=np.float32) - cy) / sy) ** 2) * weight
-            patch = np.multiply.outer(gy, gx)
+            patch = np.multiply.outer(gauss[i, 1, :y1 - y0], gauss[i, 0, :x1 - x0])
             total[y0:y1, x0:x1] += patch
             if names is not None:
                 self._layer(names[i])[y0:y1, x0:x1] += patch
@@ -210,13 +275,14 @@ class HeatmapAccumulator:
         vmax = float(grid.max()) if grid.size else 0.0
         if vmax <= 0:
             return np.zeros(grid.shape, np.uint8)
-        heated = grid > 0
+        grid = np.ascontiguousarray(grid)
+        heated = cv2.compare(grid, 0, cv2.CMP_GT)  # 255 where there is heat
         log_lo = math.log(vmax * LEVEL_RANGE)
-        logs = np.log(np.maximum(grid, np.float32(vmax * LEVEL_RANGE)))
-        lv = ((logs - np.float32(log_lo)) * np.float32(254 / -math.log(LEVEL_RANGE)) + 1)
-        lv = lv.astype(np.uint8)
-        lv[~heated] = 0
-        hist = np.bincount(lv.ravel(), minlength=256).astype(np.float64)
+        logs = cv2.log(np.maximum(grid, np.float32(vmax * LEVEL_RANGE)))
+        # log-heat to 1..255 (rounded, saturated), then 0 where there is no heat
+        k = 254 / -math.log(LEVEL_RANGE)
+        lv = cv2.bitwise_and(cv2.convertScaleAbs(logs, alpha=k, beta=1 - log_lo * k), heated)
+        hist = cv2.calcHist([lv], [0], None, [256], [0, 256]).ravel().astype(np.float64)
         hist[0] = 0
         cdf = np.cumsum(hist)
         # Squared rank: the busiest tenth runs red, ordinary paths stay blue-green.
@@ -246,20 +312,28 @@ class HeatmapAccumulator:
         gy0, gy1 = max(0, rows[0] - 1), min(grid.shape[0], rows[-1] + 2)
         gx0, gx1 = max(0, cols[0] - 1), min(grid.shape[1], cols[-1] + 2)
         lv = self._levels(grid[gy0:gy1, gx0:gx1])  # the scale factor does not change ranks
-        alpha = cv2.LUT(lv, self._alpha_lut())
-        color = cv2.applyColorMap(lv, self.config.colormap)
-        premul = cv2.multiply(color, cv2.merge([alpha] * 3), scale=1 / 255)
+        premul_lut, inv_lut = _luts(self.config.colormap, self.config.opacity)
+        premul = cv2.LUT(cv2.merge([lv] * 3), premul_lut)
+        inv = cv2.LUT(lv, inv_lut)
         assert self.shape is not None
         c = self.cell
         y0, x0 = gy0 * c, gx0 * c
         y1, x1 = min(self.shape[0], gy1 * c), min(self.shape[1], gx1 * c)
         size = ((gx1 - gx0) * c, (gy1 - gy0) * c)
+        # Frame-size buffers are reused: fresh 6 MB arrays (page faults, unmapping the old
+        # ones) cost more than the resizing itself.
+        if cached is None or cached.buffers[0].shape[:2] != size[::-1]:
+            bufs = (np.empty((*size[::-1], 3), np.uint8), np.empty(size[::-1], np.uint8),
+                    np.empty((*size[::-1], 3), np.uint8))
+        else:
+            bufs = cached.buffers
         # Resizing the sub-grid to whole cells samples it at the same centres as the full grid.
-        premul = cv2.resize(premul, size, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
-        inv = cv2.resize(255 - alpha, size, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
-        ov = _Overlay((slice(y0, y1), slice(x0, x1)), np.ascontiguousarray(premul),
-                      cv2.merge([np.ascontiguousarray(inv)] * 3), self._version,
-                      -math.inf if frame_t is None else frame_t)
+        cv2.resize(premul, size, dst=bufs[0], interpolation=cv2.INTER_LINEAR)
+        cv2.resize(inv, size, dst=bufs[1], interpolation=cv2.INTER_LINEAR)
+        cv2.merge([bufs[1]] * 3, dst=bufs[2])
+        h, w = y1 - y0, x1 - x0
+        ov = _Overlay((slice(y0, y1), slice(x0, x1)), bufs[0][:h, :w], bufs[2][:h, :w],
+                      self._version, -math.inf if frame_t is None else frame_t, bufs)
         self._cache[layer] = ov
         return ov
 
@@ -278,18 +352,13 @@ class HeatmapAccumulator:
         if ov is None:
             return frame.copy()
         roi = frame[ov.region]
-        blended = cv2.multiply(roi, ov.inv, scale=1 / 255)
-        cv2.add(blended, ov.premul, dst=blended)  # in place: a fresh 6 MB buffer costs ~1 ms
         if roi.shape == frame.shape:
-            return blended
-        out = frame.copy()
-        out[ov.region] = blended
+            out = np.empty_like(frame)
+            blend(frame, ov.inv, ov.premul, out)
+        else:
+            out = frame.copy()
+            blend(roi, ov.inv, ov.premul, out[ov.region])
         return out
-
-    def _alpha_lut(self) -> np.ndarray:
-        """Opacity for each level: weak heat fades in from transparent, then full opacity."""
-        ramp = np.minimum(np.arange(256) / (255 * ALPHA_RAMP), 1.0) * self.config.opacity
-        return np.round(ramp * 255).astype(np.uint8).reshape(256, 1)
 
     def colorized(self, layer: str = ALL) -> np.ndarray:
         """The heat alone as a BGR image at frame size; black where there is none."""

@@ -1,6 +1,7 @@
 """Drawing boxes, track ids and zones with their counts onto a frame (in place)."""
 from __future__ import annotations
 
+import functools
 from typing import Iterable, Mapping
 
 import cv2
@@ -20,18 +21,31 @@ def _scale(img: np.ndarray) -> float:
     return max(0.4, img.shape[0] / 720 * 0.6)
 
 
+@functools.lru_cache(maxsize=2048)
+def _label_image(text: str, color: tuple[int, int, int], scale: float) -> np.ndarray:
+    # Labels repeat frame after frame (the same track, the same counts): drawing text is
+    # the dearest part of drawing a box, copying a cached picture of it is nearly free.
+    th = max(1, int(round(scale * 2)))
+    (w, h), base = cv2.getTextSize(text, FONT, scale, th)
+    img = np.zeros((h + base + 5, w + 5, 3), np.uint8)
+    cv2.putText(img, text, (2, h + 2), FONT, scale, color, th, cv2.LINE_AA)
+    img.flags.writeable = False
+    return img
+
+
 def label(img: np.ndarray, text: str, org: tuple[int, int], color: tuple[int, int, int],
           scale: float) -> None:
-    """Text on a filled dark box whose top-left corner is `org`.
+    """Text on a filled dark box whose top-left corner is `org` (clipped at the image edges).
 
     Example:
         >>> label(np.zeros((50, 200, 3), np.uint8), "door in 3", (5, 5), (255, 255, 0), 0.5)
     """
-    th = max(1, int(round(scale * 2)))
-    (w, h), base = cv2.getTextSize(text, FONT, scale, th)
-    x, y = max(0, org[0]), max(0, org[1])
-    cv2.rectangle(img, (x, y), (x + w + 4, y + h + base + 4), (0, 0, 0), -1)
-    cv2.putText(img, text, (x + 2, y + h + 2), FONT, scale, color, th, cv2.LINE_AA)
+    sprite = _label_image(text, tuple(color), float(scale))
+    x, y = max(0, int(org[0])), max(0, int(org[1]))
+    h = min(sprite.shape[0], img.shape[0] - y)
+    w = min(sprite.shape[1], img.shape[1] - x)
+    if h > 0 and w > 0:
+        img[y:y + h, x:x + w] = sprite[:h, :w]
 
 
 def draw_tracks(img: np.ndarray, tracks: Tracks) -> None:
@@ -55,19 +69,21 @@ def draw_zones(img: np.ndarray, zones: Iterable[Zone], counts: Mapping[str, Zone
     s = _scale(img)
     th = max(2, int(round(s * 3)))
     for z in zones:
-        pts = np.round(z.points).astype(np.int32)
+        pts = [(int(round(x)), int(round(y))) for x, y in z.points.tolist()]
         if isinstance(z, LineZone):
             # Thick zone lines: 8-connected looks the same here and is ~8x cheaper than AA.
-            cv2.line(img, tuple(pts[0]), tuple(pts[1]), ZONE_COLOR, th, cv2.LINE_8)
-            mid = (z.points[0] + z.points[1]) / 2
-            tip = mid + np.array(z.in_direction()) * 40 * s
-            cv2.arrowedLine(img, tuple(np.round(mid).astype(int)), tuple(np.round(tip).astype(int)),
-                            ZONE_COLOR, th, cv2.LINE_8, tipLength=0.35)
+            cv2.line(img, pts[0], pts[1], ZONE_COLOR, th, cv2.LINE_8)
+            (ax, ay), (bx, by) = z.points.tolist()
+            dx, dy = z.in_direction()
+            mid = ((ax + bx) / 2, (ay + by) / 2)
+            tip = (int(round(mid[0] + dx * 40 * s)), int(round(mid[1] + dy * 40 * s)))
+            cv2.arrowedLine(img, (int(round(mid[0])), int(round(mid[1]))), tip, ZONE_COLOR, th,
+                            cv2.LINE_8, tipLength=0.35)
         else:
-            cv2.polylines(img, [pts], True, ZONE_COLOR, th, cv2.LINE_8)
+            cv2.polylines(img, [np.array(pts, np.int32)], True, ZONE_COLOR, th, cv2.LINE_8)
         c = counts.get(z.name)
         text = z.name if c is None else f"{z.name}  in {c.in_count}  out {c.out_count}"
         if c is not None and c.occupancy is not None:
             text += f"  now {c.occupancy}"
-        x, y = pts.min(axis=0)
-        label(img, text, (int(x), int(y) - int(30 * s)), ZONE_COLOR, s)
+        x, y = min(p[0] for p in pts), min(p[1] for p in pts)
+        label(img, text, (x, y - int(30 * s)), ZONE_COLOR, s)

@@ -37,6 +37,9 @@ class Tracks:
     cls: np.ndarray
     conf: np.ndarray
     names: Mapping[int, str] = field(default_factory=dict)
+    # Anchors and class names, worked out once: every zone and the drawing ask for them.
+    # Tracks are not changed after they are made.
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
@@ -87,16 +90,22 @@ class Tracks:
 
     def anchors(self, anchor: str = "center") -> np.ndarray:
         """(N, 2) float points: box centres, or bottom centres (feet) with "bottom_center"."""
-        x = (self.xyxy[:, 0] + self.xyxy[:, 2]) / 2
-        if check_anchor(anchor) == "center":
-            y = (self.xyxy[:, 1] + self.xyxy[:, 3]) / 2
-        else:
-            y = self.xyxy[:, 3]
-        return np.stack([x, y], axis=1).astype(np.float64)
+        if anchor not in self._memo:
+            x = (self.xyxy[:, 0] + self.xyxy[:, 2]) / 2
+            if check_anchor(anchor) == "center":
+                y = (self.xyxy[:, 1] + self.xyxy[:, 3]) / 2
+            else:
+                y = self.xyxy[:, 3]
+            pts = np.stack([x, y], axis=1).astype(np.float64)
+            pts.flags.writeable = False
+            self._memo[anchor] = pts
+        return self._memo[anchor]
 
     def class_names(self) -> list[str]:
         """The class name of each track (the id as text where `names` lacks it)."""
-        return [self.names.get(int(c), str(int(c))) for c in self.cls]
+        if "names" not in self._memo:
+            self._memo["names"] = [self.names.get(c, str(c)) for c in self.cls.tolist()]
+        return list(self._memo["names"])
 
     def select(self, mask: np.ndarray) -> "Tracks":
         """The tracks where the boolean `mask` is true.

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-import cv2
 import numpy as np
 import shapely
 
@@ -92,11 +91,11 @@ class ZoneCounts:
 class _TrackState:
     side: int              # confirmed side: +1 / -1 (polygon: +1 inside)
     observed: int          # last side seen, which a point on the boundary keeps
-    last_old: np.ndarray   # last anchor seen on the confirmed side
-    prev: np.ndarray       # anchor of the previous update
+    last_old: list[float]  # last anchor (x, y) seen on the confirmed side
+    prev: list[float]      # anchor of the previous update
     seen_t: float
     pending: int = 0       # consecutive updates seen on the other side
-    first_new: np.ndarray | None = None
+    first_new: list[float] | None = None
 
 
 def _as_points(points: Iterable[Sequence[float]], what: str) -> np.ndarray:
@@ -134,10 +133,10 @@ class Zone:
     def _sides(self, pts: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _crossed(self, old: np.ndarray, new: np.ndarray) -> bool:
+    def _crossed(self, old: list[float], new: list[float]) -> bool:
         return True
 
-    def _passed_through(self, old: np.ndarray, new: np.ndarray) -> bool:
+    def _passed_through(self, old: list[float], new: list[float]) -> bool:
         return False
 
     def trigger(self, tracks: Tracks, t: float) -> list[CrossingEvent]:
@@ -149,13 +148,13 @@ class Zone:
             >>> z.trigger(mk(0), 0.0), [e.direction for e in z.trigger(mk(20), 0.1)]
             ([], ['in'])
         """
-        pts = tracks.anchors(self.anchor)
-        sides = self._sides(pts) if len(pts) else np.zeros(0, dtype=np.int64)
+        anchors = tracks.anchors(self.anchor)
+        sides = self._sides(anchors).tolist() if len(anchors) else []
         names = tracks.class_names()
         events: list[CrossingEvent] = []
         inside = 0
-        for i, tid in enumerate(tracks.ids.tolist()):
-            p, s = pts[i], int(sides[i])
+        # Plain floats: this loop runs per track and zone, where numpy scalars cost most.
+        for i, (tid, p, s) in enumerate(zip(tracks.ids.tolist(), anchors.tolist(), sides)):
             st = self._states.get(tid)
             if st is None:
                 if s != 0:  # a first sighting sets the state and counts nothing
@@ -251,14 +250,14 @@ class LineZone(Zone):
         cross = (bx - ax) * (pts[:, 1] - ay) - (by - ay) * (pts[:, 0] - ax)
         return np.sign(cross).astype(np.int64)
 
-    def _crossed(self, old: np.ndarray, new: np.ndarray) -> bool:
+    def _crossed(self, old: list[float], new: list[float]) -> bool:
         return bool(self._segment.intersects(shapely.LineString([old, new])))
 
     def in_direction(self) -> tuple[float, float]:
         """Unit vector pointing to the IN side (for drawing the arrow)."""
-        d = self.points[1] - self.points[0]
-        n = np.array([-d[1], d[0]]) / np.hypot(*d)
-        return (float(n[0]) + 0.0, float(n[1]) + 0.0)
+        (ax, ay), (bx, by) = self.points.tolist()
+        n = math.hypot(bx - ax, by - ay)
+        return (-(by - ay) / n + 0.0, (bx - ax) / n + 0.0)  # + 0.0 turns -0.0 into 0.0
 
     def flip(self) -> None:
         """Swap IN and OUT for future crossings; counts so far and track continuity are kept."""
@@ -300,19 +299,20 @@ class PolygonZone(Zone):
         self.points = pts
         self._poly = poly
         shapely.prepare(self._poly)
-        self._contour = pts.astype(np.float32).reshape(-1, 1, 2)
-        self._bbox = (*pts.min(axis=0), *pts.max(axis=0))
+        self._bbox = (*pts.min(axis=0).tolist(), *pts.max(axis=0).tolist())
 
     def _sides(self, pts: np.ndarray) -> np.ndarray:
-        # pointPolygonTest gives +1 inside, 0 on an edge, -1 outside.
-        return np.array([int(cv2.pointPolygonTest(self._contour, (float(x), float(y)), False))
-                         for x, y in pts], dtype=np.int64)
+        # +1 inside, 0 on an edge, -1 outside (as cv2.pointPolygonTest), for all points at once.
+        x, y = pts[:, 0], pts[:, 1]
+        touching = shapely.intersects_xy(self._poly, x, y)
+        inside = shapely.contains_xy(self._poly, x, y)
+        return np.where(inside, 1, np.where(touching, 0, -1))
 
-    def _passed_through(self, old: np.ndarray, new: np.ndarray) -> bool:
+    def _passed_through(self, old: list[float], new: list[float]) -> bool:
         x0, y0, x1, y1 = self._bbox
         if (max(old[0], new[0]) < x0 or min(old[0], new[0]) > x1
                 or max(old[1], new[1]) < y0 or min(old[1], new[1]) > y1
-                or (old == new).all()):
+                or old == new):
             return False
         return bool(self._poly.crosses(shapely.LineString([old, new])))
 
