@@ -67,8 +67,12 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
     zone_list = load_zones(zones) if zones else []          # cheap checks first
     heat = HeatmapConfig(half_life_s=half_life_s, anchor=anchor)
     source = open_source(video, live=False)
-    detector = Detector(model, conf=conf, imgsz=imgsz, classes=classes, tracker=tracker,
-                        runtime=runtime)
+    try:
+        detector = Detector(model, conf=conf, imgsz=imgsz, classes=classes, tracker=tracker,
+                            runtime=runtime)
+    except BaseException:
+        source.close()   # its decoding thread would otherwise wait for a reader forever
+        raise
     fps = source.native_fps or 30.0
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

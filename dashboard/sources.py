@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import re
 import threading
 import time
@@ -31,6 +32,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
+PREFETCH = 4   # frames a batch source decodes ahead of its reader
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 _SECRET_PARAMS = re.compile(r"(?i)\b(password|passwd|pwd|pass|token|key|auth|secret)=[^&\s]*")
 
@@ -207,11 +209,12 @@ class FrameSource:
         self._handed = -1       # index of the last frame handed out
         self._index = 0
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        if live:
-            self._thread = threading.Thread(target=self._run, name=f"source {self.name}",
-                                            daemon=True)
-            self._thread.start()
+        # Batch sources decode a few frames ahead in their thread, so decoding overlaps the
+        # caller's work on the previous frame instead of adding to it.
+        self._ahead: queue.Queue[Frame | None] = queue.Queue(PREFETCH)
+        self._thread = threading.Thread(target=self._run if live else self._decode_ahead,
+                                        name=f"source {self.name}", daemon=True)
+        self._thread.start()
 
     # -- public -------------------------------------------------------------------------
     @property
@@ -228,7 +231,15 @@ class FrameSource:
         """The newest frame not yet handed out; None if none came within `timeout_s` or the
         source has ended or failed (see `status`). Batch sources return every frame in order."""
         if not self.live:
-            return self._read_next()
+            if self._stop.is_set():
+                return None
+            frame = self._ahead.get()  # batch: wait for the next frame, however long
+            if frame is None:
+                self._ahead.put(None)  # the end stays the end for later calls
+                return None
+            with self._lock:
+                self._handed = frame.index
+            return frame
         deadline = time.monotonic() + timeout_s
         with self._lock:
             while self._latest is None or self._latest.index <= self._handed:
@@ -244,7 +255,11 @@ class FrameSource:
         self._stop.set()
         with self._lock:
             self._lock.notify_all()
-        if self._thread is not None:
+        try:
+            self._ahead.put_nowait(None)  # wake a batch reader blocked on an empty queue
+        except queue.Full:
+            pass
+        if self._thread.is_alive():
             self._thread.join(timeout=self.open_timeout_s + 2)
         if self._cap is not None:
             self._cap.release()
@@ -275,7 +290,7 @@ class FrameSource:
 
     def _publish(self, img: np.ndarray, t: float) -> Frame:
         with self._lock:
-            if self._latest is not None and self._latest.index > self._handed:
+            if self.live and self._latest is not None and self._latest.index > self._handed:
                 self._stats.frames_dropped += 1   # replaced before anyone took it
             frame = Frame(img, t, self._index)
             self._index += 1
@@ -290,17 +305,25 @@ class FrameSource:
             self._lock.notify_all()
             return frame
 
-    def _read_next(self) -> Frame | None:
-        if self._cap is None:
-            return None
-        ok, img = self._cap.read()
-        if not ok:
-            self._set_status(SourceStatus("ended"))
-            return None
+    def _decode_ahead(self) -> None:
         fps = self.native_fps or 30.0
-        frame = self._publish(img, self._index / fps)
-        self._handed = frame.index
-        return frame
+        frame: Frame | None = None
+        while not self._stop.is_set():
+            cap = self._cap
+            ok, img = cap.read() if cap is not None else (False, None)
+            if not ok:
+                self._set_status(SourceStatus("ended"))
+                frame = None
+            else:
+                frame = self._publish(img, self._index / fps)
+            while not self._stop.is_set():
+                try:
+                    self._ahead.put(frame, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if frame is None:
+                return
 
     def _reconnect(self, error: str) -> bool:
         """Reopen with backoff until it works or we are stopped; True when reconnected."""

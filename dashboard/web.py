@@ -3,7 +3,7 @@
     streamlit run dashboard/web.py
 
 The browser plays /video/<source key>.mjpg itself, so frames reach the page without a
-script rerun each; every viewer of a source gets the same JPEG bytes the worker encoded once.
+script rerun each; every viewer of a source gets the same JPEG bytes, encoded once a frame.
 """
 from __future__ import annotations
 
@@ -26,11 +26,14 @@ async def mjpeg_parts(p: Pipeline, request: Request | None = None) -> AsyncItera
     """Each new overlay frame of `p` as one part of a multipart/x-mixed-replace stream."""
     last = None
     while request is None or not await request.is_disconnected():
-        snap = p.snapshot()
-        if snap.jpeg is not None and snap.jpeg is not last:
-            last = snap.jpeg
-            yield (b"--" + BOUNDARY + b"\r\nContent-Type: image/jpeg\r\nContent-Length: "
-                   + str(len(snap.jpeg)).encode() + b"\r\n\r\n" + snap.jpeg + b"\r\n")
+        plot = p.snapshot().plot
+        if plot is not None and plot is not last:
+            last = plot
+            # Encoding takes milliseconds: off the event loop, which serves every page.
+            jpeg = await asyncio.to_thread(p.jpeg)
+            if jpeg is not None:
+                yield (b"--" + BOUNDARY + b"\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                       + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
         await asyncio.sleep(POLL_S)
 
 

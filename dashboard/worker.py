@@ -1,8 +1,9 @@
 """One pipeline per source (source -> detector -> engine) running in a background thread.
 
 A `Pipeline` outlives its runs: Stop and Start keep the engine, so counts and heat carry
-on; only Reset clears them. Every open page reads the same `Snapshot`, whose frame is
-JPEG-encoded once. Zone edits are applied between frames and never touch other zones.
+on; only Reset clears them. Every open page reads the same `Snapshot`; its frame is
+JPEG-encoded when a viewer asks, once for all of them (`Pipeline.jpeg`), and not at all
+while nobody watches. Zone edits are applied between frames and never touch other zones.
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ class PipelineSettings:
 class Snapshot:
     """The latest processed frame and figures, as the page shows them."""
 
-    jpeg: bytes | None = None          # the overlay, encoded once for every viewer
+    plot: np.ndarray | None = None     # the overlay: heat, boxes, zones (see Pipeline.jpeg)
     still: np.ndarray | None = None    # the raw frame, for drawing zones on
     frame_index: int = -1
     counts: dict[str, ZoneCounts] = field(default_factory=dict)
@@ -100,6 +101,8 @@ class Pipeline:
         self.settings: PipelineSettings | None = None
         self._lock = threading.RLock()
         self._snap = Snapshot()
+        self._jpeg_lock = threading.Lock()
+        self._jpeg: tuple[np.ndarray | None, bytes | None] = (None, None)
         self._events: deque[CrossingEvent] = deque(maxlen=500)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -183,6 +186,26 @@ class Pipeline:
         return problems
 
     # -- reading --------------------------------------------------------------------------
+    def jpeg(self) -> bytes | None:
+        """The latest overlay as JPEG bytes; None before the first frame.
+
+        Encoded on the first call after each new frame and shared by every viewer, so the
+        pipeline's own loop never spends time on it, and nothing is encoded while nobody
+        watches.
+
+        Example:
+            >>> Pipeline("demo").jpeg() is None
+            True
+        """
+        plot = self.snapshot().plot
+        with self._jpeg_lock:
+            if plot is None:
+                return None
+            if self._jpeg[0] is not plot:
+                ok, buf = cv2.imencode(".jpg", plot, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+                self._jpeg = (plot, buf.tobytes() if ok else None)
+            return self._jpeg[1]
+
     def snapshot(self) -> Snapshot:
         with self._lock:
             return self._snap
@@ -289,11 +312,9 @@ class Pipeline:
                     if mono - last_prune >= PRUNE_EVERY_S:
                         last_prune = mono
                         self.store.prune(retention_s("events"), retention_s("minutes"))
-                ok, jpeg = cv2.imencode(".jpg", result.plot,
-                                        [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
                 stats = src.stats
                 now = time.time()
-                snap = Snapshot(jpeg=jpeg.tobytes() if ok else None, still=frame.image,
+                snap = Snapshot(plot=result.plot, still=frame.image,
                                 frame_index=frame.index, counts=result.counts,
                                 total_tracks=result.total_tracks, processed_fps=rate.tick(now),
                                 source_fps=stats.fps, frame_age_s=max(0.0, now - frame.t),

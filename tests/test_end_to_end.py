@@ -6,6 +6,7 @@ Seed 11 is held out (training seeds start at 1000). The clip is 25 s at 15 fps (
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -46,18 +47,18 @@ def clip(tmp_path_factory):
 def runs(clip):
     """Truth engine, pipeline engine and the facade, all fed the same clip once."""
     video, truth = clip
-    src = open_source(video, live=False)
-    frames = (f.image for f in iter(src.read, None))
-    fps = src.native_fps
     ours, exact = Engine(zones=zones()), Engine(zones=zones())
     det = Detector("demo", imgsz=IMGSZ)
     facade = Heatmap(model=str(DEMO_MODEL), region=[(320, 140), (320, 355)], imgsz=IMGSZ)
     n = 0
-    for i, (img, objs) in enumerate(zip(frames, truth["frames"])):
-        exact.update(img, truth_tracks(objs), i / fps)
-        ours.update(img, det.track(img), i / fps)
-        last = facade.process(img)
-        n += 1
+    with open_source(video, live=False) as src:
+        fps = src.native_fps
+        frames = (f.image for f in iter(src.read, None))
+        for i, (img, objs) in enumerate(zip(frames, truth["frames"])):
+            exact.update(img, truth_tracks(objs), i / fps)
+            ours.update(img, det.track(img), i / fps)
+            last = facade.process(img)
+            n += 1
     return {"frames": n, "truth": exact, "ours": ours, "facade": last}
 
 
@@ -129,6 +130,8 @@ def test_cli_fails_clearly_on_bad_input(args, message, clip, tmp_path, caplog):
     args = [a.format(clip=clip[0], bad_zones=bad) for a in args] + ["--out", str(tmp_path / "o")]
     assert cli_main(args) == 2
     assert message in caplog.text
+    # the clip was opened before the model failed: its decoding thread is gone too
+    assert not [t for t in threading.enumerate() if t.name.startswith("source ")]
 
 
 def test_cli_rejects_a_file_that_is_not_a_video(tmp_path, caplog):

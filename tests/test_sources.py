@@ -113,6 +113,22 @@ def test_file_plays_at_native_rate_live_and_every_frame_in_batch(clip):
         assert src.status.state == "ended" and src.stats.frames_dropped == 0
 
 
+def test_batch_source_decodes_ahead_and_stops_cleanly(clip):
+    from dashboard.sources import PREFETCH
+
+    with open_source(clip, live=False) as src:
+        # Frames are decoded before they are asked for, and no further than PREFETCH ahead.
+        assert wait_for(lambda: src.stats.frames_read >= PREFETCH, 5)
+        time.sleep(0.2)
+        assert src.stats.frames_read <= PREFETCH + 1
+        assert src.read().index == 0 and src.read().index == 1
+    assert src.read() is None and src.read() is None   # closed: nothing more, never blocks
+    short = write_clip(clip.parent / "three.mp4", seconds=0.2, seed=1, fps=FPS)
+    with open_source(short, live=False) as src:
+        assert [src.read().index for _ in range(3)] == [0, 1, 2]
+        assert src.read() is None and src.read() is None and src.status.state == "ended"
+
+
 def test_live_file_ends_and_demo_loops(tmp_path):
     short = write_clip(tmp_path / "short.mp4", seconds=1, seed=1, fps=FPS)
     with open_source(short, live=True) as src:

@@ -32,7 +32,7 @@ def test_runs_counts_and_stops_without_leaving_threads():
     try:
         assert wait_for(lambda: p.snapshot().frame_index > 30, 60), p.snapshot().status
         snap = p.snapshot()
-        assert snap.status == "live" and snap.jpeg[:2] == b"\xff\xd8"
+        assert snap.status == "live" and p.jpeg()[:2] == b"\xff\xd8"
         assert snap.processed_fps > 0 and snap.frame_age_s < 1.0
         p.add_zone(LineZone("late", (0, 300), (640, 300)))          # while running
         assert wait_for(lambda: "late" in p.snapshot().counts, 10)
@@ -99,3 +99,30 @@ def test_per_minute_without_a_store_is_derived_from_recent_events():
     minutes = p.per_minute(60)
     assert sum(n for m in minutes.values() for n in m.values()) == 2
     assert all(int(now // 60) - 1 <= k <= int(now // 60) for k in minutes)
+
+
+def test_jpeg_is_encoded_once_a_frame_for_all_viewers_and_only_when_asked(monkeypatch):
+    import dataclasses
+
+    import cv2
+    import numpy as np
+
+    import dashboard.worker as worker
+
+    encoded = []
+    real = cv2.imencode
+    monkeypatch.setattr(worker.cv2, "imencode", lambda *a: (encoded.append(1), real(*a))[1])
+    p = Pipeline("demo")
+    assert p.jpeg() is None and not encoded
+    frames = [np.full((90, 160, 3), v, np.uint8) for v in (0, 255)]
+    for k, img in enumerate(frames, 1):
+        p._snap = dataclasses.replace(p.snapshot(), plot=img)   # what the loop publishes
+        got = []
+        viewers = [threading.Thread(target=lambda: got.append(p.jpeg())) for _ in range(4)]
+        for v in viewers:
+            v.start()
+        for v in viewers:
+            v.join()
+        assert len(encoded) == k and len({id(j) for j in got}) == 1
+        shown = cv2.imdecode(np.frombuffer(got[0], np.uint8), cv2.IMREAD_COLOR)
+        assert np.abs(shown.astype(int) - img).max() < 8

@@ -28,7 +28,7 @@ MAX_GRID_SIDE = 480    # a grid cell is as many pixels as it takes to keep this 
 FOOTPRINT = 0.25       # Gaussian sigma as a fraction of the box's size
 ALPHA_RAMP = 0.5       # the weakest half of heat fades in from transparent
 LEVEL_RANGE = 1e-6     # heat below this fraction of the peak is ranked with the weakest
-REFRESH_S = 0.25       # rebuild the heat picture at most this often, in frame time
+REFRESH_S = 0.5        # rebuild the heat picture at most this often, in frame time
 BAND_PIXELS = 250_000  # blend in row bands on threads only above this many pixels
 MAX_BANDS = 4
 
@@ -113,11 +113,14 @@ def blend(src: np.ndarray, inv: np.ndarray, premul: np.ndarray, dst: np.ndarray)
         _blend_rows(src, inv, premul, dst)
         return
     edges = [h * i // bands for i in range(bands + 1)]
-    futures = [pool.submit(_blend_rows, src[a:b], inv[a:b], premul[a:b], dst[a:b])
-               for a, b in zip(edges[1:-1], edges[2:])]
-    _blend_rows(src[:edges[1]], inv[:edges[1]], premul[:edges[1]], dst[:edges[1]])
-    for f in futures:
-        f.result()
+    parts = [(src[a:b], inv[a:b], premul[a:b], dst[a:b]) for a, b in zip(edges, edges[1:])]
+    futures = [pool.submit(_blend_rows, *part) for part in parts[1:]]
+    _blend_rows(*parts[0])
+    for f, part in zip(futures, parts[1:]):
+        if f.cancel():   # no core picked it up yet (decode, encode, model are busy): do it here
+            _blend_rows(*part)
+        else:
+            f.result()
 
 
 @functools.lru_cache(maxsize=64)
@@ -351,13 +354,12 @@ class HeatmapAccumulator:
         ov = self._overlay(layer, t)
         if ov is None:
             return frame.copy()
-        roi = frame[ov.region]
-        if roi.shape == frame.shape:
-            out = np.empty_like(frame)
-            blend(frame, ov.inv, ov.premul, out)
-        else:
-            out = frame.copy()
-            blend(roi, ov.inv, ov.premul, out[ov.region])
+        out = np.empty_like(frame)
+        ys, xs = ov.region
+        # Every pixel written once: the frame outside the heat's box, the blend inside it.
+        out[:ys.start], out[ys.stop:] = frame[:ys.start], frame[ys.stop:]
+        out[ys, :xs.start], out[ys, xs.stop:] = frame[ys, :xs.start], frame[ys, xs.stop:]
+        blend(frame[ov.region], ov.inv, ov.premul, out[ov.region])
         return out
 
     def colorized(self, layer: str = ALL) -> np.ndarray:
