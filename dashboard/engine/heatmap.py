@@ -106,9 +106,9 @@ def blend(src: np.ndarray, inv: np.ndarray, premul: np.ndarray, dst: np.ndarray)
         >>> blend(src, np.full_like(src, 128), np.full_like(src, 10), out); int(out[0, 0, 0])
         110
     """
-    h = src.shape[0]
+    h, w = src.shape[:2]
     pool, bands = _pool()
-    bands = min(bands, max(1, src.shape[0] * src.shape[1] // BAND_PIXELS))
+    bands = min(bands, max(1, h * w // BAND_PIXELS))
     if bands == 1:
         _blend_rows(src, inv, premul, dst)
         return
