@@ -50,7 +50,7 @@ def run_ours(video: Path, imgsz: int, scale: float, runtime: str) -> dict[str, f
     from dashboard.detector import Detector
     from dashboard.engine import Engine, load_zones, zone_from_dict
     from dashboard.sources import open_source
-    from dashboard.worker import JPEG_QUALITY
+    from dashboard.runner import JPEG_QUALITY
 
     # The demo zones are drawn for 640x360.
     zones = [zone_from_dict({**z.to_dict(), "points": (z.points * scale).tolist()})

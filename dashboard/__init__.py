@@ -6,7 +6,17 @@ Example:
 """
 from __future__ import annotations
 
+import os
 from typing import Any
+
+# Set before anything imports ultralytics. Checkpoints are unpickled only through its
+# restricted loader, so a crafted .pt cannot run code here; it never pip-installs a module a
+# checkpoint names; and it asks nothing of outside hosts (online checks, usage sync,
+# downloads) unless the operator allows downloads (then yolo26n.pt can be fetched).
+os.environ["ULTRALYTICS_SAFE_LOAD"] = "1"
+os.environ["YOLO_AUTOINSTALL"] = "false"
+if os.environ.get("HEATMAP_DASHBOARD_ALLOW_DOWNLOADS", "").strip() != "1":
+    os.environ["YOLO_OFFLINE"] = "1"
 
 from .engine import Engine, HeatmapConfig, LineZone, PolygonZone, Tracks
 from .errors import DashboardError

@@ -37,6 +37,15 @@ class CanvasScale:
         """Canvas pixel -> frame pixel, each axis by its own exact ratio."""
         return (x * self.frame_w / self.canvas_w, y * self.frame_h / self.canvas_h)
 
+    def to_unit(self, x: float, y: float) -> tuple[float, float]:
+        """Canvas pixel -> 0..1 of the frame's width and height (how zones are stored).
+
+        Example:
+            >>> CanvasScale(1280, 720, 640, 360).to_unit(320, 90)
+            (0.5, 0.25)
+        """
+        return (x / self.canvas_w, y / self.canvas_h)
+
 
 def _transform(obj: dict[str, Any], local: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Apply a fabric object's scale, rotation and position to points given relative to its
@@ -91,6 +100,20 @@ def object_points(obj: dict[str, Any]) -> tuple[str, list[tuple[float, float]]]:
             pts = pts[:-1]
         return "polygon", _transform(obj, pts)
     raise DashboardError(f"A {kind or 'shape'} cannot be a zone: draw a line or a polygon.")
+
+
+def unit_points(obj: dict[str, Any], scale: CanvasScale) -> tuple[str, list[list[float]]]:
+    """("line" | "polygon", points in 0..1 of the frame) of one drawn object.
+
+    Example:
+        >>> line = {"type": "line", "left": 100, "top": 50, "width": 200, "height": 0,
+        ...         "originX": "center", "originY": "center",
+        ...         "x1": -100, "y1": 0, "x2": 100, "y2": 0}
+        >>> unit_points(line, CanvasScale(1280, 720, 640, 360))
+        ('line', [[0.0, 0.1389], [0.3125, 0.1389]])
+    """
+    kind, pts = object_points(obj)
+    return kind, [[round(v, 4) for v in scale.to_unit(x, y)] for x, y in pts]
 
 
 def zone_from_canvas(obj: dict[str, Any], scale: CanvasScale, name: str,

@@ -14,10 +14,15 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
 import cv2
 
 from .errors import DashboardError
 from .sources import SecretFilter, open_source
+
+if TYPE_CHECKING:
+    from .service import Service
 
 log = logging.getLogger("dashboard.cli")
 
@@ -114,20 +119,39 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
     return summary
 
 
-def export(source: str, events: str | None = None, counts: str | None = None,
-           interval: str = "minute", since: str | None = None, until: str | None = None,
-           heatmap: str | None = None) -> list[Path]:
-    """Write what the dashboard stored for a source: events and counts CSV, heatmap PNG/npz.
-
-    Example:
-        >>> export("demo", events="events.csv", counts="hourly.csv", interval="hour")  # doctest: +SKIP
-    """
-    import io
-
-    from .engine import HeatmapAccumulator
+def offline_service() -> "Service":
+    """The service over the data directory, with no camera started: what the CLI reads."""
+    from .service import Service
     from .settings import data_dir
     from .store import SQLiteStore
 
+    folder = data_dir()
+    return Service(SQLiteStore(folder / "dashboard.db"), folder, demo=False, autostart=False)
+
+
+def find_camera(svc: "Service", ref: str) -> str:
+    """A camera's id from its id or its name (case-insensitive).
+
+    Example:
+        >>> find_camera(offline_service(), "Demo street")  # doctest: +SKIP
+        'cam_3f9a2b1c4d5e'
+    """
+    for cam in svc.cameras():
+        if ref == cam.id or cam.name.lower() == ref.strip().lower():
+            return cam.id
+    known = ", ".join(f"{c.name} ({c.id})" for c in svc.cameras()) or "none"
+    raise DashboardError(f"No camera {ref!r}; cameras: {known}.")
+
+
+def export(camera: str, events: str | None = None, counts: str | None = None,
+           interval: str = "minute", since: str | None = None, until: str | None = None,
+           heatmap: str | None = None) -> list[Path]:
+    """Write what the dashboard stored for a camera (id or name): events and counts CSV,
+    heatmap PNG/npz.
+
+    Example:
+        >>> export("Demo street", events="events.csv", counts="hourly.csv", interval="hour")  # doctest: +SKIP
+    """
     def when(text: str | None) -> float | None:
         if not text:
             return None
@@ -137,27 +161,41 @@ def export(source: str, events: str | None = None, counts: str | None = None,
         except ValueError:
             raise DashboardError(f"Time {text!r}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM.") from None
 
-    store = SQLiteStore(data_dir() / "dashboard.db")
+    t0, t1 = when(since), when(until)
+    svc = offline_service()
     written = []
     try:
+        cid = find_camera(svc, camera)
         if events:
-            Path(events).write_text(store.events_csv(source, when(since), when(until)))
+            Path(events).write_text(svc.events_csv(cid, t0, t1))
             written.append(Path(events))
         if counts:
-            Path(counts).write_text(store.counts_csv(source, interval, when(since), when(until)))
+            Path(counts).write_text(svc.counts_csv(cid, interval, t0, t1))
             written.append(Path(counts))
         if heatmap:
-            blob = store.load_heat(source)
+            blob = svc.heat_npz(cid) if heatmap.endswith(".npz") else svc.heat_png(cid)
             if blob is None:
-                raise DashboardError(f"No heatmap is stored for {source!r} yet.")
-            if heatmap.endswith(".npz"):
-                Path(heatmap).write_bytes(blob)
-            else:
-                HeatmapAccumulator.load(io.BytesIO(blob)).to_png(heatmap)
+                raise DashboardError(f"No heatmap is stored for {camera!r} yet.")
+            Path(heatmap).write_bytes(blob)
             written.append(Path(heatmap))
     finally:
-        store.close()
+        svc.store.close()
     return written
+
+
+def list_cameras() -> list[dict]:
+    """Every saved camera with its zones and counts (what `heatmap-dashboard cameras` prints).
+
+    Example:
+        >>> list_cameras()[0]["name"]  # doctest: +SKIP
+        'Demo street'
+    """
+    svc = offline_service()
+    try:
+        return [{**c.to_dict(), "zones": [f.to_dict() for f in svc.counts(c.id)]}
+                for c in svc.cameras()]
+    finally:
+        svc.store.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,11 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-video", action="store_true", help="skip the annotated video")
     p.add_argument("--runtime", choices=["auto", "onnx", "torch"], default="auto",
                    help="auto: ONNX Runtime on a CPU, PyTorch on a GPU")
-    e = sub.add_parser("export", help="export what the dashboard stored for a source")
-    e.add_argument("source", help='the source as typed in the dashboard, e.g. "demo"')
+    sub.add_parser("cameras", help="list the saved cameras with their zones and counts (JSON)")
+    e = sub.add_parser("export", help="export what the dashboard stored for a camera")
+    e.add_argument("camera", help='the camera\'s id or name, e.g. "Demo street"')
     e.add_argument("--events", help="write crossing events to this CSV")
     e.add_argument("--counts", help="write counts per interval to this CSV")
-    e.add_argument("--interval", choices=["minute", "hour"], default="minute")
+    e.add_argument("--interval", choices=["minute", "hour", "day"], default="minute")
     e.add_argument("--from", dest="since", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM")
     e.add_argument("--to", dest="until", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (excluded)")
     e.add_argument("--heatmap", help="write the last heatmap snapshot (.png or .npz)")
@@ -190,9 +229,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(SecretFilter())
+    if args.command == "cameras":
+        try:
+            print(json.dumps(list_cameras(), indent=2))
+        except DashboardError as err:
+            log.error("%s", err)
+            return 2
+        return 0
     if args.command == "export":
         try:
-            for path in export(args.source, args.events, args.counts, args.interval,
+            for path in export(args.camera, args.events, args.counts, args.interval,
                                args.since, args.until, args.heatmap):
                 log.info("wrote %s", path)
         except DashboardError as err:

@@ -1,6 +1,7 @@
 """The app's settings, from the environment.
 
 HEATMAP_DASHBOARD_DATA: the data directory (default ~/.local/share/heatmap-dashboard).
+HEATMAP_DASHBOARD_DEMO: "0" to not create the demo camera on first start (default "1").
 HEATMAP_DASHBOARD_RETENTION_DAYS: raw crossing events older than this are pruned (default 30).
 HEATMAP_DASHBOARD_MINUTE_RETENTION_DAYS: per-minute counts older than this are pruned
 (default 400). Lifetime counts and the last heat snapshots are always kept.
@@ -34,3 +35,14 @@ def retention_s(what: str = "events") -> float:
     name, default = {"events": ("HEATMAP_DASHBOARD_RETENTION_DAYS", "30"),
                      "minutes": ("HEATMAP_DASHBOARD_MINUTE_RETENTION_DAYS", "400")}[what]
     return max(float(os.environ.get(name, default)), 0.0) * 86400.0
+
+
+def demo_enabled() -> bool:
+    """Whether a new data directory gets the demo camera (HEATMAP_DASHBOARD_DEMO, default on).
+
+    Example:
+        >>> isinstance(demo_enabled(), bool)
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_DEMO", "1").strip().lower() not in ("0", "false",
+                                                                                "no", "off")

@@ -376,15 +376,16 @@ class FrameSource:
 
 
 def open_source(spec: str | int | Path, live: bool = True, open_timeout_s: float = 10.0,
-                loop: bool | None = None, backoff_s: tuple[float, float] = (0.5, 10.0)
-                ) -> FrameSource:
+                loop: bool | None = None, backoff_s: tuple[float, float] = (0.5, 10.0),
+                start_frame: int = 0) -> FrameSource:
     """Open a webcam index ("0"), rtsp(s)/http(s) URL, video file path or "demo".
 
     live=True reads in a background thread that always offers the newest frame (files play
     at their native rate; "demo" loops); live=False reads every frame in order as fast as
     the caller asks (batch). A source that cannot be opened raises `DashboardError` within
     `open_timeout_s`; a live stream that drops later reconnects with backoff from
-    backoff_s[0] doubling up to backoff_s[1] seconds.
+    backoff_s[0] doubling up to backoff_s[1] seconds. A file may start at `start_frame`
+    (to carry on where an earlier run stopped).
 
     Example:
         >>> src = open_source("rtsp://user:secret@127.0.0.1:8554/cam", open_timeout_s=2)  # doctest: +SKIP
@@ -404,7 +405,7 @@ def open_source(spec: str | int | Path, live: bool = True, open_timeout_s: float
             cap.release()
             raise DashboardError(f"Cannot read {parsed.name} as a video: is it a video file "
                                  "OpenCV can decode (mp4, avi, mkv, webm...)?")
-        cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        cap.set(cv2.CAP_PROP_POS_FRAMES, max(0, int(start_frame)))
     if loop is None:
         loop = live and str(spec).strip() == "demo"
     log.info("opened %s (%s)", parsed.name, "live" if live else "batch")

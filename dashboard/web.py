@@ -1,50 +1,47 @@
-"""The dashboard's server: the Streamlit page plus a live MJPEG video endpoint per source.
+"""The dashboard's server: the Streamlit pages plus the HTTP API (/api, see `dashboard.api`).
 
     streamlit run dashboard/web.py
 
-The browser plays /video/<source key>.mjpg itself, so frames reach the page without a
-script rerun each; every viewer of a source gets the same JPEG bytes, encoded once a frame.
+The service starts with the server, not with the first page: enabled cameras run and count
+whether or not anyone has a page open, and stop cleanly (writing what they counted and
+their heat) when the server shuts down.
 """
 from __future__ import annotations
 
-import asyncio
+import logging
+import os
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
 import streamlit as st
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.concurrency import run_in_threadpool
 
-from dashboard.worker import Pipeline, shared_registry
-
-POLL_S = 0.01          # how often a viewer's stream looks for a new frame
-BOUNDARY = b"frame"
+from dashboard.api import ROUTES
+from dashboard.service import close_shared_service, shared_service
+from dashboard.sources import SecretFilter
 
 
-async def mjpeg_parts(p: Pipeline, request: Request | None = None) -> AsyncIterator[bytes]:
-    """Each new overlay frame of `p` as one part of a multipart/x-mixed-replace stream."""
-    last = None
-    while request is None or not await request.is_disconnected():
-        plot = p.snapshot().plot
-        if plot is not None and plot is not last:
-            last = plot
-            # Encoding takes milliseconds: off the event loop, which serves every page.
-            jpeg = await asyncio.to_thread(p.jpeg)
-            if jpeg is not None:
-                yield (b"--" + BOUNDARY + b"\r\nContent-Type: image/jpeg\r\nContent-Length: "
-                       + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
-        await asyncio.sleep(POLL_S)
+def setup_logging() -> None:
+    """The dashboard's log lines on stderr, with credentials masked in every one."""
+    logger = logging.getLogger("dashboard")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(SecretFilter())
+        logger.addHandler(handler)
+        logger.setLevel(os.environ.get("HEATMAP_DASHBOARD_LOG", "INFO").upper())
+        logger.propagate = False
 
 
-async def video(request: Request) -> Response:
-    p = shared_registry().by_key(request.path_params["key"])
-    if p is None:
-        return PlainTextResponse("No such source: open it in the dashboard first.", 404)
-    return StreamingResponse(mjpeg_parts(p, request),
-                             media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY.decode()}",
-                             headers={"Cache-Control": "no-store"})
+@asynccontextmanager
+async def lifespan(app: st.App) -> AsyncIterator[None]:
+    setup_logging()
+    await run_in_threadpool(shared_service)   # loads cameras, starts the enabled ones
+    try:
+        yield
+    finally:
+        await run_in_threadpool(close_shared_service)
 
 
-app = st.App(str(Path(__file__).with_name("app.py")),
-             routes=[Route("/video/{key}.mjpg", video)])
+app = st.App(str(Path(__file__).with_name("app.py")), routes=ROUTES, lifespan=lifespan)

@@ -1,26 +1,25 @@
-"""Page logic with Streamlit's AppTest: the page drives the shared pipelines."""
+"""Page logic with Streamlit's AppTest: the pages drive the shared service."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import worker
+from dashboard import service as service_module
+from dashboard.entities import CameraState
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 
 
 @pytest.fixture
-def registry(tmp_path, monkeypatch):
-    """A fresh process registry with its store in a temporary data directory."""
+def svc(tmp_path, monkeypatch):
+    """A fresh process service (with the demo camera) over a temporary data directory."""
     monkeypatch.setenv("HEATMAP_DASHBOARD_DATA", str(tmp_path))
-    monkeypatch.setattr(worker, "_shared", None)
-    yield lambda: worker.shared_registry()
-    if worker._shared is not None:
-        worker._shared.stop_all()
+    monkeypatch.setattr(service_module, "_shared", None)
+    yield service_module.shared_service()
+    service_module.close_shared_service()
 
 
 def run(at: AppTest) -> AppTest:
@@ -34,121 +33,108 @@ def click(at: AppTest, key: str) -> AppTest:
     return run(at)
 
 
-def wait_for(at: AppTest, cond, timeout_s: float = 60.0) -> bool:
+def wait_for(cond, timeout_s: float = 60.0) -> bool:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
-        if cond(run(at)):
+        if cond():
             return True
-        time.sleep(0.5)
-    return False
+        time.sleep(0.3)
+    return cond()
 
 
-def choose(at: AppTest, select: tuple[str, str, str], field: tuple[str, str]) -> AppTest:
-    """Pick an option in a radio or selectbox, then type into the field it shows."""
-    kind, key, option = select
-    getattr(at, kind)(key=key).set_value(option)
+def camera_page(svc) -> tuple[AppTest, str]:
+    """The Camera page of the demo camera, reached from the overview's Open button."""
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    cid = svc.cameras()[0].id
+    return click(at, f"open-{cid}"), cid
+
+
+def test_first_visit_shows_the_demo_on_the_overview(svc):
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    (demo,) = svc.cameras()
+    assert "**Demo street**" in [m.value for m in at.markdown]
+    assert [z.name for z in svc.zones(demo.id)] == ["crossing", "shopfront"]
+    assert wait_for(lambda: svc.status(demo.id).state is CameraState.LIVE)
+    assert any(b.key == f"open-{demo.id}" for b in at.button)
+
+
+def test_stop_sticks_start_and_reset_from_the_camera_page(svc):
+    at, cid = camera_page(svc)
+    assert wait_for(lambda: svc.status(cid).state is CameraState.LIVE)
     run(at)
-    at.text_input(key=field[0]).set_value(field[1])
-    return run(at)
-
-
-def texts(at: AppTest) -> str:
-    return " ".join(str(e.value) for e in [*at.error, *at.info, *at.warning, *at.caption])
-
-
-def test_first_visit_starts_the_demo_with_demo_zones(registry):
-    at = run(AppTest.from_file(APP, default_timeout=60))
-    p = registry().get("demo")
-    assert {z.name for z in p.zones()} == {"crossing", "shopfront"}
-    assert p.running or p.snapshot().status in ("loading model", "connecting", "live")
-    assert wait_for(at, lambda a: p.snapshot().frame_index > 5)
-    assert 'src="/video/' in " ".join(m.value for m in at.markdown)
-    assert any("crossing in" in m.label for m in at.metric)
-
-
-def test_stop_start_keep_counts_and_reset_clears_them(registry):
-    at = run(AppTest.from_file(APP, default_timeout=60))
-    p = registry().get("demo")
-    assert wait_for(at, lambda a: sum(c.in_count + c.out_count
-                                      for c in p.snapshot().counts.values()) > 0, 90)
+    assert at.button(key="start").disabled and not at.button(key="stop").disabled
     click(at, "stop")
-    assert not p.running
-    before = {k: (c.in_count, c.out_count) for k, c in p.engine.counts.items()}
+    assert svc.status(cid).state is CameraState.STOPPED and not svc.camera(cid).enabled
+    assert not at.button(key="start").disabled and at.button(key="stop").disabled
+    run(AppTest.from_file(APP, default_timeout=60))          # a new visitor: still stopped
+    assert svc.status(cid).state is CameraState.STOPPED
     click(at, "start")
-    assert p.running
-    after = {k: (c.in_count, c.out_count) for k, c in p.engine.counts.items()}
-    assert all(after[k] >= before[k] for k in before)
+    assert svc.camera(cid).enabled
+    zid = svc.zones(cid)[0].id
+    svc._runners[cid].engine.zones[0].counts.in_count = 7      # as if counted already
     click(at, "reset")
-    assert all(c.in_count == c.out_count == 0 for c in p.engine.counts.values())
+    assert all(f.counts.in_count == 0 for f in svc.counts(cid)) and zid == svc.zones(cid)[0].id
 
 
-def test_deleting_and_flipping_zones_keeps_the_others_and_is_saved(registry):
-    at = run(AppTest.from_file(APP, default_timeout=60))
-    p = registry().get("demo")
-    p.engine.zones[0].counts.in_count = 7          # as if counted already
-    click(at, "flip-crossing")
-    click(at, "del-shopfront")
-    assert [z.name for z in p.zones()] == ["crossing"]
-    assert p.engine.counts["crossing"].in_count == 7
-    saved = registry().store.load_zones("demo")
-    assert [z["name"] for z in saved] == ["crossing"]
-    assert saved[0]["points"] == [[320.0, 355.0], [320.0, 140.0]]   # flipped
+def test_zone_rows_rename_flip_and_delete_through_the_service(svc):
+    at, cid = camera_page(svc)
+    crossing, shopfront = svc.zones(cid)
+    svc._runners[cid].engine.zones[0].counts.in_count = 7      # as if counted already
+    at.text_input(key=f"name-{crossing.id}").set_value("road")
+    run(at)
+    assert svc.zones(cid)[0].name == "road" and svc.counts(cid)[0].counts.in_count == 7
+    click(at, f"flip-{crossing.id}")
+    assert svc.zones(cid)[0].points == crossing.points[::-1]
+    click(at, f"del-{shopfront.id}")
+    assert [z.name for z in svc.zones(cid)] == ["road"]
+    at.text_input(key=f"name-{crossing.id}").set_value("")     # an empty name is ignored
+    run(at)
+    assert svc.zones(cid)[0].name == "road"
 
 
-def test_zones_are_restored_for_a_source_next_time(registry, tmp_path):
-    clip = tmp_path / "clip.mp4"
+def test_looks_change_without_touching_heat(svc):
+    from conftest import tracks_of
+
+    at, cid = camera_page(svc)
+    svc.stop(cid)                                  # so that only the page can touch heat
+    heat = svc._runners[cid].engine.heatmap
+    heat.add(tracks_of((1, 50, 50)), 0.0, (360, 640))
+    before = heat.value.copy()
+    at.slider(key=f"opacity-{cid}").set_value(0.9)
+    run(at)
+    assert svc.camera(cid).presentation.opacity == 0.9
+    assert (svc._runners[cid].engine.heatmap.value == before).all()
+
+
+def test_adding_a_camera_says_what_is_wrong_then_opens_it(svc, tmp_path):
     from dashboard.demo.scene import write_clip
-    write_clip(clip, seconds=2, seed=3)
-    registry().store.save_zones(str(clip), [{"name": "gate", "type": "line",
-                                             "points": [[0, 100], [640, 100]]}])
+
+    at = click(run(AppTest.from_file(APP, default_timeout=60)), "go-manage")
+    at.text_input(key="add-name").set_value("Demo street")
+    at.radio(key="add-source-kind").set_value("Video file on the server")
+    run(at)
+    at.text_input(key="add-path").set_value("/no/such/video.mp4")
+    run(at)
+    click(at, "add-camera")
+    assert any("exists already" in e.value for e in at.error)
+    at.text_input(key="add-name").set_value("Back door")
+    click(at, "add-camera")
+    assert any("not found" in e.value for e in at.error)
+    clip = write_clip(tmp_path / "door.mp4", seconds=2, seed=3)
+    at.text_input(key="add-path").set_value(str(clip))
+    run(at)
+    click(at, "add-camera")
+    (door,) = [c for c in svc.cameras() if c.name == "Back door"]
+    assert door.source == str(clip)
+    assert at.query_params["camera"] == door.id
+    assert "Back door" in [h.value for h in at.subheader]
+
+
+def test_a_failed_camera_shows_its_reason_in_words(svc):
+    cam = svc.add_camera("Gate", "rtsp://admin:hunter2@127.0.0.1:9/cam", {"imgsz": 320})
+    assert wait_for(lambda: svc.status(cam.id).state is CameraState.FAILED)
     at = run(AppTest.from_file(APP, default_timeout=60))
-    choose(at, ("radio", "source_kind", "Video file path"), ("source_path", str(clip)))
-    assert [z.name for z in registry().get(str(clip)).zones()] == ["gate"]
-
-
-def test_a_bad_source_shows_a_clear_error_and_the_page_keeps_working(registry):
-    at = run(AppTest.from_file(APP, default_timeout=60))
-    choose(at, ("radio", "source_kind", "Camera URL"),
-           ("source_url", "rtsp://admin:hunter2@127.0.0.1:9/cam"))
-    click(at, "start")
-    assert wait_for(at, lambda a: "Cannot open" in texts(a))
-    assert "hunter2" not in texts(at) and "***@127.0.0.1" in texts(at)
-    at.radio(key="source_kind").set_value("Demo clip")
-    run(at)                                              # still works after the failure
-
-
-def test_a_bad_model_path_is_reported_in_the_sidebar(registry):
-    at = run(AppTest.from_file(APP, default_timeout=60))
-    choose(at, ("selectbox", "model_kind", "Local model path"), ("model_path", "/nowhere/model.pt"))
-    assert any("Model file not found" in e.value for e in at.sidebar.error)
-    assert at.button(key="start").disabled
-
-
-def test_downloads_are_made_at_click_time_from_the_store(registry):
-    from dashboard.app import counts_json, heat_file
-    from dashboard.engine.zones import CrossingEvent
-
-    at = run(AppTest.from_file(APP, default_timeout=60))
-    p = registry().get("demo")
-    assert wait_for(at, lambda a: p.snapshot().frame_index > 3)
-    p.store.add_events("demo", [CrossingEvent(time.time(), "crossing", 99, "car", "in")])
-    assert "crossing,99,car,in" in p.store.events_csv("demo")
-    assert json.loads(counts_json(p))["source"] == "demo"
-    assert heat_file(p, "png")[:4] == b"\x89PNG" and heat_file(p, "npz")[:2] == b"PK"
-    labels = [b.label for b in at.get("download_button")]
-    assert {"Events CSV", "Counts JSON", "Heatmap PNG", "Heatmap NPZ"} <= set(labels)
-
-
-def test_other_running_sources_are_listed_and_can_be_stopped(registry, tmp_path):
-    from dashboard.demo.scene import write_clip
-    from dashboard.store import source_key
-
-    clip = write_clip(tmp_path / "other.mp4", seconds=30, seed=4)
-    at = run(AppTest.from_file(APP, default_timeout=60))
-    demo = registry().get("demo")
-    assert wait_for(at, lambda a: demo.running)
-    choose(at, ("radio", "source_kind", "Video file path"), ("source_path", str(clip)))
-    stop_demo = f"stop-{source_key('demo')}"
-    assert any(b.key == stop_demo for b in at.sidebar.button)
-    click(at, stop_demo)
-    assert not demo.running
+    click(at, f"open-{cam.id}")
+    shown = " ".join(str(e.value) for e in [*at.error, *at.caption])
+    assert "Cannot open" in shown and "hunter2" not in shown
+    assert "rtsp\\:\\/\\/\\*\\*\\*@127\\.0\\.0\\.1" in shown        # shown as typed, masked

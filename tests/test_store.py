@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import signal
 import sqlite3
@@ -15,10 +16,10 @@ import pytest
 
 from conftest import tracks_of
 from dashboard.cli import main as cli_main
-from dashboard.engine import HeatmapAccumulator, LineZone, PolygonZone
+from dashboard.engine import HeatmapAccumulator
 from dashboard.engine.zones import CrossingEvent
-from dashboard.store import EventWriter, SQLiteStore, source_key
-from dashboard.worker import Registry
+from dashboard.service import Service
+from dashboard.store import SQLiteStore
 
 T0 = 1_780_000_000.0   # a fixed unix time, on a minute boundary
 
@@ -48,27 +49,32 @@ def test_reset_archives_rather_than_deletes(tmp_path):
     assert s.archive("demo") == 2
     s.add_events("demo", [ev(T0 + 2, d="out")])
     assert (s.counts("demo")["door"].in_count, s.counts("demo")["door"].out_count) == (0, 1)
-    assert len(rows(s.events_csv("demo"))) == 1
+    assert len(s.events("demo")) == 1
     with sqlite3.connect(tmp_path / "db.sqlite") as db:   # the archived epoch is all there
         assert db.execute("SELECT COUNT(*) FROM events WHERE epoch = 1").fetchone()[0] == 2
         assert db.execute("SELECT archived IS NOT NULL FROM epochs WHERE epoch = 1"
                           ).fetchone()[0] == 1
 
 
-def test_exports_events_in_a_time_range_and_counts_per_minute_or_hour(tmp_path):
+def test_events_in_a_time_range_and_counts_per_minute_hour_or_day(tmp_path):
     s = SQLiteStore(tmp_path / "db.sqlite")
     s.add_events("demo", [ev(T0 + 5), ev(T0 + 65, cls="car"), ev(T0 + 70, d="out"),
                           ev(T0 + 3700)])
-    evs = rows(s.events_csv("demo", T0 + 60, T0 + 3600))
-    assert [(r["t"], r["class"], r["direction"]) for r in evs] == \
-        [(f"{T0 + 65:.3f}", "car", "in"), (f"{T0 + 70:.3f}", "person", "out")]
-    minute = rows(s.counts_csv("demo", "minute"))
-    assert [(r["zone"], r["class"], r["in"], r["out"]) for r in minute] == [
-        ("door", "person", "1", "0"), ("door", "car", "1", "0"), ("door", "person", "0", "1"),
-        ("door", "person", "1", "0")]
-    hour = rows(s.counts_csv("demo", "hour"))
-    first_hour = {(r["class"]): (int(r["in"]), int(r["out"])) for r in hour[:2]}
-    assert first_hour == {"car": (1, 0), "person": (1, 1)} and len(hour) == 3
+    evs = s.events("demo", T0 + 60, T0 + 3600)
+    assert [(e.t, e.cls_name, e.direction) for e in evs] == [(T0 + 65, "car", "in"),
+                                                              (T0 + 70, "person", "out")]
+    assert [e.t for e in s.events("demo", limit=2, newest_first=True)] == [T0 + 3700, T0 + 70]
+    minute = s.series("demo", "minute")
+    m0 = T0 // 60 * 60                                       # the minute T0 falls in
+    assert [(b - m0, z, c, i, o) for b, z, c, i, o in minute] == [
+        (0, "door", "person", 1, 0), (60, "door", "car", 1, 0), (60, "door", "person", 0, 1),
+        (3720, "door", "person", 1, 0)]
+    hour = s.series("demo", "hour")
+    assert all(b % 3600 == 0 for b, *_ in hour) and sum(i + o for *_, i, o in hour) == 4
+    assert {c for _, _, c, _, _ in hour} == {"car", "person"}
+    assert sum(i + o for *_, i, o in s.series("demo", "day")) == 4
+    with pytest.raises(Exception, match="per minute, hour, day"):
+        s.series("demo", "week")
 
 
 def test_heat_snapshots_keep_the_newest(tmp_path):
@@ -80,39 +86,34 @@ def test_heat_snapshots_keep_the_newest(tmp_path):
         assert db.execute("SELECT COUNT(*) FROM heat").fetchone()[0] == 2
 
 
-def test_credentials_never_reach_the_database(tmp_path):
-    spec = "rtsp://admin:hunter2@10.1.2.3/live"
-    s = SQLiteStore(tmp_path / "db.sqlite")
-    s.save_zones(spec, [])
-    s.add_events(spec, [ev(T0)])
-    s.close()
-    assert b"hunter2" not in (tmp_path / "db.sqlite").read_bytes()
-    assert source_key(spec) != source_key("rtsp://admin:other@10.1.2.3/live")
-
-
-def test_a_restarted_source_resumes_counts_and_heat(tmp_path):
+def test_credentials_are_sealed_and_counts_resume_after_a_restart(tmp_path):
     db = tmp_path / "db.sqlite"
-    reg = Registry(SQLiteStore(db))
-    p = reg.get("demo")
-    p.add_zone(LineZone("door", (0, 100), (640, 100)))
-    p.add_zone(PolygonZone("shop", [(0, 0), (100, 0), (100, 100)]))
-    reg.save_zones(p)
-    w = EventWriter(p.store, "demo")
-    w.add([ev(T0), ev(T0 + 1, cls="car", d="out"), ev(T0 + 2, zone="shop")])
-    w.flush()
-    p.engine.heatmap.add(tracks_of((1, 50, 50)), 0.0, (360, 640))
-    p.save_heat()
-    heat = p.engine.heatmap.value
-    p.store.close()
+    svc = Service(SQLiteStore(db), tmp_path, demo=False, autostart=False)
+    cam = svc.add_camera("Door", "rtsp://admin:hunter2@10.1.2.3/live", enabled=False)
+    door = svc.add_zone(cam.id, "door", "line", [[0, 0.3], [1, 0.3]])
+    shop = svc.add_zone(cam.id, "shop", "polygon", [[0, 0], [0.2, 0], [0.2, 0.3]])
+    runner = svc._runners[cam.id]
+    runner._writer.add([ev(T0, zone=door.id), ev(T0 + 1, zone=door.id, cls="car", d="out"),
+                        ev(T0 + 2, zone=shop.id)])
+    runner._writer.flush()
+    runner.engine.heatmap.add(tracks_of((1, 50, 50)), 0.0, (360, 640))
+    runner.save_heat()
+    heat = runner.engine.heatmap.value
+    svc.store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("db.sqlite*"))
+    assert b"hunter2" not in raw and b"rtsp://***@10.1.2.3/live" in raw
 
-    again = Registry(SQLiteStore(db)).get("demo")            # as after a server restart
-    c = again.engine.counts
+    again = Service(SQLiteStore(db), tmp_path, demo=False, autostart=False)  # a restart
+    assert again.camera(cam.id).source == "rtsp://***@10.1.2.3/live"
+    assert again._runners[cam.id].source == "rtsp://admin:hunter2@10.1.2.3/live"
+    c = {f.name: f.counts for f in again.counts(cam.id)}
     assert (c["door"].in_count, c["door"].out_count, c["shop"].in_count) == (1, 1, 1)
     assert c["door"].per_class["car"]["out"] == 1 and c["shop"].occupancy == 0
-    np.testing.assert_allclose(again.engine.heatmap.value, heat, rtol=1e-6)
-    again.reset()                                            # "start fresh" instead
-    assert again.engine.counts["door"].in_count == 0
-    assert Registry(SQLiteStore(db)).get("demo").engine.counts["door"].in_count == 0
+    np.testing.assert_allclose(again._runners[cam.id].engine.heatmap.value, heat, rtol=1e-6)
+    again.reset(cam.id)                                      # "start fresh" instead
+    assert again.counts(cam.id)[0].counts.in_count == 0
+    third = Service(SQLiteStore(db), tmp_path, demo=False, autostart=False)
+    assert third.counts(cam.id)[0].counts.in_count == 0
 
 
 CHILD = r"""
@@ -176,22 +177,32 @@ def test_retention_keeps_the_database_bounded_over_100k_events(tmp_path):
     assert max(sizes[6:]) <= 1.3 * max(sizes[:6]), sizes      # it stops growing
 
 
-def test_cli_exports_what_the_dashboard_stored(tmp_path, monkeypatch):
+def test_cli_exports_what_the_dashboard_stored(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HEATMAP_DASHBOARD_DATA", str(tmp_path))
-    s = SQLiteStore(tmp_path / "dashboard.db")
-    s.add_events("demo", [ev(T0 + 10), ev(T0 + 4000, d="out")])
+    svc = Service(SQLiteStore(tmp_path / "dashboard.db"), tmp_path, demo=False,
+                  autostart=False)
+    cam = svc.add_camera("Shop door", "demo", enabled=False)
+    z = svc.add_zone(cam.id, "=cmd|' /C calc'!A0", "line", [[0, 0.5], [1, 0.5]])
+    svc.store.add_events(cam.id, [ev(T0 + 10, zone=z.id), ev(T0 + 4000, zone=z.id, d="out")])
     h = HeatmapAccumulator()
     h.add(tracks_of((1, 50, 50)), 0.0, (120, 160))
     buf = io.BytesIO()
     h.save(buf)
-    s.save_heat("demo", buf.getvalue(), T0)
-    s.close()
+    svc.store.save_heat(cam.id, buf.getvalue(), T0)
+    svc.store.close()
     out = tmp_path / "out"
     out.mkdir()
-    assert cli_main(["export", "demo", "--events", str(out / "e.csv"), "--counts",
+    assert cli_main(["export", "shop door", "--events", str(out / "e.csv"), "--counts",
                      str(out / "c.csv"), "--interval", "hour", "--heatmap",
                      str(out / "h.png")]) == 0
-    assert len(rows((out / "e.csv").read_text())) == 2
+    events = rows((out / "e.csv").read_text())
+    assert len(events) == 2 and events[0]["zone"].startswith("'=")   # inert in a spreadsheet
+    assert events[0]["zone_id"] == z.id
     assert len(rows((out / "c.csv").read_text())) == 2
-    assert (out / "h.png").stat().st_size > 0
-    assert cli_main(["export", "demo", "--events", str(out / "x.csv"), "--from", "yesterday"]) == 2
+    assert (out / "h.png").read_bytes()[:4] == b"\x89PNG"
+    assert cli_main(["export", cam.id, "--events", str(out / "x.csv"), "--from",
+                     "yesterday"]) == 2
+    assert cli_main(["export", "nobody", "--events", str(out / "x.csv")]) == 2
+    assert cli_main(["cameras"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["id"] == cam.id and listed[0]["zones"][0]["in"] == 1

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -337,21 +338,40 @@ def write_clip(out: str | Path, truth: str | Path | None = None, seconds: float 
     return out
 
 
+_demo_lock = threading.Lock()
+
+
 def demo_clip(cache_dir: str | Path | None = None, seconds: float = 60.0) -> Path:
     """The bundled demo clip (seed 7, 640x360), generated on first use and cached.
+
+    Safe when several threads or processes ask at once: one writes it (a thread lock and a
+    file lock), each into a temporary file of its own, renamed into place when complete.
 
     Example:
         >>> demo_clip().name  # doctest: +SKIP
         'demo_seed7_640x360_60s.mp4'
     """
+    import fcntl
+    import tempfile
+
     folder = Path(cache_dir or os.environ.get("HEATMAP_DASHBOARD_CACHE")
                   or Path.home() / ".cache" / "heatmap-dashboard")
     path = folder / f"demo_seed7_640x360_{seconds:g}s.mp4"
-    if not path.exists():
-        log.info("generating the demo clip (once): %s", path)
-        tmp = path.with_suffix(".partial.mp4")
-        write_clip(tmp, seconds=seconds, seed=7)
-        tmp.replace(path)  # a killed run leaves no half clip behind
+    if path.exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    with _demo_lock, open(folder / ".demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # another process may be writing it right now
+        if not path.exists():
+            log.info("generating the demo clip (once): %s", path)
+            fd, tmp = tempfile.mkstemp(suffix=".partial.mp4", dir=folder)
+            os.close(fd)
+            try:
+                write_clip(tmp, seconds=seconds, seed=7)
+                os.replace(tmp, path)  # a killed run leaves no half clip behind
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
     return path
 
 

@@ -82,7 +82,7 @@ def draw_zones(img: np.ndarray, zones: Iterable[Zone], counts: Mapping[str, Zone
         else:
             cv2.polylines(img, [np.array(pts, np.int32)], True, ZONE_COLOR, th, cv2.LINE_8)
         c = counts.get(z.name)
-        text = z.name if c is None else f"{z.name}  in {c.in_count}  out {c.out_count}"
+        text = z.label if c is None else f"{z.label}  in {c.in_count}  out {c.out_count}"
         if c is not None and c.occupancy is not None:
             text += f"  now {c.occupancy}"
         x, y = min(p[0] for p in pts), min(p[1] for p in pts)

@@ -123,6 +123,7 @@ class Zone:
         except ValueError as e:
             raise DashboardError(f"Zone {name!r}: {e}") from None
         self.name = name.strip()
+        self.label = self.name   # what the overlay shows; a service may key counts by an id
         self.confirm_frames = int(confirm_frames)
         self.points = np.zeros((0, 2))
         self.counts = ZoneCounts(occupancy=0 if self.kind == "polygon" else None)

@@ -1,0 +1,255 @@
+"""The HTTP API under /api: JSON over the service, mounted into the dashboard's server.
+
+Every answer is JSON (or a picture, CSV, or the MJPEG stream); an error is
+`{"error": "what went wrong and what to do"}` with 400 (bad input), 404 (no such camera or
+zone), 409 (a clash, such as a taken name) or 500 (our fault: logged, never detailed).
+Service calls can block (a start waits for the old run to end), so they run on Starlette's
+thread pool, never on the event loop that serves every page.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, AsyncIterator, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from .entities import ZoneSpec
+from .errors import DashboardError
+from .service import Conflict, NotFound, Service, shared_service
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.01          # how often a viewer's stream looks for a new frame
+BOUNDARY = b"frame"
+CAMERA_FIELDS = {"name", "source", "settings", "presentation", "enabled"}
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _endpoint(fn: Callable[..., Any]) -> Callable[[Request], Any]:
+    """Wrap a handler: the service's errors become JSON answers with their status code."""
+    async def handler(request: Request) -> Response:
+        try:
+            return await fn(request, shared_service())
+        except NotFound as e:
+            return error(404, str(e))
+        except Conflict as e:
+            return error(409, str(e))
+        except DashboardError as e:
+            return error(400, str(e))
+        except Exception:   # noqa: BLE001 - the visitor gets no traceback; the log has it
+            log.exception("API %s %s failed", request.method, request.url.path)
+            return error(500, "Internal error: the server log has the details.")
+    handler.__name__ = fn.__name__
+    return handler
+
+
+async def _body(request: Request, allowed: set[str] | None = None) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise DashboardError("The request body must be JSON.") from None
+    if not isinstance(data, dict):
+        raise DashboardError("The request body must be a JSON object.")
+    if allowed is not None and set(data) - allowed:
+        raise DashboardError(f"Unknown field {', '.join(sorted(set(data) - allowed))}; "
+                             f"known: {', '.join(sorted(allowed))}.")
+    return data
+
+
+def _number(request: Request, name: str, default: float | None = None) -> float | None:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise DashboardError(f"Query parameter {name} must be a number (unix seconds for "
+                             "times).") from None
+
+
+def _call(svc: Service, method: str, /, *args: Any, **kwargs: Any) -> Any:
+    return run_in_threadpool(getattr(svc, method), *args, **kwargs)
+
+
+def camera_json(svc: Service, cid: str, zones: bool = False) -> dict[str, Any]:
+    d = svc.camera(cid).to_dict()
+    d["status"] = svc.status(cid).to_dict()
+    if zones:
+        d["zones"] = [z.to_dict() for z in svc.zones(cid)]
+    return d
+
+
+# -- routes ---------------------------------------------------------------------------------
+@_endpoint
+async def health(request: Request, svc: Service) -> Response:
+    cams = svc.cameras()
+    live = sum(svc.status(c.id).state.value == "live" for c in cams)
+    return JSONResponse({"status": "ok", "cameras": len(cams), "live": live})
+
+
+@_endpoint
+async def cameras(request: Request, svc: Service) -> Response:
+    if request.method == "POST":
+        d = await _body(request, CAMERA_FIELDS)
+        cam = await _call(svc, "add_camera", d.get("name"), d.get("source"), d.get("settings"),
+                          d.get("presentation"), bool(d.get("enabled", True)))
+        return JSONResponse(camera_json(svc, cam.id, zones=True), status_code=201)
+    return JSONResponse([camera_json(svc, c.id) for c in svc.cameras()])
+
+
+@_endpoint
+async def camera(request: Request, svc: Service) -> Response:
+    cid = request.path_params["cid"]
+    if request.method == "PATCH":
+        d = await _body(request, CAMERA_FIELDS - {"enabled"})
+        await _call(svc, "update_camera", cid, d.get("name"), d.get("source"),
+                    d.get("settings"), d.get("presentation"))
+    elif request.method == "DELETE":
+        await _call(svc, "remove_camera", cid)
+        return Response(status_code=204)
+    return JSONResponse(camera_json(svc, cid, zones=True))
+
+
+@_endpoint
+async def command(request: Request, svc: Service) -> Response:
+    cid, action = request.path_params["cid"], request.path_params["action"]
+    if action not in ("start", "stop", "reset"):
+        raise NotFound(f"No action {action!r}: use start, stop or reset.")
+    await _call(svc, action, cid)
+    return JSONResponse(camera_json(svc, cid))
+
+
+@_endpoint
+async def zones(request: Request, svc: Service) -> Response:
+    cid = request.path_params["cid"]
+    if request.method == "POST":
+        d = await _body(request, {"name", "type", "points", "anchor", "confirm_frames"})
+        z = await _call(svc, "add_zone", cid, d.get("name"), d.get("type"), d.get("points"),
+                        d.get("anchor", "center"), d.get("confirm_frames", 2))
+        return JSONResponse(z.to_dict(), status_code=201)
+    return JSONResponse([z.to_dict() for z in svc.zones(cid)])
+
+
+@_endpoint
+async def zone(request: Request, svc: Service) -> Response:
+    cid, zid = request.path_params["cid"], request.path_params["zid"]
+    if request.method == "PATCH":
+        d = await _body(request, set(ZoneSpec.EDITABLE))
+        return JSONResponse((await _call(svc, "update_zone", cid, zid, **d)).to_dict())
+    if request.method == "DELETE":
+        await _call(svc, "delete_zone", cid, zid)
+        return Response(status_code=204)
+    return JSONResponse(svc.zone(cid, zid).to_dict())
+
+
+@_endpoint
+async def flip(request: Request, svc: Service) -> Response:
+    cid, zid = request.path_params["cid"], request.path_params["zid"]
+    return JSONResponse((await _call(svc, "flip_zone", cid, zid)).to_dict())
+
+
+@_endpoint
+async def counts(request: Request, svc: Service) -> Response:
+    cid = request.path_params["cid"]
+    return JSONResponse({"camera_id": cid, "zones": [f.to_dict() for f in svc.counts(cid)]})
+
+
+@_endpoint
+async def events(request: Request, svc: Service) -> Response:
+    cid = request.path_params["cid"]
+    limit = _number(request, "limit", 100)
+    return JSONResponse(await _call(svc, "events", cid, _number(request, "since"),
+                                    _number(request, "until"), int(limit)))
+
+
+@_endpoint
+async def series(request: Request, svc: Service) -> Response:
+    cid = request.path_params["cid"]
+    return JSONResponse(await _call(svc, "series", cid,
+                                    request.query_params.get("interval", "minute"),
+                                    _number(request, "since"), _number(request, "until")))
+
+
+@_endpoint
+async def export_csv(request: Request, svc: Service) -> Response:
+    cid, what = request.path_params["cid"], request.path_params["what"]
+    since, until = _number(request, "since"), _number(request, "until")
+    if what == "events":
+        text = await _call(svc, "events_csv", cid, since, until)
+    elif what == "counts":
+        text = await _call(svc, "counts_csv", cid, request.query_params.get("interval", "minute"),
+                           since, until)
+    else:
+        raise NotFound("CSV exports: events.csv or counts.csv.")
+    return Response(text, media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{what}.csv"'})
+
+
+@_endpoint
+async def picture(request: Request, svc: Service) -> Response:
+    cid, what = request.path_params["cid"], request.path_params["what"]
+    kinds = {"frame.jpg": ("jpeg", "image/jpeg"), "heatmap.png": ("heat_png", "image/png"),
+             "heatmap.npz": ("heat_npz", "application/octet-stream")}
+    if what not in kinds:
+        raise NotFound("Pictures: frame.jpg, heatmap.png, heatmap.npz, video.mjpg.")
+    method, media = kinds[what]
+    data = await _call(svc, method, cid)
+    if data is None:
+        return error(404, "Nothing yet: the camera has not produced a frame (start it first).")
+    return Response(data, media_type=media, headers={"Cache-Control": "no-store"})
+
+
+async def mjpeg_parts(svc: Service, cid: str, request: Request | None = None
+                      ) -> AsyncIterator[bytes]:
+    """The camera's overlay as a multipart/x-mixed-replace stream. Each part is followed at
+    once by the next boundary, so a browser shows it without waiting for the next frame (a
+    stopped camera shows its last one)."""
+    yield b"--" + BOUNDARY + b"\r\n"
+    last = None
+    while request is None or not await request.is_disconnected():
+        try:
+            index = svc.frame_index(cid)
+            if index != last:
+                jpeg = await run_in_threadpool(svc.jpeg, cid)
+                if jpeg is not None:
+                    last = index
+                    yield (b"Content-Type: image/jpeg\r\nContent-Length: "
+                           + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg
+                           + b"\r\n--" + BOUNDARY + b"\r\n")
+        except NotFound:
+            return   # the camera was removed
+        await asyncio.sleep(POLL_S)
+
+
+@_endpoint
+async def video(request: Request, svc: Service) -> Response:
+    cid = request.path_params["cid"]
+    svc.camera(cid)
+    return StreamingResponse(mjpeg_parts(svc, cid, request),
+                             media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY.decode()}",
+                             headers={"Cache-Control": "no-store"})
+
+
+ROUTES = [
+    Route("/api/health", health),
+    Route("/api/cameras", cameras, methods=["GET", "POST"]),
+    Route("/api/cameras/{cid}", camera, methods=["GET", "PATCH", "DELETE"]),
+    Route("/api/cameras/{cid}/zones", zones, methods=["GET", "POST"]),
+    Route("/api/cameras/{cid}/zones/{zid}", zone, methods=["GET", "PATCH", "DELETE"]),
+    Route("/api/cameras/{cid}/zones/{zid}/flip", flip, methods=["POST"]),
+    Route("/api/cameras/{cid}/counts", counts),
+    Route("/api/cameras/{cid}/events", events),
+    Route("/api/cameras/{cid}/series", series),
+    Route("/api/cameras/{cid}/video.mjpg", video),
+    Route("/api/cameras/{cid}/{what}.csv", export_csv),
+    Route("/api/cameras/{cid}/{what}", picture),
+    Route("/api/cameras/{cid}/{action}", command, methods=["POST"]),
+]

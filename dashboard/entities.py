@@ -1,0 +1,365 @@
+"""The saved things of the service as types: cameras, zones, their settings and their states.
+
+One definition of each setting (its default, its bounds, its choices) feeds the page's
+widgets, the API's JSON and the CLI; `from_dict` is where user-given values are checked.
+"""
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import Enum
+from typing import Any, Callable, ClassVar, NewType, Sequence
+
+import cv2
+
+from .engine import HeatmapConfig, Zone, zone_from_dict
+from .errors import DashboardError
+
+CameraId = NewType("CameraId", str)
+ZoneId = NewType("ZoneId", str)
+
+COLORMAPS = {"Jet": cv2.COLORMAP_JET, "Inferno": cv2.COLORMAP_INFERNO,
+             "Turbo": cv2.COLORMAP_TURBO, "Hot": cv2.COLORMAP_HOT,
+             "Viridis": cv2.COLORMAP_VIRIDIS, "Plasma": cv2.COLORMAP_PLASMA}
+IMAGE_SIZES = (320, 480, 640, 960, 1280)
+NAME_MAX = 80
+
+
+def new_id(prefix: str) -> str:
+    """A random id: it says nothing of the source and cannot be guessed from it.
+
+    Example:
+        >>> new_id("cam").startswith("cam_"), len(new_id("cam"))
+        (True, 16)
+    """
+    return f"{prefix}_{secrets.token_hex(6)}"
+
+
+class CameraState(str, Enum):
+    """Where a camera stands; the human detail (why it failed, ...) travels beside it."""
+
+    STOPPED = "stopped"
+    LOADING = "loading model"
+    CONNECTING = "connecting"
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+    ENDED = "ended"
+    FAILED = "failed"
+
+    @property
+    def active(self) -> bool:
+        """True while the camera's thread is meant to be running."""
+        return self in (CameraState.LOADING, CameraState.CONNECTING, CameraState.LIVE,
+                        CameraState.RECONNECTING)
+
+
+class Runtime(str, Enum):
+    AUTO = "auto"
+    ONNX = "onnx"
+    TORCH = "torch"
+
+
+class Anchor(str, Enum):
+    CENTER = "center"
+    FEET = "bottom_center"
+
+    @property
+    def label(self) -> str:
+        return {"center": "box centre", "bottom_center": "feet"}[self.value]
+
+
+class Pacing(str, Enum):
+    """How a video file camera is read: every frame either way, so counts never depend on
+    how fast the machine is; NATIVE waits to play at the file's own frame rate."""
+
+    NATIVE = "native"
+    FAST = "fast"
+
+
+class ZoneKind(str, Enum):
+    LINE = "line"
+    POLYGON = "polygon"
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise DashboardError(f"{what} needs a name.")
+    value = value.strip()
+    if len(value) > NAME_MAX or any(ord(c) < 32 for c in value):
+        raise DashboardError(f"{what} name must be at most {NAME_MAX} printable characters.")
+    return value
+
+
+def _enum(cls: type[Enum]) -> Callable[[Any], Enum]:
+    def parse(v: Any) -> Enum:
+        try:
+            return cls(v)
+        except ValueError:
+            raise ValueError(f"use one of {', '.join(m.value for m in cls)}") from None
+    return parse
+
+
+def _number(kind: type, lo: float, hi: float) -> Callable[[Any], Any]:
+    def parse(v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+            raise ValueError("must be a number")
+        x = kind(float(v)) if kind is int else kind(v)
+        if not (lo <= x <= hi) or (isinstance(x, float) and not math.isfinite(x)):
+            raise ValueError(f"must be between {lo:g} and {hi:g}")
+        return x
+    return parse
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    raise ValueError("must be true or false")
+
+
+def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda v: None if v is None else parse(v)
+
+
+def _classes(v: Any) -> tuple[str, ...] | None:
+    if v is None:
+        return None
+    if isinstance(v, str) or not isinstance(v, Sequence) or not all(
+            isinstance(c, str) and c.strip() for c in v):
+        raise ValueError("must be a list of class names, or null for every class")
+    return tuple(c.strip() for c in v) or None
+
+
+def _choice(options: Sequence[Any]) -> Callable[[Any], Any]:
+    def parse(v: Any) -> Any:
+        for o in options:
+            if v == o or (isinstance(o, int) and isinstance(v, (int, float, str))
+                          and str(v).isdigit() and int(v) == o):
+                return o
+        raise ValueError(f"use one of {', '.join(map(str, options))}")
+    return parse
+
+
+def _text(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip() or len(v) > 400:
+        raise ValueError("must be a non-empty text")
+    return v.strip()
+
+
+def _parse(cls: type, data: Any, what: str, base: Any = None) -> Any:
+    """Build dataclass `cls` from a dict (over `base`, for partial updates), each value
+    checked by its field's `parse`; unknown keys are refused by name."""
+    if not isinstance(data, dict):
+        raise DashboardError(f"{what} must be an object.")
+    known = {f.name: f for f in fields(cls) if f.init}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise DashboardError(f"{what}: unknown setting {', '.join(map(repr, unknown))}; "
+                             f"known: {', '.join(known)}.")
+    values = {}
+    for key, value in data.items():
+        try:
+            values[key] = known[key].metadata["parse"](value)
+        except (ValueError, TypeError) as e:
+            raise DashboardError(f"{what}: {key} {e}.") from None
+    return replace(base, **values) if base is not None else cls(**values)
+
+
+def _dump(obj: Any) -> dict[str, Any]:
+    return {k: (v.value if isinstance(v, Enum) else list(v) if isinstance(v, tuple) else v)
+            for k, v in asdict(obj).items()}
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    """What decides counts and heat: changing one of these never changes a camera's id.
+
+    Example:
+        >>> s = CameraSettings.from_dict({"imgsz": 320, "conf": 0.4})
+        >>> s.imgsz, s.runtime.value, s.to_dict()["half_life_s"]
+        (320, 'auto', None)
+    """
+
+    model: str = field(default="demo", metadata={"parse": _text})
+    classes: tuple[str, ...] | None = field(default=None, metadata={"parse": _classes})
+    conf: float = field(default=0.25, metadata={"parse": _number(float, 0.01, 0.99)})
+    imgsz: int = field(default=640, metadata={"parse": _choice(IMAGE_SIZES)})
+    tracker: str = field(default="bytetrack.yaml", metadata={"parse": _text})
+    runtime: Runtime = field(default=Runtime.AUTO, metadata={"parse": _enum(Runtime)})
+    half_life_s: float | None = field(
+        default=None, metadata={"parse": _optional(_number(float, 1.0, 30 * 86400.0))})
+    heat_anchor: Anchor = field(default=Anchor.CENTER, metadata={"parse": _enum(Anchor)})
+    pacing: Pacing = field(default=Pacing.NATIVE, metadata={"parse": _enum(Pacing)})
+    loop: bool = field(default=False, metadata={"parse": _bool})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], base: "CameraSettings | None" = None
+                  ) -> "CameraSettings":
+        return _parse(cls, data, "Camera settings", base)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _dump(self)
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """How the overlay looks. Changing it never touches counts or heat.
+
+    Example:
+        >>> Presentation.from_dict({"opacity": 0.8}).heatmap_config(CameraSettings()).opacity
+        0.8
+    """
+
+    colormap: str = field(default="Jet", metadata={"parse": _choice(list(COLORMAPS))})
+    opacity: float = field(default=0.5, metadata={"parse": _number(float, 0.0, 1.0)})
+    show_heat: bool = field(default=True, metadata={"parse": _bool})
+    show_boxes: bool = field(default=True, metadata={"parse": _bool})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], base: "Presentation | None" = None
+                  ) -> "Presentation":
+        return _parse(cls, data, "Presentation", base)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _dump(self)
+
+    def heatmap_config(self, settings: CameraSettings) -> HeatmapConfig:
+        """The engine's heat settings: accumulation from `settings`, looks from here."""
+        return HeatmapConfig(half_life_s=settings.half_life_s, anchor=settings.heat_anchor.value,
+                             colormap=COLORMAPS[self.colormap], opacity=self.opacity)
+
+
+def _unit_points(v: Any) -> tuple[tuple[float, float], ...]:
+    if not isinstance(v, (list, tuple)) or not v:
+        raise ValueError("must be a list of [x, y] pairs")
+    out = []
+    for p in v:
+        if not isinstance(p, (list, tuple)) or len(p) != 2:
+            raise ValueError("must be a list of [x, y] pairs")
+        x, y = (_number(float, -0.01, 1.01)(c) for c in p)
+        out.append((min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0)))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ZoneSpec:
+    """A saved zone: its id, the name shown, and its shape in 0..1 of the frame's width and
+    height, so it covers the same part of the picture at any resolution.
+
+    Example:
+        >>> z = ZoneSpec.create("door", "line", [[0.1, 0.5], [0.9, 0.5]])
+        >>> z.to_zone(640, 360).points.tolist()
+        [[64.0, 180.0], [576.0, 180.0]]
+    """
+
+    id: ZoneId
+    name: str
+    kind: ZoneKind
+    points: tuple[tuple[float, float], ...] = field(metadata={"parse": _unit_points})
+    anchor: Anchor = field(default=Anchor.CENTER, metadata={"parse": _enum(Anchor)})
+    confirm_frames: int = field(default=2, metadata={"parse": _number(int, 1, 30)})
+
+    EDITABLE: ClassVar[tuple[str, ...]] = ("name", "points", "anchor", "confirm_frames")
+
+    @classmethod
+    def create(cls, name: Any, kind: Any, points: Any, anchor: Any = "center",
+               confirm_frames: Any = 2, zone_id: str | None = None) -> "ZoneSpec":
+        """A checked new zone (a fresh id unless one is given)."""
+        try:
+            kind = ZoneKind(kind)
+        except ValueError:
+            raise DashboardError("Zone type must be 'line' or 'polygon'.") from None
+        base = cls(ZoneId(zone_id or new_id("zone")), _name(name, "A zone"), kind, ((0, 0),))
+        spec = _parse(cls, {"points": points, "anchor": anchor,
+                            "confirm_frames": confirm_frames}, f"Zone {base.name!r}", base)
+        spec.to_zone(1000, 1000)   # the engine's own checks: enough points, area, no self-crossing
+        return spec
+
+    def updated(self, changes: dict[str, Any]) -> "ZoneSpec":
+        """A copy with some of name, points, anchor, confirm_frames changed (the id stays)."""
+        bad = sorted(set(changes) - set(self.EDITABLE))
+        if bad:
+            raise DashboardError(f"Zone: {', '.join(bad)} cannot be changed; "
+                                 f"editable: {', '.join(self.EDITABLE)}.")
+        d = {k: v for k, v in self.to_dict().items() if k in self.EDITABLE}
+        return ZoneSpec.create(**{**d, **changes}, kind=self.kind, zone_id=self.id)
+
+    def flipped(self) -> "ZoneSpec":
+        """A line with its IN side swapped."""
+        if self.kind is not ZoneKind.LINE:
+            raise DashboardError(f"Zone {self.name!r} is a polygon: only lines have a direction.")
+        return replace(self, points=self.points[::-1])
+
+    def to_zone(self, width: int, height: int) -> Zone:
+        """The engine's zone in pixels of a `width` x `height` frame; its engine name is the
+        zone id (counts and events belong to the id), its label the name."""
+        zone = zone_from_dict({"name": self.id, "type": self.kind.value,
+                               "points": [[x * width, y * height] for x, y in self.points],
+                               "anchor": self.anchor.value,
+                               "confirm_frames": self.confirm_frames})
+        zone.label = self.name
+        return zone
+
+    def to_dict(self) -> dict[str, Any]:
+        d = _dump(self)
+        d["points"] = [list(p) for p in self.points]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ZoneSpec":
+        return cls.create(d.get("name"), d.get("type", d.get("kind")), d.get("points"),
+                          d.get("anchor", "center"), d.get("confirm_frames", 2), d.get("id"))
+
+    @classmethod
+    def from_pixels(cls, d: dict[str, Any], width: int, height: int) -> "ZoneSpec":
+        """From a zones-file entry in frame pixels (as the CLI reads them).
+
+        Example:
+            >>> ZoneSpec.from_pixels({"name": "a", "type": "line", "points": [[0, 90], [640, 90]]},
+            ...                      640, 360).points
+            ((0.0, 0.25), (1.0, 0.25))
+        """
+        pts = d.get("points")
+        if not isinstance(pts, list):
+            raise DashboardError(f"Zone {d.get('name')!r}: 'points' must be a list of [x, y].")
+        try:
+            unit = [[float(x) / width, float(y) / height] for x, y in pts]
+        except (TypeError, ValueError):
+            raise DashboardError(f"Zone {d.get('name')!r}: points must be [x, y] pairs.") from None
+        return cls.from_dict({**d, "points": unit})
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A saved camera. `source` here is what may be shown (credentials masked); the real
+    address stays sealed in the store and with the camera's runner.
+
+    Example:
+        >>> cam = Camera(CameraId("cam_1"), "Door", "rtsp://***@cam/live", CameraSettings(),
+        ...              Presentation(), True)
+        >>> cam.to_dict()["settings"]["imgsz"]
+        640
+    """
+
+    id: CameraId
+    name: str
+    source: str
+    settings: CameraSettings
+    presentation: Presentation
+    enabled: bool
+    created: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "source": self.source,
+                "settings": self.settings.to_dict(), "presentation": self.presentation.to_dict(),
+                "enabled": self.enabled, "created": self.created}
+
+
+def camera_name(value: Any) -> str:
+    """A checked camera name.
+
+    Example:
+        >>> camera_name("  Shop door ")
+        'Shop door'
+    """
+    return _name(value, "A camera")

@@ -1,0 +1,431 @@
+"""One camera's runner: source -> detector -> engine in a background thread.
+
+A runner outlives its runs: Stop and Start keep the engine, so counts and heat carry on;
+only Reset clears them. It takes commands from the service (zones, settings, looks, start,
+stop, reset) and publishes a `Snapshot` that every reader shares; its frame is JPEG-encoded
+when a viewer asks, once for all of them (`jpeg`), and not at all while nobody watches.
+
+Zones come in 0..1 of the frame and are laid onto the frame's real size when the first
+frame arrives (and again if the size changes), keeping each zone's counts by its id.
+Video files are read frame by frame (none dropped, so counts do not depend on how fast the
+machine is), paced to their own frame rate or as fast as possible; live streams offer the
+newest frame.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .credentials import expand_env
+from .engine import Engine, Zone
+from .engine.zones import CrossingEvent, ZoneCounts
+from .entities import Camera, CameraState, Pacing, Presentation, ZoneId, ZoneSpec
+from .errors import DashboardError
+from .settings import retention_s
+from .sources import FrameSource, mask_secrets, open_source, parse_spec
+from .store import EventWriter, SQLiteStore
+
+log = logging.getLogger(__name__)
+
+JPEG_QUALITY = 80
+HEAT_SNAPSHOT_S = 30.0   # heat is saved this often while running, and on stop
+PRUNE_EVERY_S = 600.0
+PROGRESS_KEY = "progress:{}"   # store meta: frames of a file camera already counted
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The latest processed frame and figures of one camera, as pages and the API read them."""
+
+    state: CameraState = CameraState.STOPPED
+    detail: str | None = None
+    plot: np.ndarray | None = field(default=None, repr=False)   # the overlay
+    still: np.ndarray | None = field(default=None, repr=False)  # the raw frame, to draw on
+    frame_index: int = -1
+    frame_size: tuple[int, int] | None = None                   # (width, height)
+    counts: dict[str, ZoneCounts] = field(default_factory=dict)  # by zone id
+    total_tracks: int = 0
+    processed_fps: float = 0.0
+    source_fps: float = 0.0
+    frame_age_s: float = 0.0
+    frames_read: int = 0
+    frames_dropped: int = 0
+    runtime: str | None = None      # the inference runtime really in use
+    t: float = 0.0
+
+
+class _Rate:
+    """Frames per second over the last few seconds."""
+
+    def __init__(self) -> None:
+        self.times: deque[float] = deque(maxlen=60)
+
+    def tick(self, now: float) -> float:
+        self.times.append(now)
+        span = self.times[-1] - self.times[0]
+        return (len(self.times) - 1) / span if span > 0 else 0.0
+
+
+class CameraRunner:
+    """Counts and heat for one camera, and the thread that feeds them.
+
+    Example:
+        >>> from dashboard.entities import CameraId, CameraSettings
+        >>> cam = Camera(CameraId("cam_1"), "Demo", "demo", CameraSettings(imgsz=320),
+        ...              Presentation(), True)
+        >>> r = CameraRunner(cam, "demo", [], store=None)
+        >>> r.start()                                # doctest: +SKIP
+        >>> r.snapshot().state                        # doctest: +SKIP
+        <CameraState.LIVE: 'live'>
+        >>> r.stop(); r.snapshot().state.value
+        'stopped'
+    """
+
+    def __init__(self, camera: Camera, source: str, zones: list[ZoneSpec],
+                 store: SQLiteStore | None) -> None:
+        self.camera, self.store = camera, store
+        self._source = source
+        self.engine = Engine(heatmap=camera.presentation.heatmap_config(camera.settings))
+        self._apply_presentation(camera.presentation)
+        self._specs: dict[ZoneId, ZoneSpec] = {}
+        self._size: tuple[int, int] = (1, 1)   # until the first frame: 0..1 coordinates
+        self._lock = threading.RLock()
+        self._snap = Snapshot()
+        self._jpeg_lock = threading.Lock()
+        self._jpeg: tuple[np.ndarray | None, bytes | None] = (None, None)
+        self._events: deque[CrossingEvent] = deque(maxlen=500)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._src: FrameSource | None = None
+        self._writer = EventWriter(store, camera.id) if store is not None else None
+        self.set_zones(zones)
+        self._resume()
+
+    @property
+    def name(self) -> str:
+        return self.camera.name
+
+    @property
+    def source(self) -> str:
+        """The real address (credentials included): never to be shown or logged."""
+        return self._source
+
+    def zone_specs(self) -> list[ZoneSpec]:
+        with self._lock:
+            return list(self._specs.values())
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- commands -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start (or restart, to take new settings); counts and heat carry on."""
+        self.stop()
+        with self._lock:
+            self._snap = replace(self._snap, state=CameraState.LOADING, detail=None)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"camera {self.camera.id}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the run and wait for its threads to end; what it counted is written."""
+        self._stop.set()
+        src = self._src
+        if src is not None:
+            src.close()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        with self._lock:
+            if self._snap.state.active:
+                self._snap = replace(self._snap, state=CameraState.STOPPED, detail=None)
+
+    def reset(self) -> None:
+        """Counts, events and heat back to zero; the store archives the old ones (pending
+        crossings are written into the old epoch first)."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.flush()
+            if self.store is not None:
+                self.store.archive(self.camera.id)
+                self.store.set_meta(PROGRESS_KEY.format(self.camera.id), "0")
+            self.engine.reset()
+            self._events.clear()
+            self._snap = replace(self._snap, counts=self.engine.counts)
+
+    def configure(self, camera: Camera, source: str) -> bool:
+        """Take a camera's new name, settings, looks or source; True if a running camera
+        must restart to use them (settings or source changed). Heat is never reset here."""
+        with self._lock:
+            restart = camera.settings != self.camera.settings or source != self._source
+            if source != self._source and self.store is not None:
+                self.store.set_meta(PROGRESS_KEY.format(camera.id), "0")  # another file
+            self.camera, self._source = camera, source
+            self._apply_presentation(camera.presentation)
+        return restart and self.running
+
+    def _apply_presentation(self, p: Presentation) -> None:
+        self.engine.heatmap.config = p.heatmap_config(self.camera.settings)
+        self.engine.draw_heat, self.engine.draw_boxes = p.show_heat, p.show_boxes
+
+    def set_zones(self, specs: list[ZoneSpec]) -> None:
+        """Make the engine's zones these, in this order. A zone whose shape and rules are
+        unchanged keeps its object (and its tracks' state); every zone keeps its counts."""
+        with self._lock:
+            old = {z.name: z for z in self.engine.zones}
+            zones = []
+            for spec in specs:
+                z, before = old.get(spec.id), self._specs.get(spec.id)
+                if z is None or before is None or replace(before, name="") != replace(spec, name=""):
+                    z = self._zone_at_size(spec, z)
+                z.label = spec.name
+                zones.append(z)
+            self.engine.zones = zones
+            self._specs = {s.id: s for s in specs}
+            self._snap = replace(self._snap, counts=self.engine.counts)
+
+    def _zone_at_size(self, spec: ZoneSpec, previous: Zone | None) -> Zone:
+        z = spec.to_zone(*self._size)
+        if previous is not None:
+            z.counts = previous.counts
+        return z
+
+    def _fit_zones(self, width: int, height: int) -> None:
+        """Lay the zones onto a frame of this size (first frame, or a new resolution)."""
+        if self._size == (width, height):
+            return
+        if self._size != (1, 1):
+            log.warning("camera %s: the picture changed from %dx%d to %dx%d; zones follow it",
+                        self.name, *self._size, width, height)
+        with self._lock:
+            self._size = (width, height)
+            old = {z.name: z for z in self.engine.zones}
+            self.engine.zones = [self._zone_at_size(s, old.get(s.id))
+                                 for s in self._specs.values()]
+
+    # -- reading --------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return self._snap
+
+    def jpeg(self) -> bytes | None:
+        """The latest overlay as JPEG bytes; None before the first frame.
+
+        Encoded on the first call after each new frame and shared by every viewer, so the
+        camera's own loop never spends time on it, and nothing is encoded while nobody
+        watches.
+        """
+        plot = self.snapshot().plot
+        with self._jpeg_lock:
+            if plot is None:
+                return None
+            if self._jpeg[0] is not plot:
+                ok, buf = cv2.imencode(".jpg", plot, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+                self._jpeg = (plot, buf.tobytes() if ok else None)
+            return self._jpeg[1]
+
+    def still(self) -> np.ndarray:
+        """The newest raw frame; before the first, one frame read from the source."""
+        img = self.snapshot().still
+        if img is None:
+            with open_source(expand_env(self._source), live=False, open_timeout_s=10) as src:
+                frame = src.read()
+            if frame is None:
+                raise DashboardError(f"{self.camera.source} gave no frame to draw on.")
+            img = frame.image
+            with self._lock:
+                if self._snap.still is None:
+                    self._snap = replace(self._snap, still=img)
+        return img
+
+    def recent_events(self, n: int = 20) -> list[CrossingEvent]:
+        """The newest crossings counted in this process, newest first."""
+        with self._lock:
+            return list(self._events)[-n:][::-1]
+
+    def heat_bytes(self, kind: str) -> bytes | None:
+        """The heat as a colour PNG or an npz (None before any heat); read under the lock."""
+        with self._lock:
+            heat = self.engine.heatmap
+            if heat.shape is None:
+                return None
+            if kind == "png":
+                ok, png = cv2.imencode(".png", heat.colorized())
+                return png.tobytes() if ok else None
+            buf = io.BytesIO()
+            heat.save(buf)
+            return buf.getvalue()
+
+    # -- persistence ----------------------------------------------------------------------
+    def _resume(self) -> None:
+        """Take up counts and heat where the store left them (after a restart)."""
+        if self.store is None:
+            return
+        saved = self.store.counts(self.camera.id)
+        heat = self.store.load_heat(self.camera.id)
+        with self._lock:
+            for z in self.engine.zones:
+                if z.name in saved:
+                    c = saved[z.name]
+                    z.counts.in_count, z.counts.out_count = c.in_count, c.out_count
+                    z.counts.per_class = c.per_class
+            if heat is not None:
+                config = self.engine.heatmap.config
+                try:
+                    self.engine.heatmap.load(io.BytesIO(heat))
+                except DashboardError as e:
+                    log.warning("camera %s: saved heat not restored: %s", self.name, e)
+                self.engine.heatmap.config = config   # today's looks, not the saved ones
+            self._snap = replace(self._snap, counts=self.engine.counts)
+
+    def save_heat(self) -> None:
+        """Snapshot the heat into the store."""
+        blob = self.heat_bytes("npz")
+        if self.store is not None and blob is not None:
+            self.store.save_heat(self.camera.id, blob, time.time())
+
+    def _progress(self) -> int:
+        if self.store is None:
+            return 0
+        return int(self.store.meta(PROGRESS_KEY.format(self.camera.id)) or 0)
+
+    def _set_progress(self, frames: int) -> None:
+        if self.store is not None:
+            self.store.set_meta(PROGRESS_KEY.format(self.camera.id), str(frames))
+
+    # -- the run --------------------------------------------------------------------------
+    def _status(self, state: CameraState, detail: str | None = None) -> None:
+        with self._lock:
+            self._snap = replace(self._snap, state=state, detail=detail)
+
+    def _run(self) -> None:
+        from .detector import Detector  # imports ultralytics: keep it off the page's path
+
+        s = self.camera.settings
+        try:
+            source = expand_env(self._source)
+            is_file = parse_spec(source).kind == "file"
+            start = 0 if s.loop or not is_file else self._progress()
+            if is_file:   # a file counted to its end needs no model: say so at once
+                self._status(CameraState.CONNECTING)
+                if self._open(source, is_file, start) is None:
+                    return
+            self._status(CameraState.LOADING)
+            detector = Detector(s.model, conf=s.conf, imgsz=s.imgsz, classes=s.classes,
+                                tracker=s.tracker, runtime=s.runtime.value)
+            with self._lock:
+                self._snap = replace(self._snap, runtime=detector.runtime)
+            if self._stop.is_set():
+                return
+            self._status(CameraState.CONNECTING)
+            if not is_file:
+                self._open(source, is_file, start)
+            self._done = start
+            self._loop(detector, self._src, is_file, start)
+        except DashboardError as e:
+            log.error("camera %s: %s", self.name, e)
+            self._status(CameraState.FAILED, str(e))
+        except Exception as e:  # keep the server up and the counts kept; say what broke
+            log.exception("camera %s stopped", self.name)
+            self._status(CameraState.FAILED, f"The camera stopped: {type(e).__name__}: "
+                                             f"{mask_secrets(str(e))}")
+        finally:
+            if self._src is not None:
+                self._src.close()
+                self._src = None
+            if self._writer is not None:   # whatever ended the run, keep what it counted
+                self._writer.flush()
+            self.save_heat()
+
+    def _open(self, source: str, is_file: bool, start: int) -> FrameSource | None:
+        """Open the source as `self._src`; None (and ENDED) for a file already counted."""
+        src = self._src = open_source(source, live=not is_file, loop=False, start_frame=start)
+        if is_file and src.frame_count and start >= src.frame_count:
+            src.close()
+            self._src = None
+            self._status(CameraState.ENDED, f"Counted to the end ({src.frame_count} frames); "
+                                            "Reset to count the file again.")
+            return None
+        return src
+
+    def _loop(self, detector: Any, src: FrameSource, is_file: bool, done: int) -> None:
+        try:
+            self._frames(detector, src, is_file, done)
+        finally:
+            if is_file and not self.camera.settings.loop:
+                self._set_progress(self._done)
+
+    def _frames(self, detector: Any, src: FrameSource, is_file: bool, done: int) -> None:
+        rate = _Rate()
+        s = self.camera.settings
+        last_heat = last_prune = time.monotonic()
+        paced_from, paced_n = time.monotonic(), 0
+        while not self._stop.is_set():
+            frame = src.read(timeout_s=1.0)
+            st = src.status
+            if frame is None:
+                if self._stop.is_set():
+                    return
+                if is_file and s.loop and st.state == "ended":
+                    src.close()
+                    src = self._open(expand_env(self._source), True, 0)
+                    paced_from, paced_n = time.monotonic(), 0
+                    continue
+                if st.state in ("ended", "failed"):
+                    state = CameraState.ENDED if st.state == "ended" else CameraState.FAILED
+                    detail = (f"Played to the end: {done} frames counted." if is_file
+                              else st.last_error)
+                    self._status(state, detail)
+                    return
+                state = CameraState.RECONNECTING if st.state == "reconnecting" else \
+                    CameraState.CONNECTING
+                self._status(state, st.last_error if state is CameraState.RECONNECTING else None)
+                continue
+            if is_file and s.pacing is Pacing.NATIVE and src.native_fps:
+                paced_n += 1
+                wait = paced_from + paced_n / src.native_fps - time.monotonic()
+                if wait > 0 and self._stop.wait(wait):
+                    return
+            img = frame.image
+            h, w = img.shape[:2]
+            self._fit_zones(w, h)
+            tracks = detector.track(img)
+            now = time.time()
+            with self._lock:
+                result = self.engine.update(img, tracks, now)
+                self._events.extend(result.events)
+            done += 1
+            self._done = done
+            mono = time.monotonic()
+            if self._writer is not None:
+                self._writer.add(result.events)
+                if is_file and not s.loop and (result.events or done % 50 == 0):
+                    # The position is committed with what it counted: a restart resumes
+                    # from it and never counts a frame twice.
+                    self._writer.flush((PROGRESS_KEY.format(self.camera.id), str(done)))
+                if mono - last_heat >= HEAT_SNAPSHOT_S:
+                    last_heat = mono
+                    self.save_heat()
+                if mono - last_prune >= PRUNE_EVERY_S:
+                    last_prune = mono
+                    self.store.prune(retention_s("events"), retention_s("minutes"))
+            stats = src.stats
+            snap = Snapshot(state=CameraState.LIVE, plot=result.plot, still=img,
+                            frame_index=frame.index, frame_size=(w, h), counts=result.counts,
+                            total_tracks=result.total_tracks, processed_fps=rate.tick(now),
+                            source_fps=src.native_fps if is_file else stats.fps,
+                            frame_age_s=0.0 if is_file else max(0.0, now - frame.t),
+                            frames_read=stats.frames_read, frames_dropped=stats.frames_dropped,
+                            runtime=detector.runtime, t=now)
+            with self._lock:
+                self._snap = snap

@@ -1,0 +1,420 @@
+"""The service: the one place that knows cameras and zones by id. The page, the HTTP API
+and the CLI all go through it; none of them reaches into runners, engines or the store.
+
+It keeps one `CameraRunner` per saved camera, starts the enabled ones when the server
+starts (whether or not anyone has a page open), and makes every change in one order:
+check, store, then the runner.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .credentials import SourceVault
+from .demo import DEMO_DIR
+from .engine.zones import ZoneCounts
+from .entities import (Camera, CameraId, CameraSettings, CameraState, Presentation,
+                       ZoneId, ZoneKind, ZoneSpec, camera_name, new_id)
+from .errors import DashboardError
+from .runner import CameraRunner, Snapshot
+from .sources import mask_secrets, parse_spec
+from .store import SQLiteStore, csv_text, iso
+
+log = logging.getLogger(__name__)
+
+DEMO_FLAG = "demo_created"
+DEMO_NAME = "Demo street"
+DEMO_SIZE = (640, 360)   # the demo zones file is in pixels of the demo clip
+
+
+class NotFound(DashboardError):
+    """No camera or zone with that id (the API answers 404)."""
+
+
+class Conflict(DashboardError):
+    """The change clashes with what exists, e.g. a name already taken (the API answers 409)."""
+
+
+@dataclass(frozen=True)
+class ZoneFigures:
+    """One zone's counts as pages and the API show them."""
+
+    id: ZoneId
+    name: str
+    kind: ZoneKind
+    counts: ZoneCounts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "type": self.kind.value,
+                **self.counts.to_dict()}
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    """A camera's state with its figures (no pictures)."""
+
+    state: CameraState
+    detail: str | None
+    processed_fps: float
+    source_fps: float
+    frame_age_s: float
+    frames_read: int
+    frames_dropped: int
+    total_tracks: int
+    frame_size: tuple[int, int] | None
+    runtime: str | None
+
+    @classmethod
+    def of(cls, s: Snapshot) -> "CameraStatus":
+        return cls(s.state, s.detail, round(s.processed_fps, 2), round(s.source_fps, 2),
+                   round(s.frame_age_s, 3), s.frames_read, s.frames_dropped, s.total_tracks,
+                   s.frame_size, s.runtime)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["state"] = self.state.value
+        d["frame_size"] = list(self.frame_size) if self.frame_size else None
+        return d
+
+
+class Service:
+    """Cameras, zones, counts, events, exports and pictures, by id.
+
+    Example:
+        >>> import tempfile
+        >>> svc = Service(SQLiteStore(":memory:"), Path(tempfile.mkdtemp()), demo=False)
+        >>> cam = svc.add_camera("Door", "demo", {"imgsz": 320}, enabled=False)
+        >>> z = svc.add_zone(cam.id, "gate", "line", [[0.5, 0.1], [0.5, 0.9]])
+        >>> [f.name for f in svc.counts(cam.id)], svc.status(cam.id).state.value
+        (['gate'], 'stopped')
+        >>> svc.shutdown()
+    """
+
+    def __init__(self, store: SQLiteStore, data: Path, demo: bool = True,
+                 autostart: bool = True) -> None:
+        self.store = store
+        self.vault = SourceVault(data)
+        self._lock = threading.RLock()
+        self._cameras: dict[CameraId, Camera] = {}
+        self._runners: dict[CameraId, CameraRunner] = {}
+        for cam, sealed in store.cameras():
+            self._cameras[cam.id] = cam
+            self._runners[cam.id] = CameraRunner(cam, self._open_source(sealed),
+                                                 store.zones(cam.id), store)
+        if demo and store.meta(DEMO_FLAG) is None:
+            self._create_demo()
+        if autostart:
+            for cam in self.cameras():
+                if cam.enabled:
+                    self._runners[cam.id].start()
+
+    def _open_source(self, sealed: str) -> str:
+        try:
+            return self.vault.open(sealed)
+        except DashboardError as e:
+            log.error("%s", e)
+            return ""   # the camera fails with a clear message when started
+
+    def _create_demo(self) -> None:
+        cam = self.add_camera(DEMO_NAME, "demo", {"imgsz": 320, "loop": True}, enabled=True,
+                              start=False)
+        w, h = DEMO_SIZE
+        for d in json.loads((DEMO_DIR / "demo_zones.json").read_text())["zones"]:
+            spec = ZoneSpec.from_pixels(d, w, h)
+            self.add_zone(cam.id, spec.name, spec.kind.value, spec.points)
+        self.store.set_meta(DEMO_FLAG, str(time.time()))
+        log.info("created the demo camera %s", cam.id)
+
+    # -- cameras --------------------------------------------------------------------------
+    def cameras(self) -> list[Camera]:
+        with self._lock:
+            return list(self._cameras.values())
+
+    def camera(self, cid: str) -> Camera:
+        with self._lock:
+            cam = self._cameras.get(CameraId(cid))
+        if cam is None:
+            raise NotFound(f"There is no camera {cid!r}.")
+        return cam
+
+    def _runner(self, cid: str) -> CameraRunner:
+        self.camera(cid)
+        return self._runners[CameraId(cid)]
+
+    def _check_name(self, name: Any, exclude: str | None = None) -> str:
+        name = camera_name(name)
+        if any(c.name.lower() == name.lower() and c.id != exclude for c in self.cameras()):
+            raise Conflict(f"A camera called {name!r} exists already: pick another name.")
+        return name
+
+    @staticmethod
+    def _check_source(source: Any) -> str:
+        if not isinstance(source, str) or not source.strip():
+            raise DashboardError("A camera needs a source: 'demo', a video file path, a webcam "
+                                 "index or an rtsp:// or http(s):// address.")
+        source = source.strip()
+        if "${" not in source:
+            parse_spec(source)   # the cheap checks now (scheme, host, file exists)
+        return source
+
+    def add_camera(self, name: Any, source: Any, settings: dict[str, Any] | None = None,
+                   presentation: dict[str, Any] | None = None, enabled: bool = True,
+                   start: bool = True) -> Camera:
+        """Save a new camera (and start it if enabled); returns it with its id."""
+        with self._lock:
+            name = self._check_name(name)
+            source = self._check_source(source)
+            cam = Camera(CameraId(new_id("cam")), name, mask_secrets(source),
+                         CameraSettings.from_dict(settings or {}),
+                         Presentation.from_dict(presentation or {}), bool(enabled), time.time())
+            self.store.add_camera(cam, self.vault.seal(source))
+            self._cameras[cam.id] = cam
+            runner = self._runners[cam.id] = CameraRunner(cam, source, [], self.store)
+        log.info("camera %s added: %s (%s)", cam.id, cam.name, cam.source)
+        if cam.enabled and start:
+            runner.start()
+        return cam
+
+    def update_camera(self, cid: str, name: Any = None, source: Any = None,
+                      settings: dict[str, Any] | None = None,
+                      presentation: dict[str, Any] | None = None) -> Camera:
+        """Change a camera's name, source, settings (merged over the current ones) or looks.
+        Its id, zones, counts and heat stay; a running camera restarts if it must."""
+        with self._lock:
+            cam = self.camera(cid)
+            runner = self._runners[cam.id]
+            new = replace(
+                cam,
+                name=cam.name if name is None else self._check_name(name, cam.id),
+                settings=cam.settings if settings is None
+                else CameraSettings.from_dict(settings, cam.settings),
+                presentation=cam.presentation if presentation is None
+                else Presentation.from_dict(presentation, cam.presentation))
+            sealed = None
+            real = runner.source
+            if source is not None:
+                real = self._check_source(source)
+                new = replace(new, source=mask_secrets(real))
+                sealed = self.vault.seal(real)
+            self.store.update_camera(new, sealed)
+            self._cameras[cam.id] = new
+            restart = runner.configure(new, real)
+        log.info("camera %s updated", cam.id)
+        if restart:
+            runner.start()
+        return new
+
+    def remove_camera(self, cid: str) -> None:
+        """Stop a camera and archive it with its zones and counts."""
+        with self._lock:
+            cam = self.camera(cid)
+            runner = self._runners.pop(cam.id)
+            del self._cameras[cam.id]
+        runner.stop()
+        self.store.delete_camera(cam.id)
+        log.info("camera %s removed", cam.id)
+
+    def _set_enabled(self, cam: Camera, enabled: bool) -> None:
+        if cam.enabled != enabled:
+            new = replace(cam, enabled=enabled)
+            self.store.update_camera(new)
+            with self._lock:
+                self._cameras[cam.id] = new
+
+    def start(self, cid: str) -> CameraStatus:
+        """Enable a camera and start it; it starts again after a server restart."""
+        cam = self.camera(cid)
+        self._set_enabled(cam, True)
+        self._runners[cam.id].start()
+        return self.status(cid)
+
+    def stop(self, cid: str) -> CameraStatus:
+        """Disable a camera and stop it until Start; counts are kept."""
+        cam = self.camera(cid)
+        self._set_enabled(cam, False)
+        self._runners[cam.id].stop()
+        return self.status(cid)
+
+    def reset(self, cid: str) -> None:
+        """Counts, events and heat to zero; the old ones are archived, not deleted."""
+        self._runner(cid).reset()
+        log.info("camera %s reset", cid)
+
+    def status(self, cid: str) -> CameraStatus:
+        return CameraStatus.of(self._runner(cid).snapshot())
+
+    # -- zones ----------------------------------------------------------------------------
+    def zones(self, cid: str) -> list[ZoneSpec]:
+        self.camera(cid)
+        return self._runners[CameraId(cid)].zone_specs()
+
+    def zone(self, cid: str, zid: str) -> ZoneSpec:
+        for z in self.zones(cid):
+            if z.id == zid:
+                return z
+        raise NotFound(f"Camera {cid!r} has no zone {zid!r}.")
+
+    def _check_zone_name(self, cid: str, name: str, exclude: str | None = None) -> None:
+        if any(z.name.lower() == name.lower() and z.id != exclude for z in self.zones(cid)):
+            raise Conflict(f"This camera has a zone called {name!r} already: pick another name.")
+
+    def _put_zones(self, cid: str, specs: list[ZoneSpec]) -> None:
+        self._runners[CameraId(cid)].set_zones(specs)
+
+    def add_zone(self, cid: str, name: Any, kind: Any, points: Any, anchor: Any = "center",
+                 confirm_frames: Any = 2) -> ZoneSpec:
+        """Add a zone (points in 0..1 of the frame); it starts at zero, whatever its name."""
+        with self._lock:
+            spec = ZoneSpec.create(name, kind, points, anchor, confirm_frames)
+            self._check_zone_name(cid, spec.name)
+            self.store.save_zone(CameraId(cid), spec)
+            self._put_zones(cid, [*self.zones(cid), spec])
+        log.info("camera %s: zone %s added (%s)", cid, spec.id, spec.name)
+        return spec
+
+    def update_zone(self, cid: str, zid: str, **changes: Any) -> ZoneSpec:
+        """Rename, reshape or change a zone's rules; its id and counts stay."""
+        with self._lock:
+            new = self.zone(cid, zid).updated(changes)
+            self._check_zone_name(cid, new.name, exclude=zid)
+            self.store.save_zone(CameraId(cid), new)
+            self._put_zones(cid, [new if z.id == zid else z for z in self.zones(cid)])
+        return new
+
+    def flip_zone(self, cid: str, zid: str) -> ZoneSpec:
+        """Swap a line's IN and OUT sides for future crossings."""
+        with self._lock:
+            new = self.zone(cid, zid).flipped()
+            self.store.save_zone(CameraId(cid), new)
+            self._put_zones(cid, [new if z.id == zid else z for z in self.zones(cid)])
+        return new
+
+    def delete_zone(self, cid: str, zid: str) -> None:
+        """Remove a zone; its counts are archived under its id, never given to another."""
+        with self._lock:
+            self.zone(cid, zid)
+            self.store.delete_zone(ZoneId(zid))
+            self._put_zones(cid, [z for z in self.zones(cid) if z.id != zid])
+        log.info("camera %s: zone %s deleted", cid, zid)
+
+    # -- figures --------------------------------------------------------------------------
+    def counts(self, cid: str) -> list[ZoneFigures]:
+        """Every zone's in, out, occupancy and per-class counts, in the zones' order."""
+        snap = self._runner(cid).snapshot()
+        return [ZoneFigures(z.id, z.name, z.kind, snap.counts.get(z.id) or ZoneCounts())
+                for z in self.zones(cid)]
+
+    def _names(self, cid: str) -> dict[str, str]:
+        return {z.id: z.name for z in self.zones(cid)}
+
+    def events(self, cid: str, since: float | None = None, until: float | None = None,
+               limit: int = 100) -> list[dict[str, Any]]:
+        """Stored crossings, oldest first from `since`, or the newest `limit` without it."""
+        self.camera(cid)
+        limit = max(1, min(int(limit), 10_000))
+        rows = self.store.events(CameraId(cid), since, until, limit, newest_first=since is None)
+        if since is None:
+            rows.reverse()
+        names = self._names(cid)
+        return [{"t": e.t, "time": iso(e.t), "zone_id": e.zone, "zone": names.get(e.zone, e.zone),
+                 "track_id": e.track_id, "class": e.cls_name, "direction": e.direction}
+                for e in rows]
+
+    def recent_events(self, cid: str, n: int = 10) -> list[dict[str, Any]]:
+        """The newest crossings, newest first (from memory: no database read per refresh)."""
+        names = self._names(cid)
+        return [{"t": e.t, "zone": names.get(e.zone, e.zone), "track_id": e.track_id,
+                 "class": e.cls_name, "direction": e.direction}
+                for e in self._runner(cid).recent_events(n)]
+
+    def series(self, cid: str, interval: str = "minute", since: float | None = None,
+               until: float | None = None) -> list[dict[str, Any]]:
+        """Crossings per minute, hour or day and zone: start, zone, class, in, out."""
+        self.camera(cid)
+        names = self._names(cid)
+        return [{"start": b, "zone_id": z, "zone": names.get(z, z), "class": c, "in": i, "out": o}
+                for b, z, c, i, o in self.store.series(CameraId(cid), interval, since, until)]
+
+    def events_csv(self, cid: str, since: float | None = None, until: float | None = None
+                   ) -> str:
+        rows = self.events(cid, since if since is not None else -1e18, until, limit=10_000_000)
+        return csv_text(["time", "t", "zone", "zone_id", "track_id", "class", "direction"],
+                        ([r["time"], f"{r['t']:.3f}", r["zone"], r["zone_id"], r["track_id"],
+                          r["class"], r["direction"]] for r in rows))
+
+    def counts_csv(self, cid: str, interval: str = "minute", since: float | None = None,
+                   until: float | None = None) -> str:
+        return csv_text(["start", "zone", "zone_id", "class", "in", "out"],
+                        ([iso(r["start"]), r["zone"], r["zone_id"], r["class"], r["in"], r["out"]]
+                         for r in self.series(cid, interval, since, until)))
+
+    def counts_json(self, cid: str) -> str:
+        cam = self.camera(cid)
+        return json.dumps({"camera": {"id": cam.id, "name": cam.name},
+                           "zones": [f.to_dict() for f in self.counts(cid)]}, indent=2)
+
+    # -- pictures -------------------------------------------------------------------------
+    def jpeg(self, cid: str) -> bytes | None:
+        """The newest overlay frame as JPEG (None before the first frame)."""
+        return self._runner(cid).jpeg()
+
+    def frame_index(self, cid: str) -> int:
+        """Grows with every new frame: a stream sends a part when it changes."""
+        return self._runner(cid).snapshot().frame_index
+
+    def still(self, cid: str) -> Any:
+        """The newest raw frame (BGR array) to draw zones on; for a camera that has shown
+        none yet, one frame is read from its source (`DashboardError` if it cannot be)."""
+        return self._runner(cid).still()
+
+    def heat_png(self, cid: str) -> bytes | None:
+        return self._runner(cid).heat_bytes("png")
+
+    def heat_npz(self, cid: str) -> bytes | None:
+        return self._runner(cid).heat_bytes("npz")
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop every runner (each writes what it counted and its heat); cameras stay enabled
+        so they start again with the server."""
+        with self._lock:
+            runners = list(self._runners.values())
+        for r in runners:
+            r.stop()
+
+
+_shared: Service | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_service() -> Service:
+    """This server process's service, with its store in the data directory.
+
+    Example:
+        >>> shared_service() is shared_service()  # doctest: +SKIP
+        True
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            from .settings import data_dir, demo_enabled
+
+            folder = data_dir()
+            _shared = Service(SQLiteStore(folder / "dashboard.db"), folder, demo=demo_enabled())
+        return _shared
+
+
+def close_shared_service() -> None:
+    """Stop the process's service (on server shutdown)."""
+    global _shared
+    with _shared_lock:
+        svc, _shared = _shared, None
+    if svc is not None:
+        svc.shutdown()
+        svc.store.close()
+

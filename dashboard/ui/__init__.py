@@ -1,0 +1,1 @@
+"""The dashboard's Streamlit pages; they talk only to the service."""

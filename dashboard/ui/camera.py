@@ -1,0 +1,248 @@
+"""The Camera page: live overlay and metrics side by side, controls, zone editor, exports."""
+from __future__ import annotations
+
+import datetime
+import html
+import time
+
+import cv2
+import streamlit as st
+
+from dashboard.canvas import CanvasScale, unit_points
+from dashboard.engine.overlay import draw_zones
+from dashboard.entities import COLORMAPS, Anchor, Camera, CameraState, ZoneKind
+from dashboard.errors import DashboardError
+from dashboard.service import Service
+from dashboard.ui.common import (chosen_camera, counts_table, plain, service, state_line,
+                                 when)
+
+REFRESH_S = 1.0
+CANVAS_MAX_W = 560   # fits the main column at 1024 px with the sidebar open
+
+
+def page() -> None:
+    svc = service()
+    cam = chosen_camera(svc)
+    if cam is None:
+        st.info("No cameras yet: add one on the Manage cameras page.")
+        return
+    st.subheader(cam.name, anchor=False)
+    with st.sidebar:
+        controls(svc, cam.id)
+    live_view(svc, cam)
+    with st.expander("Zones", expanded=not svc.zones(cam.id)):
+        zone_editor(svc, cam)
+    with st.expander("Look (never changes counts or heat)"):
+        looks(svc, cam)
+    exports(svc, cam)
+
+
+@st.fragment(run_every=2.0)
+def controls(svc: Service, cid: str) -> None:
+    """Start, Stop, Reset reflecting the camera's real state (refreshed every 2 s)."""
+    try:
+        cam = svc.camera(cid)
+    except DashboardError:
+        st.rerun()
+    st.caption(state_line(svc, cam))
+    active = svc.status(cid).state.active
+    c1, c2, c3 = st.columns(3)
+    if c1.button("Start", type="primary", disabled=active, key="start",
+                 help="Run this camera now and after every server restart"):
+        svc.start(cid)
+        st.rerun()
+    if c2.button("Stop", disabled=not active, key="stop",
+                 help="Stop until Start (also after a restart); counts are kept"):
+        svc.stop(cid)
+        st.rerun()
+    if c3.button("Reset", key="reset",
+                 help="Counts, events and heat to zero (the old ones are archived, not "
+                      "deleted)"):
+        svc.reset(cid)
+        st.toast("Counts and heat reset.")
+    s = cam.settings
+    status = svc.status(cid)
+    st.caption(plain(
+        f"Running with: model {s.model} · image size {s.imgsz} · confidence {s.conf:g} · "
+        f"{s.tracker} · runtime {status.runtime or s.runtime.value} · classes "
+        f"{', '.join(s.classes) if s.classes else 'all'} · heat "
+        f"{'fades, half-life ' + format(s.half_life_s, 'g') + ' s' if s.half_life_s else 'kept'}"
+        f" at the {s.heat_anchor.label}"))
+
+
+def live_view(svc: Service, cam: Camera) -> None:
+    video, metrics = st.columns([3, 2])
+    with video:
+        # The browser plays the camera's MJPEG stream itself: no script rerun per frame.
+        # The id is ours (random hex), escaped all the same; nothing typed goes in here.
+        cid = html.escape(cam.id, quote=True)
+        st.markdown(f'<img src="/api/cameras/{cid}/video.mjpg" alt="live view" '
+                    'style="width:100%; border-radius:0.5rem; min-height:120px; '
+                    'background:#222">', unsafe_allow_html=True)
+    with metrics:
+        figures(svc, cam.id)
+
+
+@st.fragment(run_every=REFRESH_S)
+def figures(svc: Service, cid: str) -> None:
+    """Counts per zone, health, crossings per minute and the latest crossings."""
+    try:
+        status, counts = svc.status(cid), svc.counts(cid)
+    except DashboardError:
+        return
+    if status.state is CameraState.FAILED and status.detail:
+        st.error(status.detail)
+    st.caption(plain(f"source {status.source_fps:.1f} fps · processed "
+                     f"{status.processed_fps:.1f} fps · frame age "
+                     f"{status.frame_age_s * 1000:.0f} ms · dropped {status.frames_dropped} · "
+                     f"{status.total_tracks} tracked"))
+    if not counts:
+        st.info("No zones yet: draw one below.")
+    else:
+        counts_table(counts)
+        per_class = [(f.name, cls, c["in"], c["out"]) for f in counts
+                     for cls, c in f.counts.per_class.items()]
+        if per_class:
+            st.dataframe({"zone": [r[0] for r in per_class], "class": [r[1] for r in per_class],
+                          "in": [r[2] for r in per_class], "out": [r[3] for r in per_class]},
+                         hide_index=True, width="stretch", height=150)
+    series = svc.series(cid, "minute", time.time() - 3600)
+    if series:
+        minutes = sorted({r["start"] for r in series})
+        zones = sorted({r["zone"] for r in series})
+        totals = {(r["start"], r["zone"]): 0 for r in series}
+        for r in series:
+            totals[(r["start"], r["zone"])] += r["in"] + r["out"]
+        st.caption(f"Crossings per minute (last hour, {time.strftime('%Z')})")
+        st.bar_chart({"minute": [time.strftime("%H:%M", time.localtime(m)) for m in minutes],
+                      **{z: [totals.get((m, z), 0) for m in minutes] for z in zones}},
+                     x="minute", y=zones, height=200)
+    events = svc.recent_events(cid, 8)
+    if events:
+        st.caption("Latest crossings")
+        st.dataframe({"time": [when(e["t"]) for e in events], "zone": [e["zone"] for e in events],
+                      "track": [e["track_id"] for e in events],
+                      "class": [e["class"] for e in events],
+                      "dir": [e["direction"] for e in events]},
+                     hide_index=True, width="stretch", height=180)
+
+
+def zone_editor(svc: Service, cam: Camera) -> None:
+    from PIL import Image
+    from streamlit_drawable_canvas import st_canvas
+
+    # One picture per visit to draw on (a new one on request): a picture that changed on
+    # every rerun would redraw the canvas under the operator's hand.
+    key = f"still-{cam.id}"
+    if key not in st.session_state or st.button("New picture", key="new_still",
+                                                help="Draw on the camera's latest frame"):
+        try:
+            st.session_state[key] = svc.still(cam.id)
+        except DashboardError as e:
+            st.warning(f"No picture to draw on yet: {e} Start the camera, then draw.")
+            return
+    still = st.session_state[key]
+    h, w = still.shape[:2]
+    scale = CanvasScale.fit(w, h, max_w=CANVAS_MAX_W)
+    shown = still.copy()
+    specs = svc.zones(cam.id)
+    draw_zones(shown, [z.to_zone(w, h) for z in specs],
+               {f.id: f.counts for f in svc.counts(cam.id)})
+    bg = cv2.resize(cv2.cvtColor(shown, cv2.COLOR_BGR2RGB), (scale.canvas_w, scale.canvas_h),
+                    interpolation=cv2.INTER_AREA)
+    if st.session_state.pop("zone_added", False):
+        st.session_state["zone_name"] = ""      # ready for the next zone
+    c1, c2, c3, c4 = st.columns([2, 3, 2, 2])
+    mode = c1.radio("Draw", ["Line", "Polygon"], horizontal=True, key="draw_mode",
+                    help="Line: drag from one end to the other; the arrow points to the IN "
+                         "side. Polygon: click each corner, then click the first corner again "
+                         "to close it.")
+    name = c2.text_input("Zone name", key="zone_name", placeholder="e.g. door", max_chars=80)
+    anchor = c3.selectbox("Counts by", list(Anchor), key="zone_anchor",
+                          format_func=lambda a: a.label)
+    confirm = c4.number_input("Confirm frames", 1, 30, 2, key="zone_confirm")
+    canvas_key = f"canvas-{cam.id}-{st.session_state.get('canvas_gen', 0)}"
+    result = st_canvas(background_image=Image.fromarray(bg), height=scale.canvas_h,
+                       width=scale.canvas_w, drawing_mode=mode.lower(), stroke_width=3,
+                       stroke_color="#00ffff", fill_color="rgba(0, 255, 255, 0.15)",
+                       key=canvas_key, update_streamlit=True)
+    objects = (result.json_data or {}).get("objects", []) if result else []
+    # The newest shape of the mode now chosen: a line drawn before switching to Polygon
+    # must not become the polygon zone.
+    wanted = ("line",) if mode == "Line" else ("polygon", "path", "polyline")
+    shapes = [o for o in objects if str(o.get("type", "")).lower() in wanted]
+    if st.button("Add zone", type="primary", disabled=not shapes, key="add_zone"):
+        try:
+            kind, points = unit_points(shapes[-1], scale)
+            svc.add_zone(cam.id, name.strip() or f"zone {len(specs) + 1}", kind, points,
+                         anchor.value, int(confirm))
+            st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
+            st.session_state["zone_added"] = True
+            st.rerun()
+        except DashboardError as e:
+            st.error(str(e))
+    if not shapes:
+        st.caption(f"Draw a {mode.lower()} on the picture, name it, then Add zone.")
+    for z in specs:
+        zone_row(svc, cam, z)
+
+
+def zone_row(svc: Service, cam: Camera, z) -> None:
+    c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
+    new_name = c1.text_input("Name", z.name, key=f"name-{z.id}", label_visibility="collapsed",
+                             max_chars=80)
+    c2.caption(plain(f"{z.kind.value} · by {z.anchor.label} · confirm {z.confirm_frames}"))
+    if new_name.strip() and new_name.strip() != z.name:
+        try:
+            svc.update_zone(cam.id, z.id, name=new_name)
+            st.rerun()
+        except DashboardError as e:
+            st.error(str(e))
+    if z.kind is ZoneKind.LINE and c3.button("Flip", key=f"flip-{z.id}",
+                                            help="Swap which way is IN"):
+        svc.flip_zone(cam.id, z.id)
+        st.rerun()
+    if c4.button("Delete", key=f"del-{z.id}",
+                 help="Remove the zone; its counts are archived, a new zone starts at 0"):
+        svc.delete_zone(cam.id, z.id)
+        st.rerun()
+
+
+def looks(svc: Service, cam: Camera) -> None:
+    p = cam.presentation
+    c1, c2, c3, c4 = st.columns(4)
+    cmap = c1.selectbox("Colours", list(COLORMAPS), index=list(COLORMAPS).index(p.colormap),
+                        key=f"cmap-{cam.id}")
+    opacity = c2.slider("Opacity", 0.0, 1.0, p.opacity, 0.05, key=f"opacity-{cam.id}")
+    heat = c3.toggle("Heat", p.show_heat, key=f"heat-{cam.id}")
+    boxes = c4.toggle("Boxes", p.show_boxes, key=f"boxes-{cam.id}")
+    new = {"colormap": cmap, "opacity": opacity, "show_heat": heat, "show_boxes": boxes}
+    if new != p.to_dict():
+        svc.update_camera(cam.id, presentation=new)
+
+
+def exports(svc: Service, cam: Camera) -> None:
+    with st.expander("Export"):
+        c1, c2 = st.columns(2)
+        today = datetime.date.today()
+        days = c1.date_input("Days", (today, today), key="export_days",
+                             help="Events and counts from the first day to the last")
+        interval = c2.selectbox("Counts per", ["minute", "hour", "day"], key="export_interval")
+        d0, d1 = (days if isinstance(days, tuple) and len(days) == 2 else (today, today))
+        t0 = time.mktime(d0.timetuple())
+        t1 = time.mktime((d1 + datetime.timedelta(days=1)).timetuple())
+        st.caption(f"Times are the server's local time ({time.strftime('%Z')}).")
+        b = st.columns(5)
+        cid = cam.id
+        # Callables: the files are made when clicked, from what is stored at that moment.
+        b[0].download_button("Events CSV", lambda: svc.events_csv(cid, t0, t1), "events.csv",
+                             "text/csv", key="dl_events")
+        b[1].download_button(f"Counts per {interval}",
+                             lambda: svc.counts_csv(cid, interval, t0, t1),
+                             f"counts_per_{interval}.csv", "text/csv", key="dl_counts")
+        b[2].download_button("Counts JSON", lambda: svc.counts_json(cid), "counts.json",
+                             "application/json", key="dl_json")
+        b[3].download_button("Heatmap PNG", lambda: svc.heat_png(cid) or b"", "heatmap.png",
+                             "image/png", key="dl_png")
+        b[4].download_button("Heatmap NPZ", lambda: svc.heat_npz(cid) or b"", "heatmap.npz",
+                             "application/octet-stream", key="dl_npz")

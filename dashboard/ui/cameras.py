@@ -1,0 +1,153 @@
+"""The Manage cameras page: add, edit and remove cameras."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from dashboard.entities import (IMAGE_SIZES, Anchor, Camera, CameraSettings, Pacing, Runtime)
+from dashboard.errors import DashboardError
+from dashboard.service import Service
+from dashboard.settings import data_dir
+from dashboard.ui.common import open_camera, plain, service, state_line
+
+SOURCE_KINDS = ["Demo clip", "Video file on the server", "Upload a video", "Webcam",
+                "Camera URL"]
+VIDEO_TYPES = ["mp4", "avi", "mkv", "mov", "webm"]
+MODEL_KINDS = {"Bundled demo model": "demo", "yolo26n.pt": "yolo26n.pt",
+               "Model file on the server": None}
+
+
+@st.cache_data
+def tracker_names() -> list[str]:
+    from dashboard.detector import builtin_trackers
+
+    return builtin_trackers()
+
+
+def save_upload(upload: Any) -> Path:
+    """Keep an uploaded video under a fresh random name in the data directory's media/."""
+    suffix = Path(upload.name).suffix.lower()
+    if suffix.lstrip(".") not in VIDEO_TYPES:
+        raise DashboardError(f"Upload a video file ({', '.join(VIDEO_TYPES)}).")
+    folder = data_dir() / "media" / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{secrets.token_hex(8)}{suffix}"
+    path.write_bytes(upload.getbuffer())
+    return path
+
+
+def source_widgets(prefix: str) -> str | None:
+    """What the operator chose as a source; None until it is complete."""
+    kind = st.radio("Source", SOURCE_KINDS, horizontal=True, key=f"{prefix}-source-kind")
+    if kind == "Demo clip":
+        return "demo"
+    if kind == "Video file on the server":
+        return st.text_input("Path on the server", key=f"{prefix}-path").strip() or None
+    if kind == "Upload a video":
+        up = st.file_uploader("Video file", type=VIDEO_TYPES, key=f"{prefix}-upload")
+        if up is None:
+            return None
+        marker = f"{prefix}-uploaded-{up.file_id}"
+        if marker not in st.session_state:   # one copy per upload, however many reruns
+            st.session_state[marker] = str(save_upload(up))
+        return st.session_state[marker]
+    if kind == "Webcam":
+        return str(st.number_input("Webcam index (a camera on the server)", 0, 16, 0,
+                                   key=f"{prefix}-webcam"))
+    return st.text_input("rtsp:// or http(s):// address", type="password", key=f"{prefix}-url",
+                         help="Hidden while you type; stored sealed, never shown or logged. "
+                              "${VAR} takes a value from the server's environment.").strip() \
+        or None
+
+
+def settings_widgets(prefix: str, s: CameraSettings) -> dict[str, Any]:
+    """Widgets for every camera setting, starting from `s`; returns the chosen values."""
+    c1, c2, c3 = st.columns(3)
+    kinds = list(MODEL_KINDS)
+    current = next((k for k, v in MODEL_KINDS.items() if v == s.model), kinds[-1])
+    kind = c1.selectbox("Model", kinds, kinds.index(current), key=f"{prefix}-model-kind")
+    model = MODEL_KINDS[kind] or c1.text_input(
+        ".pt or .onnx path", "" if current != kinds[-1] else s.model, key=f"{prefix}-model")
+    imgsz = c2.select_slider("Image size", IMAGE_SIZES, s.imgsz, key=f"{prefix}-imgsz",
+                             help="Larger finds smaller objects and costs more")
+    conf = c3.slider("Confidence", 0.05, 0.95, float(s.conf), 0.05, key=f"{prefix}-conf")
+    classes = c1.text_input("Classes to count (comma-separated; empty: all)",
+                            ", ".join(s.classes or ()), key=f"{prefix}-classes")
+    trackers = tracker_names()
+    tracker = c2.selectbox("Tracker", trackers,
+                           trackers.index(s.tracker) if s.tracker in trackers else 0,
+                           key=f"{prefix}-tracker")
+    runtime = c3.selectbox("Inference runtime", list(Runtime), list(Runtime).index(s.runtime),
+                           format_func=lambda r: r.value, key=f"{prefix}-runtime",
+                           help="auto: ONNX Runtime on a CPU (about 3x faster), PyTorch on "
+                                "a GPU")
+    fade = c1.toggle("Fade old heat", s.half_life_s is not None, key=f"{prefix}-fade")
+    half_life = c1.number_input("Half-life (seconds)", 1.0, 86400.0,
+                                float(s.half_life_s or 600.0), key=f"{prefix}-half-life",
+                                disabled=not fade)
+    anchor = c2.selectbox("Heat at", list(Anchor), list(Anchor).index(s.heat_anchor),
+                          format_func=lambda a: a.label, key=f"{prefix}-anchor")
+    pacing = c3.selectbox("Video files", list(Pacing), list(Pacing).index(s.pacing),
+                          format_func={Pacing.NATIVE: "at their own speed",
+                                       Pacing.FAST: "as fast as possible"}.get,
+                          key=f"{prefix}-pacing",
+                          help="Every frame is counted either way")
+    loop = c3.toggle("Loop video files", s.loop, key=f"{prefix}-loop")
+    return {"model": (model or "").strip() or "demo",
+            "classes": [c.strip() for c in classes.split(",") if c.strip()] or None,
+            "conf": conf, "imgsz": imgsz, "tracker": tracker, "runtime": runtime.value,
+            "half_life_s": half_life if fade else None, "heat_anchor": anchor.value,
+            "pacing": pacing.value, "loop": loop}
+
+
+def page() -> None:
+    svc = service()
+    st.subheader("Manage cameras", anchor=False)
+    with st.expander("Add a camera", expanded=not svc.cameras()):
+        add_form(svc)
+    for cam in svc.cameras():
+        with st.expander(cam.name):
+            edit_form(svc, cam)
+
+
+def add_form(svc: Service) -> None:
+    name = st.text_input("Name", key="add-name", max_chars=80, placeholder="e.g. Shop door")
+    source = source_widgets("add")
+    settings = settings_widgets("add", CameraSettings())
+    if st.button("Add camera", type="primary", key="add-camera", disabled=not source):
+        try:
+            cam = svc.add_camera(name, source, settings)
+        except DashboardError as e:
+            st.error(str(e))
+            return
+        open_camera(cam.id)
+
+
+def edit_form(svc: Service, cam: Camera) -> None:
+    st.caption(state_line(svc, cam))
+    st.caption("Source: " + plain(cam.source))
+    prefix = f"edit-{cam.id}"
+    name = st.text_input("Name", cam.name, key=f"{prefix}-name", max_chars=80)
+    new_source = None
+    if st.toggle("Change the source", key=f"{prefix}-change-source"):
+        new_source = source_widgets(prefix)
+    settings = settings_widgets(prefix, cam.settings)
+    c1, c2, c3 = st.columns(3)
+    if c1.button("Save", type="primary", key=f"{prefix}-save",
+                 help="Zones, counts and heat stay; a running camera restarts if needed"):
+        try:
+            svc.update_camera(cam.id, name=name, source=new_source, settings=settings)
+            st.toast("Saved.")
+            st.rerun()
+        except DashboardError as e:
+            st.error(str(e))
+    if c2.button("Open", key=f"{prefix}-open"):
+        open_camera(cam.id)
+    sure = c3.checkbox("Yes, remove it", key=f"{prefix}-sure")
+    if c3.button("Remove camera", key=f"{prefix}-remove", disabled=not sure,
+                 help="Stops it; its counts and events stay archived in the database"):
+        svc.remove_camera(cam.id)
+        st.rerun()

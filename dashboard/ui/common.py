@@ -1,0 +1,85 @@
+"""What every page shares: the service, the chosen camera, and text that stays text."""
+from __future__ import annotations
+
+import re
+import time
+
+import streamlit as st
+
+from dashboard.entities import Camera, CameraState
+from dashboard.service import Service, ZoneFigures, shared_service
+
+STATE_COLORS = {CameraState.LIVE: "green", CameraState.LOADING: "orange",
+                CameraState.CONNECTING: "orange", CameraState.RECONNECTING: "orange",
+                CameraState.ENDED: "gray", CameraState.STOPPED: "gray", CameraState.FAILED: "red"}
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def service() -> Service:
+    """The server's one service (every page and tab shares its cameras)."""
+    from dashboard.web import setup_logging
+
+    setup_logging()
+    return shared_service()
+
+
+def plain(text: object) -> str:
+    """Text for Streamlit's Markdown-reading widgets, shown as typed: names, sources and
+    file names never become links, pictures, formatting or HTML.
+
+    Example:
+        >>> plain("rtsp://***@cam/live ![x](http://e/y.png)")
+        'rtsp\\\\:\\\\/\\\\/\\\\*\\\\*\\\\*@cam\\\\/live \\\\!\\\\[x\\\\]\\\\(http\\\\:\\\\/\\\\/e\\\\/y\\\\.png\\\\)'
+    """
+    return _MARKDOWN.sub(r"\\\1", str(text)).replace("/", "\\/")
+
+
+def state_line(svc: Service, cam: Camera) -> str:
+    """"live · 15.0 fps" or "failed: why" in the state's colour; Markdown-safe."""
+    s = svc.status(cam.id)
+    line = s.state.value
+    if s.state is CameraState.LIVE:
+        line += f" · {s.processed_fps:.1f} fps"
+    if s.detail:
+        line += f": {s.detail}"
+    return f":{STATE_COLORS[s.state]}[{plain(line)}]"
+
+
+def counts_table(counts: list[ZoneFigures], height: int | None = None) -> None:
+    """Zones with in, out and (for areas) who is inside now, as a table (text, never
+    Markdown; readable in a narrow column where metric labels would be cut)."""
+    st.dataframe({"zone": [f.name for f in counts],
+                  "in": [f.counts.in_count for f in counts],
+                  "out": [f.counts.out_count for f in counts],
+                  "now": [f.counts.occupancy for f in counts]},
+                 hide_index=True, width="stretch",
+                 height=height or 35 * (len(counts) + 1) + 3)
+
+
+def when(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t))
+
+
+def chosen_camera(svc: Service) -> Camera | None:
+    """The camera the Camera page shows: from the URL (?camera=id), else the last chosen,
+    else the first; the sidebar lets the operator switch."""
+    cams = svc.cameras()
+    if not cams:
+        return None
+    ids = [c.id for c in cams]
+    wanted = st.query_params.get("camera") or st.session_state.get("camera_id")
+    index = ids.index(wanted) if wanted in ids else 0
+    names = {c.id: c.name for c in cams}
+    cid = st.sidebar.selectbox("Camera", ids, index=index, format_func=names.get,
+                               key="camera_pick")
+    st.session_state["camera_id"] = cid
+    if st.query_params.get("camera") != cid:
+        st.query_params["camera"] = cid
+    return next(c for c in cams if c.id == cid)
+
+
+def open_camera(cid: str) -> None:
+    """Go to the Camera page showing `cid`."""
+    st.session_state["camera_id"] = cid
+    st.session_state.pop("camera_pick", None)
+    st.switch_page(st.session_state["pages"]["camera"], query_params={"camera": cid})

@@ -1,0 +1,146 @@
+"""A camera's runner: runs, stops cleanly, survives bad input and a dying camera."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import json
+
+from dashboard.demo import DEMO_DIR
+from dashboard.demo.scene import write_clip
+from dashboard.entities import (Camera, CameraId, CameraSettings, CameraState, Presentation,
+                                ZoneSpec)
+from dashboard.runner import CameraRunner
+from rtsp_server import RtspServer
+
+
+def demo_zones() -> list[ZoneSpec]:
+    doc = json.loads((DEMO_DIR / "demo_zones.json").read_text())
+    return [ZoneSpec.from_pixels(d, 640, 360) for d in doc["zones"]]
+
+
+def runner(source: str, zones=(), store=None, **settings) -> CameraRunner:
+    settings.setdefault("imgsz", 320)
+    cam = Camera(CameraId("cam_test"), "test", source, CameraSettings(**settings),
+                 Presentation(), True)
+    return CameraRunner(cam, source, list(zones), store)
+
+
+def wait_for(cond, timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return cond()
+
+
+def our_threads():
+    return [t.name for t in threading.enumerate() if t.name.startswith(("camera ", "source "))]
+
+
+def test_runs_counts_and_stops_without_leaving_threads():
+    p = runner("demo", demo_zones(), loop=True)
+    p.start()
+    try:
+        assert wait_for(lambda: p.snapshot().frame_index > 30, 60), p.snapshot()
+        snap = p.snapshot()
+        assert snap.state is CameraState.LIVE and p.jpeg()[:2] == b"\xff\xd8"
+        assert snap.processed_fps > 0 and snap.frame_size == (640, 360)
+        late = ZoneSpec.create("late", "line", [[0, 0.8], [1, 0.8]])
+        p.set_zones([*p.zone_specs(), late])                        # while running
+        assert wait_for(lambda: late.id in p.snapshot().counts, 10)
+        line = p.engine.zones[-1]
+        assert line.points.tolist() == [[0.0, 288.0], [640.0, 288.0]]  # laid on 640x360
+    finally:
+        p.stop()
+    assert not p.running and not our_threads()
+    assert p.snapshot().state is CameraState.STOPPED
+
+
+@pytest.mark.parametrize("source, settings, words", [
+    ("no/such/file.mp4", {}, "not found"),
+    ("demo", {"model": "missing.pt"}, "Model"),
+    ("rtsp://u:secret@127.0.0.1:9/x", {}, "Cannot open"),
+    ("rtsp://u:${NO_SUCH_VAR_HERE}@127.0.0.1:9/x", {}, "NO_SUCH_VAR_HERE"),
+])
+def test_bad_input_ends_in_a_failed_state_with_the_reason(source, settings, words):
+    p = runner(source, **settings)
+    p.start()
+    assert wait_for(lambda: p.snapshot().state is CameraState.FAILED, 30), p.snapshot()
+    assert words in p.snapshot().detail and "secret" not in p.snapshot().detail
+    p.stop()
+    assert p.snapshot().state is CameraState.FAILED and not our_threads()
+
+
+def test_a_camera_that_dies_mid_stream_reconnects_and_keeps_counts(tmp_path):
+    clip = write_clip(tmp_path / "cam.avi", seconds=40, seed=9)
+    srv = RtspServer(clip).start()
+    p = runner(srv.url(), demo_zones())
+    crossing = p.engine.zones[0]
+    try:
+        p.start()
+        assert wait_for(lambda: p.snapshot().frame_index > 20, 60), p.snapshot()
+        p.engine.zones[0].counts.in_count += 5                      # counts held so far
+        srv.stop()
+        assert wait_for(lambda: p.snapshot().state is CameraState.RECONNECTING, 20)
+        assert p.engine.counts[crossing.name].in_count >= 5
+        srv.start()
+        last = p.snapshot().frame_index
+        assert wait_for(lambda: p.snapshot().state is CameraState.LIVE
+                        and p.snapshot().frame_index != last, 30)
+        assert p.engine.zones[0].counts.in_count >= 5
+        assert p.engine.zones[0].name == crossing.name
+    finally:
+        p.stop()
+        srv.stop()
+
+
+def test_a_file_is_read_to_its_end_frame_by_frame(tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", seconds=4, seed=3)
+    p = runner(str(clip), pacing="fast")
+    p.start()
+    assert wait_for(lambda: p.snapshot().state is CameraState.ENDED, 60), p.snapshot()
+    assert p.snapshot().frames_read == 60 and "60 frames" in p.snapshot().detail
+    p.stop()
+    assert p.snapshot().state is CameraState.ENDED
+
+
+def test_zones_follow_the_picture_when_its_size_changes():
+    p = runner("demo", [ZoneSpec.create("mid", "line", [[0, 0.5], [1, 0.5]])])
+    p.engine.zones[0].counts.in_count = 3
+    p._fit_zones(640, 360)
+    assert p.engine.zones[0].points.tolist() == [[0.0, 180.0], [640.0, 180.0]]
+    p._fit_zones(1280, 720)                                          # a new resolution
+    z = p.engine.zones[0]
+    assert z.points.tolist() == [[0.0, 360.0], [1280.0, 360.0]] and z.counts.in_count == 3
+
+
+def test_jpeg_is_encoded_once_a_frame_for_all_viewers_and_only_when_asked(monkeypatch):
+    import dataclasses
+
+    import cv2
+    import numpy as np
+
+    import dashboard.runner as runner_module
+
+    encoded = []
+    real = cv2.imencode
+    monkeypatch.setattr(runner_module.cv2, "imencode",
+                        lambda *a: (encoded.append(1), real(*a))[1])
+    p = runner("demo")
+    assert p.jpeg() is None and not encoded
+    frames = [np.full((90, 160, 3), v, np.uint8) for v in (0, 255)]
+    for k, img in enumerate(frames, 1):
+        p._snap = dataclasses.replace(p.snapshot(), plot=img)   # what the loop publishes
+        got = []
+        viewers = [threading.Thread(target=lambda: got.append(p.jpeg())) for _ in range(4)]
+        for v in viewers:
+            v.start()
+        for v in viewers:
+            v.join()
+        assert len(encoded) == k and len({id(j) for j in got}) == 1
+        shown = cv2.imdecode(np.frombuffer(got[0], np.uint8), cv2.IMREAD_COLOR)
+        assert np.abs(shown.astype(int) - img).max() < 8

@@ -1,0 +1,200 @@
+"""The service: saved cameras and zones by id, what survives a restart, what Stop means."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from conftest import tracks_of
+from dashboard.demo.scene import demo_clip, write_clip
+from dashboard.engine.zones import CrossingEvent
+from dashboard.entities import CameraState
+from dashboard.errors import DashboardError
+from dashboard.service import Conflict, NotFound, Service
+from dashboard.store import SQLiteStore
+
+
+def wait_for(cond, timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return cond()
+
+
+@pytest.fixture
+def open_service(tmp_path):
+    """Services over one data directory, as the server starts them; each one opened is a
+    restart of the one before (the earlier one is shut down first)."""
+    made: list[Service] = []
+
+    def make(demo: bool = False, autostart: bool = True) -> Service:
+        if made:
+            made[-1].shutdown()
+            made[-1].store.close()
+        made.append(Service(SQLiteStore(tmp_path / "dashboard.db"), tmp_path, demo=demo,
+                            autostart=autostart))
+        return made[-1]
+
+    yield make
+    made[-1].shutdown()
+
+
+def count(svc: Service, cid: str, zid: str, n: int = 1) -> None:
+    """As if the camera counted n crossings of zone `zid` (engine and store, as a run does)."""
+    runner = svc._runners[cid]
+    zone = next(z for z in runner.engine.zones if z.name == zid)
+    events = [CrossingEvent(time.time(), zid, k, "person", "in") for k in range(n)]
+    for _ in events:
+        zone.counts.add("person", "in")
+    runner._writer.add(events)
+    runner._writer.flush()
+
+
+def by_name(svc: Service, cid: str) -> dict[str, int]:
+    return {f.name: f.counts.in_count for f in svc.counts(cid)}
+
+
+def test_counts_belong_to_the_zone_id_not_its_name(open_service):
+    svc = open_service()
+    cam = svc.add_camera("Door", "demo", enabled=False)
+    kerb = svc.add_zone(cam.id, "kerb", "line", [[0.1, 0.5], [0.9, 0.5]])
+    count(svc, cam.id, kerb.id, 3)
+    svc.update_zone(cam.id, kerb.id, name="pavement edge")           # rename keeps counts
+    assert by_name(svc, cam.id) == {"pavement edge": 3}
+    with pytest.raises(Conflict):
+        svc.add_zone(cam.id, "Pavement Edge", "line", [[0, 0.2], [1, 0.2]])
+    svc.delete_zone(cam.id, kerb.id)
+    again = svc.add_zone(cam.id, "pavement edge", "line", [[0.1, 0.5], [0.9, 0.5]])
+    assert again.id != kerb.id and by_name(svc, cam.id) == {"pavement edge": 0}
+
+    svc = open_service()                                             # a server restart
+    assert [z.id for z in svc.zones(cam.id)] == [again.id]
+    assert by_name(svc, cam.id) == {"pavement edge": 0}
+    with pytest.raises(NotFound):
+        svc.update_zone(cam.id, kerb.id, name="back")                # archived, not editable
+    assert svc.store.counts(cam.id)[kerb.id].in_count == 3           # but kept
+
+
+def test_reshaping_a_zone_keeps_its_counts_and_its_id(open_service):
+    svc = open_service()
+    cam = svc.add_camera("Door", "demo", enabled=False)
+    z = svc.add_zone(cam.id, "door", "line", [[0.1, 0.5], [0.9, 0.5]])
+    count(svc, cam.id, z.id, 2)
+    moved = svc.update_zone(cam.id, z.id, points=[[0.1, 0.6], [0.9, 0.6]], confirm_frames=3)
+    assert moved.id == z.id and moved.confirm_frames == 3
+    assert by_name(svc, cam.id) == {"door": 2}
+    flipped = svc.flip_zone(cam.id, z.id)
+    assert flipped.points == moved.points[::-1] and by_name(svc, cam.id) == {"door": 2}
+    with pytest.raises(DashboardError, match="cannot be changed"):
+        svc.update_zone(cam.id, z.id, id="zone_other")
+    with pytest.raises(DashboardError, match="at least 3 points"):
+        svc.add_zone(cam.id, "area", "polygon", [[0, 0], [1, 1]])
+
+
+def test_a_new_password_keeps_the_camera_its_zones_and_counts(open_service):
+    svc = open_service()
+    cam = svc.add_camera("Gate", "rtsp://admin:old@127.0.0.1:9/live", enabled=False)
+    z = svc.add_zone(cam.id, "gate", "line", [[0, 0.5], [1, 0.5]])
+    count(svc, cam.id, z.id, 4)
+    new = svc.update_camera(cam.id, source="rtsp://admin:n3w@127.0.0.1:9/live")
+    assert new.id == cam.id and new.source == "rtsp://***@127.0.0.1:9/live"
+    svc = open_service()
+    assert by_name(svc, cam.id) == {"gate": 4}
+    assert svc._runners[cam.id].source.endswith("n3w@127.0.0.1:9/live")
+    assert "n3w" not in str(svc.camera(cam.id).to_dict())
+
+
+def test_looks_never_reset_heat_and_settings_are_checked(open_service):
+    svc = open_service()
+    cam = svc.add_camera("Street", "demo", enabled=False)
+    heat = svc._runners[cam.id].engine.heatmap
+    heat.add(tracks_of((1, 50, 50), (2, 80, 60)), 0.0, (120, 160))
+    before = heat.value.copy()
+    svc.update_camera(cam.id, presentation={"opacity": 0.9, "colormap": "Inferno",
+                                            "show_boxes": False})
+    svc.update_camera(cam.id, settings={"half_life_s": 120})
+    np.testing.assert_array_equal(svc._runners[cam.id].engine.heatmap.value, before)
+    assert svc.camera(cam.id).presentation.opacity == 0.9
+    assert svc._runners[cam.id].engine.heatmap.config.opacity == 0.9
+    for bad, words in [({"imgsz": 333}, "imgsz use one of"), ({"conf": 2}, "conf must be"),
+                       ({"colour": 1}, "unknown setting")]:
+        with pytest.raises(DashboardError, match=words):
+            svc.update_camera(cam.id, settings=bad)
+    with pytest.raises(Conflict):
+        svc.add_camera("street", "demo")
+    with pytest.raises(DashboardError, match="not found"):
+        svc.add_camera("Other", "/no/such/video.mp4")
+
+
+def test_stop_sticks_across_restarts_and_start_too(open_service):
+    svc = open_service()
+    cam = svc.add_camera("Street", "demo", {"imgsz": 320, "loop": True})
+    assert wait_for(lambda: svc.status(cam.id).state is CameraState.LIVE, 60)
+    svc.stop(cam.id)
+    assert svc.status(cam.id).state is CameraState.STOPPED
+    svc = open_service()
+    time.sleep(1)
+    assert not svc.camera(cam.id).enabled and svc.status(cam.id).state is CameraState.STOPPED
+    svc.start(cam.id)
+    svc = open_service()
+    assert svc.camera(cam.id).enabled
+    assert wait_for(lambda: svc.status(cam.id).state is CameraState.LIVE, 60)
+
+
+def test_the_demo_is_made_once_with_its_zones_and_stays_removed(open_service):
+    svc = open_service(demo=True, autostart=False)
+    (demo,) = svc.cameras()
+    assert demo.settings.loop and [z.name for z in svc.zones(demo.id)] == ["crossing",
+                                                                          "shopfront"]
+    line = svc.zones(demo.id)[0]
+    assert line.points == ((0.5, 140 / 360), (0.5, 355 / 360))       # stored in 0..1
+    svc.remove_camera(demo.id)
+    svc = open_service(demo=True, autostart=False)
+    assert svc.cameras() == []
+    with pytest.raises(NotFound):
+        svc.status(demo.id)
+
+
+def test_a_file_camera_resumes_where_it_stopped_and_counts_no_frame_twice(open_service,
+                                                                           tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", seconds=8, seed=5)      # 120 frames
+    svc = open_service()
+    cam = svc.add_camera("Clip", str(clip), {"imgsz": 320, "pacing": "native"})
+    assert wait_for(lambda: svc.status(cam.id).frames_read >= 30, 60)
+    svc.stop(cam.id)
+    done = int(svc.store.meta(f"progress:{cam.id}"))
+    assert 0 < done < 120
+    svc.start(cam.id)
+    svc.update_camera(cam.id, settings={"pacing": "fast"})          # restarts it, resumes
+    assert wait_for(lambda: svc.status(cam.id).state is CameraState.ENDED, 60)
+    assert int(svc.store.meta(f"progress:{cam.id}")) == 120
+    assert svc.status(cam.id).frames_read <= 120 - done + 1
+    svc.start(cam.id)                                                # nothing left to count
+    assert wait_for(lambda: svc.status(cam.id).state is CameraState.ENDED, 30)
+    assert "Reset" in svc.status(cam.id).detail
+
+
+def test_the_demo_clip_is_made_once_when_many_ask_at_once(tmp_path):
+    folder = tmp_path / "cache"
+    code = ("import sys; from dashboard.demo.scene import demo_clip; "
+            "print(demo_clip(sys.argv[1], seconds=2))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(folder)],
+                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    got: list[str] = []
+    threads = [threading.Thread(target=lambda: got.append(str(demo_clip(folder, seconds=2))))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert len(set(got + outs)) == 1
+    assert [p.name for p in folder.iterdir() if p.suffix == ".mp4"] == [
+        "demo_seed7_640x360_2s.mp4"]                                  # no partial left over
