@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.01          # how often a viewer's stream looks for a new frame
 BOUNDARY = b"frame"
+REPEAT_S = 1.0         # a still picture is sent again this often
 CAMERA_FIELDS = {"name", "source", "settings", "presentation", "enabled"}
 
 
@@ -210,17 +211,18 @@ async def picture(request: Request, svc: Service) -> Response:
 async def mjpeg_parts(svc: Service, cid: str, request: Request | None = None
                       ) -> AsyncIterator[bytes]:
     """The camera's overlay as a multipart/x-mixed-replace stream. Each part is followed at
-    once by the next boundary, so a browser shows it without waiting for the next frame (a
-    stopped camera shows its last one)."""
+    once by the next boundary, and while no new frame comes (a stopped camera) the last one
+    is sent again every `REPEAT_S`: a browser shows a part only once the next one begins."""
     yield b"--" + BOUNDARY + b"\r\n"
-    last = None
+    last, sent = None, 0.0
+    loop = asyncio.get_running_loop()
     while request is None or not await request.is_disconnected():
         try:
             index = svc.frame_index(cid)
-            if index != last:
+            if index != last or loop.time() - sent >= REPEAT_S:
                 jpeg = await run_in_threadpool(svc.jpeg, cid)
                 if jpeg is not None:
-                    last = index
+                    last, sent = index, loop.time()
                     yield (b"Content-Type: image/jpeg\r\nContent-Length: "
                            + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg
                            + b"\r\n--" + BOUNDARY + b"\r\n")

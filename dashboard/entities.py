@@ -301,7 +301,10 @@ class ZoneSpec:
         return zone
 
     def to_dict(self) -> dict[str, Any]:
+        """The API's and the store's form: {"id", "name", "type", "points", "anchor",
+        "confirm_frames"} (points in 0..1)."""
         d = _dump(self)
+        d["type"] = d.pop("kind")
         d["points"] = [list(p) for p in self.points]
         return d
 

@@ -152,7 +152,11 @@ class CameraRunner:
 
     def reset(self) -> None:
         """Counts, events and heat back to zero; the store archives the old ones (pending
-        crossings are written into the old epoch first)."""
+        crossings are written into the old epoch first). A running video file starts again
+        from its first frame, so its counts cover the whole file."""
+        replay = self.running and self._counts_a_file_once()
+        if replay:
+            self.stop()
         with self._lock:
             if self._writer is not None:
                 self._writer.flush()
@@ -162,6 +166,16 @@ class CameraRunner:
             self.engine.reset()
             self._events.clear()
             self._snap = replace(self._snap, counts=self.engine.counts)
+        if replay:
+            self.start()
+
+    def _counts_a_file_once(self) -> bool:
+        if self.camera.settings.loop:
+            return False
+        try:
+            return parse_spec(expand_env(self._source)).kind == "file"
+        except DashboardError:
+            return False
 
     def configure(self, camera: Camera, source: str) -> bool:
         """Take a camera's new name, settings, looks or source; True if a running camera
@@ -401,14 +415,15 @@ class CameraRunner:
             self._fit_zones(w, h)
             tracks = detector.track(img)
             now = time.time()
-            with self._lock:
+            with self._lock:   # Reset takes this lock too: no crossing slips past it
                 result = self.engine.update(img, tracks, now)
                 self._events.extend(result.events)
+                if self._writer is not None:
+                    self._writer.add(result.events)
             done += 1
             self._done = done
             mono = time.monotonic()
             if self._writer is not None:
-                self._writer.add(result.events)
                 if is_file and not s.loop and (result.events or done % 50 == 0):
                     # The position is committed with what it counted: a restart resumes
                     # from it and never counts a frame twice.

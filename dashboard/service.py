@@ -372,6 +372,16 @@ class Service:
         none yet, one frame is read from its source (`DashboardError` if it cannot be)."""
         return self._runner(cid).still()
 
+    def with_zones(self, cid: str, img: Any) -> Any:
+        """A copy of a picture of this camera with its zones and their counts drawn."""
+        from .engine.overlay import draw_zones
+
+        img = img.copy()
+        h, w = img.shape[:2]
+        draw_zones(img, [z.to_zone(w, h) for z in self.zones(cid)],
+                   {f.id: f.counts for f in self.counts(cid)})
+        return img
+
     def heat_png(self, cid: str) -> bytes | None:
         return self._runner(cid).heat_bytes("png")
 

@@ -16,6 +16,9 @@ from typing import AsyncIterator
 
 import streamlit as st
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dashboard.api import ROUTES
 from dashboard.service import close_shared_service, shared_service
@@ -34,6 +37,47 @@ def setup_logging() -> None:
         logger.propagate = False
 
 
+def host_allowed(host: str, allowed: list[str]) -> bool:
+    """Whether a request's Host header names this server (`server.allowedHosts`; an empty
+    list or "*" allows any). A page on another site that resolves its own name to this
+    machine (DNS rebinding) sends its own name, and is refused.
+
+    Example:
+        >>> host_allowed("localhost:8501", ["localhost", "127.0.0.1"])
+        True
+        >>> host_allowed("evil.example:8501", ["localhost", "*.local"]), host_allowed("a.local", ["*.local"])
+        (False, True)
+    """
+    if not allowed or "*" in allowed:
+        return True
+    name = host.strip().lower()
+    name = name[1:name.index("]")] if name.startswith("[") and "]" in name else name.split(":")[0]
+    name = name.rstrip(".")
+    for pattern in (a.strip().lower().rstrip(".") for a in allowed):
+        if name == pattern or (pattern.startswith("*.") and name.endswith(pattern[1:])):
+            return True
+    return False
+
+
+class HostCheck:
+    """Refuses HTTP requests whose Host is not allowed (Streamlit checks only its
+    websocket's); every route, the API and the pages' files alike."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            from streamlit import config
+
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            if not host_allowed(host, config.get_option("server.allowedHosts")):
+                await JSONResponse({"error": "This server does not answer to that host name; "
+                                    "see server.allowedHosts."}, 403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 @asynccontextmanager
 async def lifespan(app: st.App) -> AsyncIterator[None]:
     setup_logging()
@@ -44,4 +88,5 @@ async def lifespan(app: st.App) -> AsyncIterator[None]:
         await run_in_threadpool(close_shared_service)
 
 
-app = st.App(str(Path(__file__).with_name("app.py")), routes=ROUTES, lifespan=lifespan)
+app = st.App(str(Path(__file__).with_name("app.py")), routes=ROUTES, lifespan=lifespan,
+             middleware=[Middleware(HostCheck)])

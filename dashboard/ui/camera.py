@@ -9,7 +9,6 @@ import cv2
 import streamlit as st
 
 from dashboard.canvas import CanvasScale, unit_points
-from dashboard.engine.overlay import draw_zones
 from dashboard.entities import COLORMAPS, Anchor, Camera, CameraState, ZoneKind
 from dashboard.errors import DashboardError
 from dashboard.service import Service
@@ -141,13 +140,10 @@ def zone_editor(svc: Service, cam: Camera) -> None:
         except DashboardError as e:
             st.warning(f"No picture to draw on yet: {e} Start the camera, then draw.")
             return
-    still = st.session_state[key]
-    h, w = still.shape[:2]
+    h, w = st.session_state[key].shape[:2]
     scale = CanvasScale.fit(w, h, max_w=CANVAS_MAX_W)
-    shown = still.copy()
     specs = svc.zones(cam.id)
-    draw_zones(shown, [z.to_zone(w, h) for z in specs],
-               {f.id: f.counts for f in svc.counts(cam.id)})
+    shown = svc.with_zones(cam.id, st.session_state[key])
     bg = cv2.resize(cv2.cvtColor(shown, cv2.COLOR_BGR2RGB), (scale.canvas_w, scale.canvas_h),
                     interpolation=cv2.INTER_AREA)
     if st.session_state.pop("zone_added", False):

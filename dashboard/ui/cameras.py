@@ -106,7 +106,8 @@ def settings_widgets(prefix: str, s: CameraSettings) -> dict[str, Any]:
 def page() -> None:
     svc = service()
     st.subheader("Manage cameras", anchor=False)
-    with st.expander("Add a camera", expanded=not svc.cameras()):
+    adding = st.session_state.get("adding_camera", False) or not svc.cameras()
+    with st.expander("Add a camera", expanded=adding):
         add_form(svc)
     for cam in svc.cameras():
         with st.expander(cam.name):
@@ -123,6 +124,7 @@ def add_form(svc: Service) -> None:
         except DashboardError as e:
             st.error(str(e))
             return
+        st.session_state["adding_camera"] = False
         open_camera(cam.id)
 
 

@@ -45,15 +45,14 @@ def state_line(svc: Service, cam: Camera) -> str:
     return f":{STATE_COLORS[s.state]}[{plain(line)}]"
 
 
-def counts_table(counts: list[ZoneFigures], height: int | None = None) -> None:
-    """Zones with in, out and (for areas) who is inside now, as a table (text, never
-    Markdown; readable in a narrow column where metric labels would be cut)."""
-    st.dataframe({"zone": [f.name for f in counts],
-                  "in": [f.counts.in_count for f in counts],
-                  "out": [f.counts.out_count for f in counts],
-                  "now": [f.counts.occupancy for f in counts]},
-                 hide_index=True, width="stretch",
-                 height=height or 35 * (len(counts) + 1) + 3)
+def counts_table(counts: list[ZoneFigures]) -> None:
+    """Zones with in, out and (for areas) who is inside now, as a plain table: readable in
+    a narrow column where metric labels would be cut; names escaped (tables read Markdown)."""
+    st.table({"zone": [plain(f.name) for f in counts],
+              "in": [str(f.counts.in_count) for f in counts],
+              "out": [str(f.counts.out_count) for f in counts],
+              "now": ["" if f.counts.occupancy is None else str(f.counts.occupancy)
+                      for f in counts]}, border="horizontal", hide_index=True)
 
 
 def when(t: float) -> str:

@@ -17,6 +17,7 @@ def page() -> None:
     head, button = st.columns([4, 1])
     head.subheader("Cameras", anchor=False)
     if button.button("Add a camera", key="go-manage"):
+        st.session_state["adding_camera"] = True     # the add form opens on arrival
         st.switch_page(st.session_state["pages"]["cameras"])
     if not cams:
         st.info("No cameras yet: add one with the button above.")

@@ -1,0 +1,69 @@
+"""A closed default: safe model loading, loopback only, foreign Host names refused."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from server import ROOT, DashboardServer
+
+PAYLOAD = """
+import os, sys, torch
+
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch " + sys.argv[2],))
+
+torch.save({"model": Payload(), "train_args": {}}, sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("how", ["load_model", "Detector", "cli"])
+def test_a_crafted_checkpoint_never_runs_its_payload(tmp_path, how):
+    evil, marker = tmp_path / "evil.pt", tmp_path / "pwned"
+    subprocess.run([sys.executable, "-c", PAYLOAD, str(evil), str(marker)], check=True)
+    code = {
+        "load_model": "from dashboard.detector import load_model; load_model(sys.argv[1])",
+        "Detector": "from dashboard.detector import Detector; Detector(sys.argv[1])",
+        "cli": "from dashboard.cli import main; sys.exit(main(['process', 'demo', '--model', "
+               "sys.argv[1], '--out', sys.argv[2] + '.out']))",
+    }[how]
+    run = subprocess.run([sys.executable, "-c", "import sys\n" + code, str(evil), str(marker)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={k: v for k, v in __import__("os").environ.items()
+                              if k != "ULTRALYTICS_SAFE_LOAD"})
+    assert not marker.exists(), "the checkpoint's payload ran"
+    assert run.returncode != 0
+    assert "Could not load model" in run.stderr or "DashboardError" in run.stderr
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a socket listening on `port` (from /proc/net/tcp and tcp6)."""
+    found = set()
+    for name in ("tcp", "tcp6"):
+        path = Path("/proc/net") / name
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            addr, port_hex = local.split(":")
+            if state == "0A" and int(port_hex, 16) == port:   # 0A: LISTEN
+                found.add(addr)
+    return found
+
+
+def test_the_server_listens_on_loopback_only_and_refuses_foreign_hosts(tmp_path):
+    srv = DashboardServer(tmp_path, demo=False).start()
+    try:
+        assert listening_addresses(srv.port) == {"0100007F"}        # 127.0.0.1, nothing else
+        assert srv.get("/api/health")[0] == 200
+        for path in ("/api/health", "/api/cameras", "/"):
+            status, body = srv.request("GET", path, headers={"Host": f"rebind.example:{srv.port}"})
+            assert status == 403, path
+        assert srv.request("GET", "/api/health", headers={"Host": f"localhost:{srv.port}"})[0] \
+            == 200
+    finally:
+        srv.stop()
+    assert "external" not in srv.log().lower()                        # no external-IP lookup
