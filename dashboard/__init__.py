@@ -15,7 +15,9 @@ from typing import Any
 # downloads) unless the operator allows downloads (then yolo26n.pt can be fetched).
 os.environ["ULTRALYTICS_SAFE_LOAD"] = "1"
 os.environ["YOLO_AUTOINSTALL"] = "false"
-if os.environ.get("HEATMAP_DASHBOARD_ALLOW_DOWNLOADS", "").strip() != "1":
+from .settings import downloads_allowed  # noqa: E402 - before ultralytics, after nothing
+
+if not downloads_allowed():
     os.environ["YOLO_OFFLINE"] = "1"
 
 from .engine import Engine, HeatmapConfig, LineZone, PolygonZone, Tracks

@@ -102,6 +102,23 @@ def object_points(obj: dict[str, Any]) -> tuple[str, list[tuple[float, float]]]:
     raise DashboardError(f"A {kind or 'shape'} cannot be a zone: draw a line or a polygon.")
 
 
+SHAPES = {"line": ("line",), "polygon": ("polygon", "path", "polyline")}
+
+
+def newest_shape(objects: list[dict[str, Any]], mode: str) -> dict[str, Any] | None:
+    """The newest drawn object of the drawing mode now chosen ("line" or "polygon"): a line
+    drawn before switching to Polygon must not become the polygon zone.
+
+    Example:
+        >>> newest_shape([{"type": "path"}, {"type": "line", "x1": 0}], "polygon")
+        {'type': 'path'}
+        >>> newest_shape([{"type": "path"}], "line") is None
+        True
+    """
+    wanted = SHAPES[mode.lower()]
+    return next((o for o in reversed(objects) if str(o.get("type", "")).lower() in wanted), None)
+
+
 def unit_points(obj: dict[str, Any], scale: CanvasScale) -> tuple[str, list[list[float]]]:
     """("line" | "polygon", points in 0..1 of the frame) of one drawn object.
 

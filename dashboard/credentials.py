@@ -41,7 +41,7 @@ class SourceVault:
         >>> import tempfile
         >>> vault = SourceVault(Path(tempfile.mkdtemp()))
         >>> token = vault.seal("rtsp://admin:pw@cam/live")
-        >>> "pw" in token, vault.open(token)
+        >>> "admin:pw@" in token, vault.open(token)   # a token is base64: no ":" or "@"
         (False, 'rtsp://admin:pw@cam/live')
     """
 

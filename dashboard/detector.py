@@ -14,6 +14,7 @@ import numpy as np
 from .demo import DEMO_MODEL
 from .engine.tracks import Tracks
 from .errors import DashboardError
+from .settings import downloads_allowed
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,12 @@ def load_model(model: str | Path) -> Any:
     is_bare_name = path.name == spec  # ultralytics downloads known names like yolo26n.pt
     if not path.exists() and not is_bare_name:
         raise DashboardError(f"Model file not found: {spec}. Check the path, or use 'demo'.")
+    if not path.exists() and path.suffix not in (".yaml", ".yml") and not downloads_allowed():
+        # Ultralytics would try the download before it checks YOLO_OFFLINE: ask nothing.
+        raise DashboardError(
+            f"{spec!r} is not on this machine and downloads are off (offline by default). "
+            "Copy the weights here and give their path, use the bundled demo model ('demo'), "
+            "or set HEATMAP_DASHBOARD_ALLOW_DOWNLOADS=1 to let ultralytics fetch it.")
     from ultralytics import YOLO  # heavy import: only when a model is really needed
 
     try:

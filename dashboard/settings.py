@@ -1,6 +1,8 @@
 """The app's settings, from the environment.
 
 HEATMAP_DASHBOARD_DATA: the data directory (default ~/.local/share/heatmap-dashboard).
+HEATMAP_DASHBOARD_ALLOW_DOWNLOADS: "1" lets ultralytics fetch a model by name (yolo26n.pt);
+otherwise nothing is requested from outside hosts.
 HEATMAP_DASHBOARD_DEMO: "0" to not create the demo camera on first start (default "1").
 HEATMAP_DASHBOARD_RETENTION_DAYS: raw crossing events older than this are pruned (default 30).
 HEATMAP_DASHBOARD_MINUTE_RETENTION_DAYS: per-minute counts older than this are pruned
@@ -46,3 +48,14 @@ def demo_enabled() -> bool:
     """
     return os.environ.get("HEATMAP_DASHBOARD_DEMO", "1").strip().lower() not in ("0", "false",
                                                                                 "no", "off")
+
+
+def downloads_allowed() -> bool:
+    """Whether a model may be fetched by name from the internet (off unless
+    HEATMAP_DASHBOARD_ALLOW_DOWNLOADS=1): the server asks nothing of outside hosts otherwise.
+
+    Example:
+        >>> os.environ.pop("HEATMAP_DASHBOARD_ALLOW_DOWNLOADS", None); downloads_allowed()
+        False
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_ALLOW_DOWNLOADS", "").strip() == "1"

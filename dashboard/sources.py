@@ -33,19 +33,32 @@ cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
 PREFETCH = 4   # frames a batch source decodes ahead of its reader
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
-_SECRET_PARAMS = re.compile(r"(?i)\b(password|passwd|pwd|pass|token|key|auth|secret)=[^&\s]*")
+# The user-info part of a URL runs to the last "@" on its line (before any other "://")
+# that is followed by a host name: operators type passwords with "@", "/", ":" and spaces
+# in them unencoded, and all of it is hidden. Erring this way can hide a little more than
+# the credentials (an e-mail address later on the line), never less.
+_CREDENTIALS = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?:(?!://)[^\n])*@"
+    r"(?=(?:[\w.\-~%]+|\[[0-9a-fA-F:.]+\])(?::\d*)?(?:[/?#\s,;)\]'\"]|$))")
+# Query or fragment parameters whose name says they hold a secret (api_key, access_token,
+# X-Amz-Signature, credentials, ...).
+_SECRET_PARAMS = re.compile(
+    r"(?i)(?P<name>[\w.\-]*(?:pass|pwd|token|key|auth|secret|sig|credential)[\w.\-]*)="
+    r"[^&\s#]*")
 
 
 def mask_secrets(text: str) -> str:
-    """Hide credentials in any text that may hold a URL.
+    """Hide credentials in any text that may hold a URL: user and password, and every
+    parameter whose name says it is a secret.
 
     Example:
         >>> mask_secrets("rtsp://admin:hunter2@10.0.0.5/live?token=abc&ch=1")
         'rtsp://***@10.0.0.5/live?token=***&ch=1'
+        >>> mask_secrets("rtsp://admin:p@ss/w rd@cam:554/live?api_key=k1&apikey=k2")
+        'rtsp://***@cam:554/live?api_key=***&apikey=***'
     """
     text = _CREDENTIALS.sub(lambda m: m.group("scheme") + "***@", text)
-    return _SECRET_PARAMS.sub(lambda m: m.group(1) + "=***", text)
+    return _SECRET_PARAMS.sub(lambda m: m.group("name") + "=***", text)
 
 
 class SecretFilter(logging.Filter):

@@ -100,12 +100,3 @@ class DashboardServer:
     def delete(self, path: str) -> tuple[int, Any]:
         return self.request("DELETE", path)
 
-
-def wait_until(cond, timeout_s: float, step: float = 0.3) -> bool:
-    """True as soon as `cond()` is; False if it never was within `timeout_s`."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return bool(cond())

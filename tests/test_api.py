@@ -9,7 +9,11 @@ import pytest
 
 from dashboard.cli import main as cli_main
 from dashboard.demo.scene import write_clip
-from server import DashboardServer, wait_until
+from helpers import wait_until
+from server import DashboardServer
+
+pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
+
 
 ZONES_PX = [{"name": "crossing", "type": "line", "points": [[320, 140], [320, 355]]},
             {"name": "shopfront", "type": "polygon",

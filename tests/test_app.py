@@ -1,7 +1,6 @@
 """Page logic with Streamlit's AppTest: the pages drive the shared service."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import service as service_module
 from dashboard.entities import CameraState
+from helpers import tracks_of, wait_until
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 
@@ -33,13 +33,6 @@ def click(at: AppTest, key: str) -> AppTest:
     return run(at)
 
 
-def wait_for(cond, timeout_s: float = 60.0) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.3)
-    return cond()
 
 
 def camera_page(svc) -> tuple[AppTest, str]:
@@ -54,13 +47,13 @@ def test_first_visit_shows_the_demo_on_the_overview(svc):
     (demo,) = svc.cameras()
     assert "**Demo street**" in [m.value for m in at.markdown]
     assert [z.name for z in svc.zones(demo.id)] == ["crossing", "shopfront"]
-    assert wait_for(lambda: svc.status(demo.id).state is CameraState.LIVE)
+    assert wait_until(lambda: svc.status(demo.id).state is CameraState.LIVE, 60)
     assert any(b.key == f"open-{demo.id}" for b in at.button)
 
 
 def test_stop_sticks_start_and_reset_from_the_camera_page(svc):
     at, cid = camera_page(svc)
-    assert wait_for(lambda: svc.status(cid).state is CameraState.LIVE)
+    assert wait_until(lambda: svc.status(cid).state is CameraState.LIVE, 60)
     run(at)
     assert at.button(key="start").disabled and not at.button(key="stop").disabled
     click(at, "stop")
@@ -93,8 +86,6 @@ def test_zone_rows_rename_flip_and_delete_through_the_service(svc):
 
 
 def test_looks_change_without_touching_heat(svc):
-    from conftest import tracks_of
-
     at, cid = camera_page(svc)
     svc.stop(cid)                                  # so that only the page can touch heat
     heat = svc._runners[cid].engine.heatmap
@@ -132,7 +123,7 @@ def test_adding_a_camera_says_what_is_wrong_then_opens_it(svc, tmp_path):
 
 def test_a_failed_camera_shows_its_reason_in_words(svc):
     cam = svc.add_camera("Gate", "rtsp://admin:hunter2@127.0.0.1:9/cam", {"imgsz": 320})
-    assert wait_for(lambda: svc.status(cam.id).state is CameraState.FAILED)
+    assert wait_until(lambda: svc.status(cam.id).state is CameraState.FAILED, 60)
     at = run(AppTest.from_file(APP, default_timeout=60))
     click(at, f"open-{cam.id}")
     shown = " ".join(str(e.value) for e in [*at.error, *at.caption])

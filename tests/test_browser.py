@@ -20,7 +20,10 @@ import pytest
 from dashboard.cli import main as cli_main
 from dashboard.demo.scene import write_clip
 from dashboard.engine import HeatmapAccumulator
-from server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, wait_until
+from helpers import wait_until
+from server import CHROMIUM, CHROMIUM_ARGS, DashboardServer
+
+pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 
 # Counts how often the <img> playing the MJPEG stream shows a new picture, by sampling it
 # into a small canvas on every animation frame.

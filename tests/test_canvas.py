@@ -62,3 +62,22 @@ def test_zone_from_canvas_scales_to_frame_pixels_and_validates():
         zone_from_dict(zone_from_canvas(too_few, CanvasScale(640, 360, 640, 360), "x"))
     with pytest.raises(DashboardError, match="cannot be a zone"):
         object_points({"type": "circle", "left": 0, "top": 0})
+
+
+@pytest.mark.parametrize("mode, want", [("Line", LINE), ("Polygon", POLYGON)])
+def test_add_zone_takes_the_newest_shape_of_the_mode_now_chosen(mode, want):
+    from dashboard.canvas import newest_shape
+
+    drawn = [POLYGON, LINE] if mode == "Polygon" else [LINE, POLYGON]   # the other one last
+    assert newest_shape(drawn, mode) is want
+    assert newest_shape([{"type": "rect"}], mode) is None
+
+
+def test_zones_in_unit_coordinates_cover_the_same_region_at_any_size():
+    from dashboard.canvas import unit_points
+    from dashboard.entities import ZoneSpec
+
+    kind, pts = unit_points(POLYGON, CanvasScale(1280, 720, 640, 360))
+    spec = ZoneSpec.create("shop", kind, pts)
+    small, big = spec.to_zone(640, 360), spec.to_zone(1920, 1080)
+    assert (big.points / 3).round(1).tolist() == small.points.round(1).tolist()

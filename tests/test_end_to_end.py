@@ -19,6 +19,8 @@ from dashboard.detector import Detector
 from dashboard.engine import Engine, LineZone, PolygonZone, Tracks
 from dashboard.sources import open_source
 
+pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
+
 SEED, SECONDS, IMGSZ = 11, 25, 320
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import tracks_of
+from helpers import tracks_of
 from dashboard import Heatmap
 from dashboard.detector import Detector, load_model
 from dashboard.errors import DashboardError

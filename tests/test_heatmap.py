@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import tracks_of
+from helpers import tracks_of
 from dashboard.engine import HeatmapAccumulator, HeatmapConfig, Tracks
 from dashboard.errors import DashboardError
 

@@ -1,19 +1,21 @@
 """A camera's runner: runs, stops cleanly, survives bad input and a dying camera."""
 from __future__ import annotations
 
+import json
 import threading
-import time
 
 import pytest
 
-import json
 
 from dashboard.demo import DEMO_DIR
 from dashboard.demo.scene import write_clip
 from dashboard.entities import (Camera, CameraId, CameraSettings, CameraState, Presentation,
                                 ZoneSpec)
 from dashboard.runner import CameraRunner
+from helpers import wait_until
 from rtsp_server import RtspServer
+
+pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 
 
 def demo_zones() -> list[ZoneSpec]:
@@ -28,13 +30,6 @@ def runner(source: str, zones=(), store=None, **settings) -> CameraRunner:
     return CameraRunner(cam, source, list(zones), store)
 
 
-def wait_for(cond, timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return cond()
 
 
 def our_threads():
@@ -45,13 +40,13 @@ def test_runs_counts_and_stops_without_leaving_threads():
     p = runner("demo", demo_zones(), loop=True)
     p.start()
     try:
-        assert wait_for(lambda: p.snapshot().frame_index > 30, 60), p.snapshot()
+        assert wait_until(lambda: p.snapshot().frame_index > 30, 60), p.snapshot()
         snap = p.snapshot()
         assert snap.state is CameraState.LIVE and p.jpeg()[:2] == b"\xff\xd8"
         assert snap.processed_fps > 0 and snap.frame_size == (640, 360)
         late = ZoneSpec.create("late", "line", [[0, 0.8], [1, 0.8]])
         p.set_zones([*p.zone_specs(), late])                        # while running
-        assert wait_for(lambda: late.id in p.snapshot().counts, 10)
+        assert wait_until(lambda: late.id in p.snapshot().counts, 10)
         line = p.engine.zones[-1]
         assert line.points.tolist() == [[0.0, 288.0], [640.0, 288.0]]  # laid on 640x360
     finally:
@@ -69,7 +64,7 @@ def test_runs_counts_and_stops_without_leaving_threads():
 def test_bad_input_ends_in_a_failed_state_with_the_reason(source, settings, words):
     p = runner(source, **settings)
     p.start()
-    assert wait_for(lambda: p.snapshot().state is CameraState.FAILED, 30), p.snapshot()
+    assert wait_until(lambda: p.snapshot().state is CameraState.FAILED, 30), p.snapshot()
     assert words in p.snapshot().detail and "secret" not in p.snapshot().detail
     p.stop()
     assert p.snapshot().state is CameraState.FAILED and not our_threads()
@@ -82,14 +77,14 @@ def test_a_camera_that_dies_mid_stream_reconnects_and_keeps_counts(tmp_path):
     crossing = p.engine.zones[0]
     try:
         p.start()
-        assert wait_for(lambda: p.snapshot().frame_index > 20, 60), p.snapshot()
+        assert wait_until(lambda: p.snapshot().frame_index > 20, 60), p.snapshot()
         p.engine.zones[0].counts.in_count += 5                      # counts held so far
         srv.stop()
-        assert wait_for(lambda: p.snapshot().state is CameraState.RECONNECTING, 20)
+        assert wait_until(lambda: p.snapshot().state is CameraState.RECONNECTING, 20)
         assert p.engine.counts[crossing.name].in_count >= 5
         srv.start()
         last = p.snapshot().frame_index
-        assert wait_for(lambda: p.snapshot().state is CameraState.LIVE
+        assert wait_until(lambda: p.snapshot().state is CameraState.LIVE
                         and p.snapshot().frame_index != last, 30)
         assert p.engine.zones[0].counts.in_count >= 5
         assert p.engine.zones[0].name == crossing.name
@@ -102,7 +97,7 @@ def test_a_file_is_read_to_its_end_frame_by_frame(tmp_path):
     clip = write_clip(tmp_path / "clip.mp4", seconds=4, seed=3)
     p = runner(str(clip), pacing="fast")
     p.start()
-    assert wait_for(lambda: p.snapshot().state is CameraState.ENDED, 60), p.snapshot()
+    assert wait_until(lambda: p.snapshot().state is CameraState.ENDED, 60), p.snapshot()
     assert p.snapshot().frames_read == 60 and "60 frames" in p.snapshot().detail
     p.stop()
     assert p.snapshot().state is CameraState.ENDED

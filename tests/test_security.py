@@ -9,6 +9,9 @@ import pytest
 
 from server import ROOT, DashboardServer
 
+pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
+
+
 PAYLOAD = """
 import os, sys, torch
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import tracks_of
+from helpers import tracks_of, wait_until
 from dashboard.demo.scene import demo_clip, write_clip
 from dashboard.engine.zones import CrossingEvent
 from dashboard.entities import CameraState
@@ -18,13 +18,6 @@ from dashboard.service import Conflict, NotFound, Service
 from dashboard.store import SQLiteStore
 
 
-def wait_for(cond, timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return cond()
 
 
 @pytest.fixture
@@ -135,7 +128,7 @@ def test_looks_never_reset_heat_and_settings_are_checked(open_service):
 def test_stop_sticks_across_restarts_and_start_too(open_service):
     svc = open_service()
     cam = svc.add_camera("Street", "demo", {"imgsz": 320, "loop": True})
-    assert wait_for(lambda: svc.status(cam.id).state is CameraState.LIVE, 60)
+    assert wait_until(lambda: svc.status(cam.id).state is CameraState.LIVE, 60)
     svc.stop(cam.id)
     assert svc.status(cam.id).state is CameraState.STOPPED
     svc = open_service()
@@ -144,7 +137,7 @@ def test_stop_sticks_across_restarts_and_start_too(open_service):
     svc.start(cam.id)
     svc = open_service()
     assert svc.camera(cam.id).enabled
-    assert wait_for(lambda: svc.status(cam.id).state is CameraState.LIVE, 60)
+    assert wait_until(lambda: svc.status(cam.id).state is CameraState.LIVE, 60)
 
 
 def test_the_demo_is_made_once_with_its_zones_and_stays_removed(open_service):
@@ -166,17 +159,17 @@ def test_a_file_camera_resumes_where_it_stopped_and_counts_no_frame_twice(open_s
     clip = write_clip(tmp_path / "clip.mp4", seconds=8, seed=5)      # 120 frames
     svc = open_service()
     cam = svc.add_camera("Clip", str(clip), {"imgsz": 320, "pacing": "native"})
-    assert wait_for(lambda: svc.status(cam.id).frames_read >= 30, 60)
+    assert wait_until(lambda: svc.status(cam.id).frames_read >= 30, 60)
     svc.stop(cam.id)
     done = int(svc.store.meta(f"progress:{cam.id}"))
     assert 0 < done < 120
     svc.start(cam.id)
     svc.update_camera(cam.id, settings={"pacing": "fast"})          # restarts it, resumes
-    assert wait_for(lambda: svc.status(cam.id).state is CameraState.ENDED, 60)
+    assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED, 60)
     assert int(svc.store.meta(f"progress:{cam.id}")) == 120
     assert svc.status(cam.id).frames_read <= 120 - done + 1
     svc.start(cam.id)                                                # nothing left to count
-    assert wait_for(lambda: svc.status(cam.id).state is CameraState.ENDED, 30)
+    assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED, 30)
     assert "Reset" in svc.status(cam.id).detail
 
 

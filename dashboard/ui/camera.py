@@ -8,7 +8,7 @@ import time
 import cv2
 import streamlit as st
 
-from dashboard.canvas import CanvasScale, unit_points
+from dashboard.canvas import CanvasScale, newest_shape, unit_points
 from dashboard.entities import COLORMAPS, Anchor, Camera, CameraState, ZoneKind
 from dashboard.errors import DashboardError
 from dashboard.service import Service
@@ -163,13 +163,10 @@ def zone_editor(svc: Service, cam: Camera) -> None:
                        stroke_color="#00ffff", fill_color="rgba(0, 255, 255, 0.15)",
                        key=canvas_key, update_streamlit=True)
     objects = (result.json_data or {}).get("objects", []) if result else []
-    # The newest shape of the mode now chosen: a line drawn before switching to Polygon
-    # must not become the polygon zone.
-    wanted = ("line",) if mode == "Line" else ("polygon", "path", "polyline")
-    shapes = [o for o in objects if str(o.get("type", "")).lower() in wanted]
-    if st.button("Add zone", type="primary", disabled=not shapes, key="add_zone"):
+    shape = newest_shape(objects, mode)
+    if st.button("Add zone", type="primary", disabled=shape is None, key="add_zone"):
         try:
-            kind, points = unit_points(shapes[-1], scale)
+            kind, points = unit_points(shape, scale)
             svc.add_zone(cam.id, name.strip() or f"zone {len(specs) + 1}", kind, points,
                          anchor.value, int(confirm))
             st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
@@ -177,7 +174,7 @@ def zone_editor(svc: Service, cam: Camera) -> None:
             st.rerun()
         except DashboardError as e:
             st.error(str(e))
-    if not shapes:
+    if shape is None:
         st.caption(f"Draw a {mode.lower()} on the picture, name it, then Add zone.")
     for z in specs:
         zone_row(svc, cam, z)

@@ -1,0 +1,51 @@
+"""Credentials stay out of every text: URLs masked by their parts, addresses sealed at rest."""
+from __future__ import annotations
+
+import pytest
+
+from dashboard.credentials import SourceVault, expand_env
+from dashboard.errors import DashboardError
+from dashboard.sources import mask_secrets
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("rtsp://admin:hunter2@10.0.0.5/live", "rtsp://***@10.0.0.5/live"),
+    ("rtsp://admin:p@ss@cam/live", "rtsp://***@cam/live"),                 # @ in the password
+    ("rtsp://admin:pa/ss@cam:554/live", "rtsp://***@cam:554/live"),        # / in the password
+    ("rtsp://admin:pa ss word@cam/live", "rtsp://***@cam/live"),           # spaces
+    ("rtsps://u:pw@[fe80::1]:322/s", "rtsps://***@[fe80::1]:322/s"),
+    ("http://cam/mjpg?user=a&password=b&ch=1", "http://cam/mjpg?user=a&password=***&ch=1"),
+    ("https://cam/x?access_token=t1&api_key=k1&apikey=k2", "https://cam/x?access_token=***&api_key=***&apikey=***"),
+    ("https://s3/x?X-Amz-Signature=ab&sig=cd&credentials=ef", "https://s3/x?X-Amz-Signature=***&sig=***&credentials=***"),
+    ("error: cannot open rtsp://u:pw@cam/live: timeout", "error: cannot open rtsp://***@cam/live: timeout"),
+    ("rtsp://cam.local/live", "rtsp://cam.local/live"),                   # nothing to hide
+    ("/videos/door.mp4", "/videos/door.mp4"),
+])
+def test_mask_secrets_hides_every_credential_form(text, shown):
+    assert mask_secrets(text) == shown
+
+
+@pytest.mark.parametrize("secret", ["hunter2", "p@ss", "pa/ss", "pa ss word", "t1", "k2", "cd"])
+def test_no_secret_survives_masking(secret):
+    urls = ["rtsp://admin:{}@cam/live", "http://cam/x?token={}", "https://cam/x?apikey={}",
+            "https://cam/x?sig={}&a=1"]
+    for u in urls:
+        assert secret not in mask_secrets(u.format(secret))
+
+
+def test_sealed_addresses_open_only_with_their_key(tmp_path):
+    vault = SourceVault(tmp_path)
+    token = vault.seal("rtsp://admin:hunter2@cam/live")
+    assert "hunter2" not in token and vault.open(token).endswith("hunter2@cam/live")
+    assert (tmp_path / "source.key").stat().st_mode & 0o077 == 0       # owner only
+    assert SourceVault(tmp_path).open(token) == vault.open(token)       # the same key again
+    with pytest.raises(DashboardError, match="key"):
+        SourceVault(tmp_path / "other").open(token)
+
+
+def test_environment_references_are_filled_in_when_opened(monkeypatch):
+    monkeypatch.setenv("CAM_PASS", "s3cret")
+    assert expand_env("rtsp://admin:${CAM_PASS}@cam/live") == "rtsp://admin:s3cret@cam/live"
+    monkeypatch.delenv("CAM_PASS")
+    with pytest.raises(DashboardError, match="CAM_PASS"):
+        expand_env("rtsp://admin:${CAM_PASS}@cam/live")
