@@ -53,7 +53,7 @@ def load_model(model: str | Path) -> Any:
     if not path.exists() and path.suffix not in (".yaml", ".yml") and not downloads_allowed():
         # Ultralytics would try the download before it checks YOLO_OFFLINE: ask nothing.
         raise DashboardError(
-            f"{spec!r} is not on this machine and downloads are off (offline by default). "
+            f"Model {spec!r} is not on this machine and downloads are off (offline by default). "
             "Copy the weights here and give their path, use the bundled demo model ('demo'), "
             "or set HEATMAP_DASHBOARD_ALLOW_DOWNLOADS=1 to let ultralytics fetch it.")
     from ultralytics import YOLO  # heavy import: only when a model is really needed
