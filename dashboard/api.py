@@ -19,8 +19,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .entities import ZoneSpec
+from .auth import NotAllowed
+from .gate import api_login, api_logout, login, logout
 from .errors import DashboardError
-from .service import Conflict, NotFound, Service, shared_service
+from .service import Conflict, NotFound, UserService, shared_service
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,10 @@ def _endpoint(fn: Callable[..., Any]) -> Callable[[Request], Any]:
     """Wrap a handler: the service's errors become JSON answers with their status code."""
     async def handler(request: Request) -> Response:
         try:
-            return await fn(request, shared_service())
+            # The gate let this user in; the service checks what they may do.
+            return await fn(request, shared_service().as_user(request.scope["user"]))
+        except NotAllowed as e:
+            return error(403, str(e))
         except NotFound as e:
             return error(404, str(e))
         except Conflict as e:
@@ -76,11 +81,11 @@ def _number(request: Request, name: str, default: float | None = None) -> float 
                              "times).") from None
 
 
-def _call(svc: Service, method: str, /, *args: Any, **kwargs: Any) -> Any:
+def _call(svc: UserService, method: str, /, *args: Any, **kwargs: Any) -> Any:
     return run_in_threadpool(getattr(svc, method), *args, **kwargs)
 
 
-def camera_json(svc: Service, cid: str, zones: bool = False) -> dict[str, Any]:
+def camera_json(svc: UserService, cid: str, zones: bool = False) -> dict[str, Any]:
     d = svc.camera(cid).to_dict()
     d["status"] = svc.status(cid).to_dict()
     if zones:
@@ -90,14 +95,19 @@ def camera_json(svc: Service, cid: str, zones: bool = False) -> dict[str, Any]:
 
 # -- routes ---------------------------------------------------------------------------------
 @_endpoint
-async def health(request: Request, svc: Service) -> Response:
+async def me(request: Request, svc: UserService) -> Response:
+    return JSONResponse({"user": svc.user.name, "role": svc.user.role.value})
+
+
+@_endpoint
+async def health(request: Request, svc: UserService) -> Response:
     cams = svc.cameras()
     live = sum(svc.status(c.id).state.value == "live" for c in cams)
     return JSONResponse({"status": "ok", "cameras": len(cams), "live": live})
 
 
 @_endpoint
-async def cameras(request: Request, svc: Service) -> Response:
+async def cameras(request: Request, svc: UserService) -> Response:
     if request.method == "POST":
         d = await _body(request, CAMERA_FIELDS)
         cam = await _call(svc, "add_camera", d.get("name"), d.get("source"), d.get("settings"),
@@ -107,7 +117,7 @@ async def cameras(request: Request, svc: Service) -> Response:
 
 
 @_endpoint
-async def camera(request: Request, svc: Service) -> Response:
+async def camera(request: Request, svc: UserService) -> Response:
     cid = request.path_params["cid"]
     if request.method == "PATCH":
         d = await _body(request, CAMERA_FIELDS - {"enabled"})
@@ -120,7 +130,7 @@ async def camera(request: Request, svc: Service) -> Response:
 
 
 @_endpoint
-async def command(request: Request, svc: Service) -> Response:
+async def command(request: Request, svc: UserService) -> Response:
     cid, action = request.path_params["cid"], request.path_params["action"]
     if action not in ("start", "stop", "reset"):
         raise NotFound(f"No action {action!r}: use start, stop or reset.")
@@ -129,7 +139,7 @@ async def command(request: Request, svc: Service) -> Response:
 
 
 @_endpoint
-async def zones(request: Request, svc: Service) -> Response:
+async def zones(request: Request, svc: UserService) -> Response:
     cid = request.path_params["cid"]
     if request.method == "POST":
         d = await _body(request, {"name", "type", "points", "anchor", "confirm_frames"})
@@ -140,7 +150,7 @@ async def zones(request: Request, svc: Service) -> Response:
 
 
 @_endpoint
-async def zone(request: Request, svc: Service) -> Response:
+async def zone(request: Request, svc: UserService) -> Response:
     cid, zid = request.path_params["cid"], request.path_params["zid"]
     if request.method == "PATCH":
         d = await _body(request, set(ZoneSpec.EDITABLE))
@@ -152,19 +162,19 @@ async def zone(request: Request, svc: Service) -> Response:
 
 
 @_endpoint
-async def flip(request: Request, svc: Service) -> Response:
+async def flip(request: Request, svc: UserService) -> Response:
     cid, zid = request.path_params["cid"], request.path_params["zid"]
     return JSONResponse((await _call(svc, "flip_zone", cid, zid)).to_dict())
 
 
 @_endpoint
-async def counts(request: Request, svc: Service) -> Response:
+async def counts(request: Request, svc: UserService) -> Response:
     cid = request.path_params["cid"]
     return JSONResponse({"camera_id": cid, "zones": [f.to_dict() for f in svc.counts(cid)]})
 
 
 @_endpoint
-async def events(request: Request, svc: Service) -> Response:
+async def events(request: Request, svc: UserService) -> Response:
     cid = request.path_params["cid"]
     limit = _number(request, "limit", 100)
     return JSONResponse(await _call(svc, "events", cid, _number(request, "since"),
@@ -172,7 +182,7 @@ async def events(request: Request, svc: Service) -> Response:
 
 
 @_endpoint
-async def series(request: Request, svc: Service) -> Response:
+async def series(request: Request, svc: UserService) -> Response:
     cid = request.path_params["cid"]
     return JSONResponse(await _call(svc, "series", cid,
                                     request.query_params.get("interval", "minute"),
@@ -180,7 +190,7 @@ async def series(request: Request, svc: Service) -> Response:
 
 
 @_endpoint
-async def export_csv(request: Request, svc: Service) -> Response:
+async def export_csv(request: Request, svc: UserService) -> Response:
     cid, what = request.path_params["cid"], request.path_params["what"]
     since, until = _number(request, "since"), _number(request, "until")
     if what == "events":
@@ -195,7 +205,7 @@ async def export_csv(request: Request, svc: Service) -> Response:
 
 
 @_endpoint
-async def picture(request: Request, svc: Service) -> Response:
+async def picture(request: Request, svc: UserService) -> Response:
     cid, what = request.path_params["cid"], request.path_params["what"]
     kinds = {"frame.jpg": ("jpeg", "image/jpeg"), "heatmap.png": ("heat_png", "image/png"),
              "heatmap.npz": ("heat_npz", "application/octet-stream")}
@@ -208,7 +218,7 @@ async def picture(request: Request, svc: Service) -> Response:
     return Response(data, media_type=media, headers={"Cache-Control": "no-store"})
 
 
-async def mjpeg_parts(svc: Service, cid: str, request: Request | None = None
+async def mjpeg_parts(svc: UserService, cid: str, request: Request | None = None
                       ) -> AsyncIterator[bytes]:
     """The camera's overlay as a multipart/x-mixed-replace stream. Each part is followed at
     once by the next boundary, and while no new frame comes (a stopped camera) the last one
@@ -232,7 +242,7 @@ async def mjpeg_parts(svc: Service, cid: str, request: Request | None = None
 
 
 @_endpoint
-async def video(request: Request, svc: Service) -> Response:
+async def video(request: Request, svc: UserService) -> Response:
     cid = request.path_params["cid"]
     svc.camera(cid)
     return StreamingResponse(mjpeg_parts(svc, cid, request),
@@ -240,7 +250,49 @@ async def video(request: Request, svc: Service) -> Response:
                              headers={"Cache-Control": "no-store"})
 
 
+@_endpoint
+async def users(request: Request, svc: UserService) -> Response:
+    """Admins: GET the users; POST {"username", "password", "role"} to add one."""
+    if request.method == "POST":
+        d = await _body(request, {"username", "password", "role"})
+        await _call(svc, "add_user", str(d.get("username", "")), str(d.get("password", "")),
+                    str(d.get("role", "viewer")))
+        return JSONResponse({"username": d.get("username"), "role": d.get("role", "viewer")},
+                            status_code=201)
+    return JSONResponse([{"username": u.name, "role": u.role.value}
+                         for u in await _call(svc, "users")])
+
+
+@_endpoint
+async def user(request: Request, svc: UserService) -> Response:
+    """Admins: PATCH {"role"} or {"password"}; DELETE removes the user."""
+    name = request.path_params["name"]
+    if request.method == "DELETE":
+        await _call(svc, "remove_user", name)
+        return Response(status_code=204)
+    d = await _body(request, {"role", "password"})
+    if "role" in d:
+        await _call(svc, "set_role", name, str(d["role"]))
+    if "password" in d:
+        await _call(svc, "set_password", name, str(d["password"]))
+    return JSONResponse({"username": name, **({"role": d["role"]} if "role" in d else {})})
+
+
+@_endpoint
+async def audit(request: Request, svc: UserService) -> Response:
+    """Admins: the newest audit entries (?limit=)."""
+    return JSONResponse(await _call(svc, "audit_log", int(_number(request, "limit", 200))))
+
+
 ROUTES = [
+    Route("/login", login, methods=["GET", "POST"]),
+    Route("/logout", logout),
+    Route("/api/login", api_login, methods=["POST"]),
+    Route("/api/logout", api_logout, methods=["POST"]),
+    Route("/api/me", me),
+    Route("/api/users", users, methods=["GET", "POST"]),
+    Route("/api/users/{name}", user, methods=["PATCH", "DELETE"]),
+    Route("/api/audit", audit),
     Route("/api/health", health),
     Route("/api/cameras", cameras, methods=["GET", "POST"]),
     Route("/api/cameras/{cid}", camera, methods=["GET", "PATCH", "DELETE"]),

@@ -10,17 +10,29 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.ui import camera, cameras, overview
+from dashboard.auth import Role
+from dashboard.ui import camera, cameras, overview, users
+from dashboard.ui.common import current_user, plain
 
 
 def main() -> None:
     st.set_page_config(page_title="Heatmap dashboard", layout="wide")
+    user = current_user()
     pages = {"overview": st.Page(overview.page, title="Overview", icon=":material/grid_view:",
                                  url_path="overview", default=True),
-             "camera": st.Page(camera.page, title="Camera", icon=":material/videocam:", url_path="camera"),
-             "cameras": st.Page(cameras.page, title="Manage cameras", icon=":material/settings:",
-                                url_path="cameras")}
+             "camera": st.Page(camera.page, title="Camera", icon=":material/videocam:",
+                               url_path="camera")}
+    if user is not None and user.role is Role.ADMIN:   # the service checks again in each
+        pages["cameras"] = st.Page(cameras.page, title="Manage cameras",
+                                   icon=":material/settings:", url_path="cameras")
+        pages["users"] = st.Page(users.page, title="Users", icon=":material/group:",
+                                 url_path="users")
     st.session_state["pages"] = pages
+    if user is not None:
+        st.sidebar.caption(f"{plain(user.name)} · {user.role.value}")
+        # A fixed link in this same tab (st.link_button opens a new one); no user text in it.
+        st.sidebar.markdown('<a href="/logout" target="_self">Log out</a>',
+                            unsafe_allow_html=True)
     st.navigation(list(pages.values())).run()
 
 

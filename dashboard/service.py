@@ -7,6 +7,7 @@ check, store, then the runner.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import threading
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .auth import Auth, LoginFailed, NotAllowed, Role, User
 from .credentials import SourceVault
 from .demo import DEMO_DIR
 from .engine.zones import ZoneCounts
@@ -99,6 +101,13 @@ class Service:
                  autostart: bool = True) -> None:
         self.store = store
         self.vault = SourceVault(data)
+        self.auth = Auth(store)
+        password = self.auth.ensure_admin()
+        if password is not None:
+            # Shown once, here, by design: the first admin must learn it somehow.
+            log.warning("First start: created the user 'admin' with the password %s (shown "
+                        "only now; change it on the Users page). Set "
+                        "HEATMAP_DASHBOARD_ADMIN_PASSWORD to choose it instead.", password)
         self._lock = threading.RLock()
         self._cameras: dict[CameraId, Camera] = {}
         self._runners: dict[CameraId, CameraRunner] = {}
@@ -388,6 +397,48 @@ class Service:
     def heat_npz(self, cid: str) -> bytes | None:
         return self._runner(cid).heat_bytes("npz")
 
+    # -- people ---------------------------------------------------------------------------
+    def login(self, name: str, password: str, client: str, kind: str = "session") -> str:
+        """A token for a right name and password (audited, ok or not)."""
+        try:
+            token = self.auth.login(name, password, client, kind)
+        except LoginFailed as e:
+            self.store.audit(str(name)[:64], "login", client, ok=False, detail=str(e))
+            raise
+        self.store.audit(name, "login", client, detail=kind)
+        return token
+
+    def user_for(self, token: str | None) -> User | None:
+        return self.auth.user_for(token)
+
+    def logout(self, token: str | None) -> None:
+        user = self.auth.user_for(token)
+        self.auth.logout(token)
+        if user is not None:
+            self.store.audit(user.name, "logout", "")
+
+    def users(self) -> list[User]:
+        return self.auth.users()
+
+    def add_user(self, name: str, password: str, role: str) -> None:
+        self.auth.add_user(name, password, role)
+
+    def set_role(self, name: str, role: str) -> None:
+        self.auth.set_role(name, role)
+
+    def set_password(self, name: str, password: str) -> None:
+        self.auth.set_password(name, password)
+
+    def remove_user(self, name: str) -> None:
+        self.auth.remove_user(name)
+
+    def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
+        return self.store.audit_log(limit)
+
+    def as_user(self, user: User) -> "UserService":
+        """This service as `user` may use it: every call checked against their role."""
+        return UserService(self, user)
+
     # -- lifecycle ------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop every runner (each writes what it counted and its heat); cameras stay enabled
@@ -396,6 +447,70 @@ class Service:
             runners = list(self._runners.values())
         for r in runners:
             r.stop()
+
+
+# The least role each call needs; a call not listed here is refused to everyone.
+NEEDS: dict[str, Role] = {
+    **{m: Role.VIEWER for m in (
+        "cameras", "camera", "status", "zones", "zone", "counts", "events", "recent_events",
+        "series", "events_csv", "counts_csv", "counts_json", "jpeg", "frame_index", "still",
+        "with_zones", "heat_png", "heat_npz")},
+    **{m: Role.OPERATOR for m in (
+        "start", "stop", "reset", "add_zone", "update_zone", "flip_zone", "delete_zone")},
+    **{m: Role.ADMIN for m in (
+        "add_camera", "update_camera", "remove_camera", "users", "add_user", "set_role",
+        "set_password", "remove_user", "audit_log")},
+}
+AUDITED = {m for m, r in NEEDS.items() if r is not Role.VIEWER} - {"users", "audit_log"}
+
+
+class UserService:
+    """The service as one user may use it. Every call is checked here, on the server,
+    against the user's role (hidden buttons are only a courtesy); changes are written to
+    the audit log with who made them, and so are refusals.
+
+    Example:
+        >>> import tempfile
+        >>> svc = Service(SQLiteStore(":memory:"), Path(tempfile.mkdtemp()), demo=False)
+        >>> viewer = svc.as_user(User("vic", Role.VIEWER))
+        >>> viewer.cameras()
+        []
+        >>> viewer.add_camera("Door", "demo")
+        Traceback (most recent call last):
+        dashboard.auth.NotAllowed: vic is a viewer: add_camera needs the admin role.
+    """
+
+    def __init__(self, service: Service, user: User) -> None:
+        self._svc, self.user = service, user
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in NEEDS:
+            raise AttributeError(name)
+        fn = getattr(self._svc, name)
+        signature = inspect.signature(fn)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs).arguments
+            needed = NEEDS[name]
+            if name == "update_camera" and all(bound.get(k) is None
+                                               for k in ("name", "source", "settings")):
+                needed = Role.OPERATOR            # only the looks: an operator's business
+            target = str(bound.get("cid") or bound.get("name") or "")
+            if not self.user.role.allows(needed):
+                self._svc.store.audit(self.user.name, name, target, ok=False,
+                                      detail="not allowed")
+                raise NotAllowed(f"{self.user.name} is a {self.user.role.value}: {name} needs "
+                                 f"the {needed.value} role.")
+            result = fn(*args, **kwargs)
+            if name in AUDITED:
+                detail = {k: v for k, v in bound.items()
+                          if k not in ("self", "cid", "password", "source")}
+                self._svc.store.audit(self.user.name, name, target,
+                                      detail=json.dumps(detail, default=str)[:500])
+            return result
+
+        call.__name__ = name
+        return call
 
 
 _shared: Service | None = None

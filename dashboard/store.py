@@ -57,6 +57,15 @@ CREATE TABLE IF NOT EXISTS minutes (
     PRIMARY KEY (camera_id, epoch, minute, zone_id, cls, direction));
 CREATE TABLE IF NOT EXISTS heat (
     camera_id TEXT NOT NULL, epoch INTEGER NOT NULL, t REAL NOT NULL, npz BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY, pw_hash TEXT NOT NULL, role TEXT NOT NULL,
+    created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash TEXT PRIMARY KEY, username TEXT NOT NULL, kind TEXT NOT NULL,
+    created REAL NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY, t REAL NOT NULL, username TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, ok INTEGER NOT NULL, detail TEXT NOT NULL);
 """
 LEGACY_TABLES = ("zones", "epochs", "events", "totals", "minutes", "heat")
 HEAT_KEPT = 2   # snapshots kept per camera and epoch
@@ -112,6 +121,25 @@ class SQLiteStore:
         with self._lock, self._db:
             self._db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                              "value = excluded.value", (key, value))
+
+    # -- users, tokens, audit -------------------------------------------------------------
+    def sql(self, query: str, *params: Any) -> list[tuple]:
+        """Run one statement in its own transaction; the rows it returns (auth's tables)."""
+        with self._lock, self._db:
+            return self._db.execute(query, params).fetchall()
+
+    def audit(self, username: str, action: str, target: str, ok: bool = True,
+              detail: str = "") -> None:
+        """Record who did what to which thing, and whether it was allowed."""
+        self.sql("INSERT INTO audit (t, username, action, target, ok, detail) "
+                 "VALUES (?, ?, ?, ?, ?, ?)", time.time(), username, action, target, int(ok),
+                 detail[:500])
+
+    def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
+        rows = self.sql("SELECT t, username, action, target, ok, detail FROM audit "
+                        "ORDER BY id DESC LIMIT ?", int(limit))
+        return [{"t": t, "time": iso(t), "user": u, "action": a, "target": g, "ok": bool(ok),
+                 "detail": d} for t, u, a, g, ok, d in rows]
 
     # -- cameras --------------------------------------------------------------------------
     def add_camera(self, cam: Camera, source_sealed: str) -> None:

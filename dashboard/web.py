@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dashboard.api import ROUTES
+from dashboard.gate import AuthGate
 from dashboard.service import close_shared_service, shared_service
 from dashboard.sources import SecretFilter
 
@@ -89,4 +90,4 @@ async def lifespan(app: st.App) -> AsyncIterator[None]:
 
 
 app = st.App(str(Path(__file__).with_name("app.py")), routes=ROUTES, lifespan=lifespan,
-             middleware=[Middleware(HostCheck)])
+             middleware=[Middleware(HostCheck), Middleware(AuthGate)])

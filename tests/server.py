@@ -19,10 +19,21 @@ from typing import Any
 from rtsp_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+ADMIN_PASSWORD = "admin-pass-1234"   # the first admin's password in every test server
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Answers are looked at as they come: a redirect is a status, not a second request."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 class DashboardServer:
@@ -32,7 +43,9 @@ class DashboardServer:
         self.data, self.port = Path(data), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "HEATMAP_DASHBOARD_DATA": str(data), "YOLO_OFFLINE": "1",
-                    "HEATMAP_DASHBOARD_DEMO": "1" if demo else "0", **env}
+                    "HEATMAP_DASHBOARD_DEMO": "1" if demo else "0",
+                    "HEATMAP_DASHBOARD_ADMIN_PASSWORD": ADMIN_PASSWORD, **env}
+        self.token: str | None = None   # the admin's API token, sent by default
         self.proc: subprocess.Popen | None = None
         self.log_path = self.data / "server.log"
 
@@ -49,7 +62,9 @@ class DashboardServer:
             if self.proc.poll() is not None:
                 raise RuntimeError("the dashboard exited: " + self.log())
             try:
-                if self.get("/api/health")[0] == 200:
+                if self.request("GET", "/login", token=None)[0] == 200:
+                    if self.token is None:
+                        self.token = self.login("admin", ADMIN_PASSWORD)
                     return self
             except OSError:
                 pass
@@ -74,29 +89,50 @@ class DashboardServer:
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
+    def login(self, user: str, password: str) -> str:
+        """An API token for `user` (POST /api/login)."""
+        status, body = self.request("POST", "/api/login", {"username": user,
+                                                           "password": password}, token=None)
+        if status != 200:
+            raise RuntimeError(f"login as {user} failed: {status} {body}")
+        return body["token"]
+
     def request(self, method: str, path: str, body: Any = None,
-                headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        """(status, JSON or bytes) of one HTTP request; error statuses are returned too."""
+                headers: dict[str, str] | None = None, token: Any = "admin"
+                ) -> tuple[int, Any]:
+        """(status, JSON or bytes) of one HTTP request, as the admin unless another `token`
+        (or None: as nobody) is given; error statuses are returned too."""
+        token = self.token if token == "admin" else token
+        auth = {"Authorization": f"Bearer {token}"} if token else {}
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json",
+                                     headers={"Content-Type": "application/json", **auth,
                                               **(headers or {})})
         try:
-            with urllib.request.urlopen(req, timeout=60) as r:
+            with _OPENER.open(req, timeout=60) as r:
                 status, raw, kind = r.status, r.read(), r.headers.get("Content-Type", "")
         except urllib.error.HTTPError as e:
             status, raw, kind = e.code, e.read(), e.headers.get("Content-Type", "")
         return status, json.loads(raw) if "json" in kind and raw else raw
 
-    def get(self, path: str) -> tuple[int, Any]:
-        return self.request("GET", path)
+    def get(self, path: str, token: Any = "admin") -> tuple[int, Any]:
+        return self.request("GET", path, token=token)
 
-    def post(self, path: str, body: Any = None) -> tuple[int, Any]:
-        return self.request("POST", path, body if body is not None else {})
+    def post(self, path: str, body: Any = None, token: Any = "admin") -> tuple[int, Any]:
+        return self.request("POST", path, body if body is not None else {}, token=token)
 
-    def patch(self, path: str, body: Any) -> tuple[int, Any]:
-        return self.request("PATCH", path, body)
+    def patch(self, path: str, body: Any, token: Any = "admin") -> tuple[int, Any]:
+        return self.request("PATCH", path, body, token=token)
 
-    def delete(self, path: str) -> tuple[int, Any]:
-        return self.request("DELETE", path)
+    def delete(self, path: str, token: Any = "admin") -> tuple[int, Any]:
+        return self.request("DELETE", path, token=token)
+
+
+def log_in(page, url: str, user: str = "admin", password: str = ADMIN_PASSWORD) -> None:
+    """Log a browser page in through the login form, as a person does."""
+    page.goto(url + "/login")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda u: "/login" not in u, timeout=30_000)
 

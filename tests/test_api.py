@@ -137,7 +137,8 @@ def read_mjpeg_start(srv, path, nbytes=200_000, timeout_s=60.0) -> bytes:
     """The first bytes of an MJPEG stream, read over a plain socket."""
     with socket.create_connection(("127.0.0.1", srv.port), timeout=timeout_s) as s:
         # HTTP/1.0: the body comes as it is sent, not in chunks
-        s.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        s.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+                  f"Authorization: Bearer {srv.token}\r\n\r\n".encode())
         data, end = b"", time.monotonic() + timeout_s
         while data.count(b"--frame\r\n") < 3 and time.monotonic() < end and len(data) < nbytes:
             try:

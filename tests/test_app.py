@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import service as service_module
 from dashboard.entities import CameraState
+from dashboard.ui import common
 from helpers import tracks_of, wait_until
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -15,10 +16,16 @@ APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 
 @pytest.fixture
 def svc(tmp_path, monkeypatch):
-    """A fresh process service (with the demo camera) over a temporary data directory."""
+    """A fresh process service (with the demo camera) over a temporary data directory, and
+    a browser that is logged in as its admin (a real session token; only reading the cookie
+    is stood in for, since AppTest has no browser)."""
     monkeypatch.setenv("HEATMAP_DASHBOARD_DATA", str(tmp_path))
+    monkeypatch.setenv("HEATMAP_DASHBOARD_ADMIN_PASSWORD", "admin-pass-1234")
     monkeypatch.setattr(service_module, "_shared", None)
-    yield service_module.shared_service()
+    service = service_module.shared_service()
+    token = service.login("admin", "admin-pass-1234", "apptest")
+    monkeypatch.setattr(common, "cookie_token", lambda: token)
+    yield service
     service_module.close_shared_service()
 
 

@@ -21,7 +21,7 @@ from dashboard.cli import main as cli_main
 from dashboard.demo.scene import write_clip
 from dashboard.engine import HeatmapAccumulator
 from helpers import wait_until
-from server import CHROMIUM, CHROMIUM_ARGS, DashboardServer
+from server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 
@@ -60,6 +60,7 @@ def page(server):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1024, "height": 1100})
+        log_in(page, server.url)
         yield page
         browser.close()
 

@@ -11,9 +11,10 @@ import streamlit as st
 from dashboard.canvas import CanvasScale, newest_shape, unit_points
 from dashboard.entities import COLORMAPS, Anchor, Camera, CameraState, ZoneKind
 from dashboard.errors import DashboardError
-from dashboard.service import Service
-from dashboard.ui.common import (chosen_camera, counts_table, plain, service, state_line,
-                                 when)
+from dashboard.service import UserService
+from dashboard.auth import Role
+from dashboard.ui.common import (can, chosen_camera, counts_table, plain, service,
+                                 state_line, when)
 
 REFRESH_S = 1.0
 CANVAS_MAX_W = 560   # fits the main column at 1024 px with the sidebar open
@@ -29,15 +30,16 @@ def page() -> None:
     with st.sidebar:
         controls(svc, cam.id)
     live_view(svc, cam)
-    with st.expander("Zones", expanded=not svc.zones(cam.id)):
-        zone_editor(svc, cam)
-    with st.expander("Look (never changes counts or heat)"):
-        looks(svc, cam)
+    if can(svc, Role.OPERATOR):     # the service checks again; this only spares the clicks
+        with st.expander("Zones", expanded=not svc.zones(cam.id)):
+            zone_editor(svc, cam)
+        with st.expander("Look (never changes counts or heat)"):
+            looks(svc, cam)
     exports(svc, cam)
 
 
 @st.fragment(run_every=2.0)
-def controls(svc: Service, cid: str) -> None:
+def controls(svc: UserService, cid: str) -> None:
     """Start, Stop, Reset reflecting the camera's real state (refreshed every 2 s)."""
     try:
         cam = svc.camera(cid)
@@ -45,6 +47,9 @@ def controls(svc: Service, cid: str) -> None:
         st.rerun()
     st.caption(state_line(svc, cam))
     active = svc.status(cid).state.active
+    if not can(svc, Role.OPERATOR):
+        st.caption("You can watch and export; an operator can start, stop and draw zones.")
+        return
     c1, c2, c3 = st.columns(3)
     if c1.button("Start", type="primary", disabled=active, key="start",
                  help="Run this camera now and after every server restart"):
@@ -69,7 +74,7 @@ def controls(svc: Service, cid: str) -> None:
         f" at the {s.heat_anchor.label}"))
 
 
-def live_view(svc: Service, cam: Camera) -> None:
+def live_view(svc: UserService, cam: Camera) -> None:
     video, metrics = st.columns([3, 2])
     with video:
         # The browser plays the camera's MJPEG stream itself: no script rerun per frame.
@@ -83,7 +88,7 @@ def live_view(svc: Service, cam: Camera) -> None:
 
 
 @st.fragment(run_every=REFRESH_S)
-def figures(svc: Service, cid: str) -> None:
+def figures(svc: UserService, cid: str) -> None:
     """Counts per zone, health, crossings per minute and the latest crossings."""
     try:
         status, counts = svc.status(cid), svc.counts(cid)
@@ -126,7 +131,7 @@ def figures(svc: Service, cid: str) -> None:
                      hide_index=True, width="stretch", height=180)
 
 
-def zone_editor(svc: Service, cam: Camera) -> None:
+def zone_editor(svc: UserService, cam: Camera) -> None:
     from PIL import Image
     from streamlit_drawable_canvas import st_canvas
 
@@ -180,7 +185,7 @@ def zone_editor(svc: Service, cam: Camera) -> None:
         zone_row(svc, cam, z)
 
 
-def zone_row(svc: Service, cam: Camera, z) -> None:
+def zone_row(svc: UserService, cam: Camera, z) -> None:
     c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
     new_name = c1.text_input("Name", z.name, key=f"name-{z.id}", label_visibility="collapsed",
                              max_chars=80)
@@ -201,7 +206,7 @@ def zone_row(svc: Service, cam: Camera, z) -> None:
         st.rerun()
 
 
-def looks(svc: Service, cam: Camera) -> None:
+def looks(svc: UserService, cam: Camera) -> None:
     p = cam.presentation
     c1, c2, c3, c4 = st.columns(4)
     cmap = c1.selectbox("Colours", list(COLORMAPS), index=list(COLORMAPS).index(p.colormap),
@@ -214,7 +219,7 @@ def looks(svc: Service, cam: Camera) -> None:
         svc.update_camera(cam.id, presentation=new)
 
 
-def exports(svc: Service, cam: Camera) -> None:
+def exports(svc: UserService, cam: Camera) -> None:
     with st.expander("Export"):
         c1, c2 = st.columns(2)
         today = datetime.date.today()

@@ -9,9 +9,10 @@ import streamlit as st
 
 from dashboard.entities import (IMAGE_SIZES, Anchor, Camera, CameraSettings, Pacing, Runtime)
 from dashboard.errors import DashboardError
-from dashboard.service import Service
+from dashboard.service import UserService
 from dashboard.settings import data_dir
-from dashboard.ui.common import open_camera, plain, service, state_line
+from dashboard.auth import Role
+from dashboard.ui.common import can, open_camera, plain, service, state_line
 
 SOURCE_KINDS = ["Demo clip", "Video file on the server", "Upload a video", "Webcam",
                 "Camera URL"]
@@ -106,6 +107,9 @@ def settings_widgets(prefix: str, s: CameraSettings) -> dict[str, Any]:
 def page() -> None:
     svc = service()
     st.subheader("Manage cameras", anchor=False)
+    if not can(svc, Role.ADMIN):
+        st.info("Only admins manage cameras.")
+        return
     adding = st.session_state.get("adding_camera", False) or not svc.cameras()
     with st.expander("Add a camera", expanded=adding):
         add_form(svc)
@@ -114,7 +118,7 @@ def page() -> None:
             edit_form(svc, cam)
 
 
-def add_form(svc: Service) -> None:
+def add_form(svc: UserService) -> None:
     name = st.text_input("Name", key="add-name", max_chars=80, placeholder="e.g. Shop door")
     source = source_widgets("add")
     settings = settings_widgets("add", CameraSettings())
@@ -128,7 +132,7 @@ def add_form(svc: Service) -> None:
         open_camera(cam.id)
 
 
-def edit_form(svc: Service, cam: Camera) -> None:
+def edit_form(svc: UserService, cam: Camera) -> None:
     st.caption(state_line(svc, cam))
     st.caption("Source: " + plain(cam.source))
     prefix = f"edit-{cam.id}"

@@ -6,8 +6,10 @@ import time
 
 import streamlit as st
 
+from dashboard.auth import Role, User
 from dashboard.entities import Camera, CameraState
-from dashboard.service import Service, ZoneFigures, shared_service
+from dashboard.gate import COOKIE
+from dashboard.service import UserService, ZoneFigures, shared_service
 
 STATE_COLORS = {CameraState.LIVE: "green", CameraState.LOADING: "orange",
                 CameraState.CONNECTING: "orange", CameraState.RECONNECTING: "orange",
@@ -15,12 +17,32 @@ STATE_COLORS = {CameraState.LIVE: "green", CameraState.LOADING: "orange",
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
-def service() -> Service:
-    """The server's one service (every page and tab shares its cameras)."""
+def cookie_token() -> str | None:
+    """The session token the browser sent (the gate already checked it for the websocket)."""
+    return st.context.cookies.get(COOKIE)
+
+
+def current_user() -> User | None:
+    return shared_service().user_for(cookie_token())
+
+
+def service() -> UserService:
+    """The server's one service as this visitor may use it: every call is checked against
+    their role on the server (buttons a role may not use are hidden as a courtesy only)."""
     from dashboard.web import setup_logging
 
     setup_logging()
-    return shared_service()
+    user = current_user()
+    if user is None:
+        st.warning("Your session has ended: log in again.")
+        st.markdown('<a href="/login" target="_self">Log in</a>', unsafe_allow_html=True)
+        st.stop()
+    return shared_service().as_user(user)
+
+
+def can(svc: UserService, role: Role) -> bool:
+    """Whether this visitor's role reaches `role` (to show or hide controls)."""
+    return svc.user.role.allows(role)
 
 
 def plain(text: object) -> str:
@@ -34,7 +56,7 @@ def plain(text: object) -> str:
     return _MARKDOWN.sub(r"\\\1", str(text)).replace("/", "\\/")
 
 
-def state_line(svc: Service, cam: Camera) -> str:
+def state_line(svc: UserService, cam: Camera) -> str:
     """"live · 15.0 fps" or "failed: why" in the state's colour; Markdown-safe."""
     s = svc.status(cam.id)
     line = s.state.value
@@ -59,7 +81,7 @@ def when(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
 
-def chosen_camera(svc: Service) -> Camera | None:
+def chosen_camera(svc: UserService) -> Camera | None:
     """The camera the Camera page shows: from the URL (?camera=id), else the last chosen,
     else the first; the sidebar lets the operator switch."""
     cams = svc.cameras()

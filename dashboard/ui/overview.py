@@ -4,8 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.errors import DashboardError
-from dashboard.service import Service
-from dashboard.ui.common import counts_table, open_camera, plain, service, state_line
+from dashboard.service import UserService
+from dashboard.auth import Role
+from dashboard.ui.common import can, counts_table, open_camera, plain, service, state_line
 
 COLUMNS = 3
 REFRESH_S = 1.5
@@ -16,11 +17,11 @@ def page() -> None:
     cams = svc.cameras()
     head, button = st.columns([4, 1])
     head.subheader("Cameras", anchor=False)
-    if button.button("Add a camera", key="go-manage"):
+    if can(svc, Role.ADMIN) and button.button("Add a camera", key="go-manage"):
         st.session_state["adding_camera"] = True     # the add form opens on arrival
         st.switch_page(st.session_state["pages"]["cameras"])
     if not cams:
-        st.info("No cameras yet: add one with the button above.")
+        st.info("No cameras yet: an admin can add one.")
         return
     for row in range(0, len(cams), COLUMNS):
         cols = st.columns(COLUMNS)
@@ -33,7 +34,7 @@ def page() -> None:
 
 
 @st.fragment(run_every=REFRESH_S)
-def tile(svc: Service, cid: str) -> None:
+def tile(svc: UserService, cid: str) -> None:
     """A refreshed still rather than a stream per tile: a browser keeps only six
     connections to a server, and a wall of streams would take them all."""
     try:

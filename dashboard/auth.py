@@ -1,0 +1,220 @@
+"""Who may do what: users with argon2-hashed passwords, three roles, session and API tokens,
+rate-limited logins.
+
+Tokens are random (32 bytes), handed out once and kept only as their SHA-256, so the
+database holds nothing that logs anyone in. A browser carries its session token in an
+HttpOnly cookie; integrations send an API token as `Authorization: Bearer ...`.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+
+from .errors import DashboardError
+from .store import SQLiteStore
+
+log = logging.getLogger(__name__)
+
+SESSION_S = 12 * 3600          # a browser session lasts this long
+API_TOKEN_S = 90 * 86400       # an API token from POST /api/login lasts this long
+FAILS_ALLOWED = 5              # failed logins for one user from one client ...
+CLIENT_FAILS_ALLOWED = 20      # ... or from one client whatever the user name ...
+FAILS_WINDOW_S = 300.0         # ... within this many seconds, then the door shuts ...
+LOCKOUT_S = 60.0               # ... for this long
+USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+MIN_PASSWORD = 8
+
+
+class Role(str, Enum):
+    """viewer: watch and export; operator: also start/stop/reset and zones; admin: also
+    cameras, users and models."""
+
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+    def allows(self, needed: "Role") -> bool:
+        order = [Role.VIEWER, Role.OPERATOR, Role.ADMIN]
+        return order.index(self) >= order.index(needed)
+
+
+@dataclass(frozen=True)
+class User:
+    """A logged-in person (or the CLI's local "system" user, an admin)."""
+
+    name: str
+    role: Role
+
+
+SYSTEM = User("system", Role.ADMIN)   # the CLI on the server's own data directory
+
+
+class NotAllowed(DashboardError):
+    """The user's role does not allow this (the API answers 403)."""
+
+
+class LoginFailed(DashboardError):
+    """Wrong name or password, or too many tries (the API answers 401 or 429)."""
+
+    def __init__(self, message: str, retry_after_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Auth:
+    """Users, roles, logins and tokens in the store.
+
+    Example:
+        >>> a = Auth(SQLiteStore(":memory:"))
+        >>> a.add_user("ann", "correct horse", Role.OPERATOR)
+        >>> token = a.login("ann", "correct horse", client="127.0.0.1")
+        >>> a.user_for(token)
+        User(name='ann', role=<Role.OPERATOR: 'operator'>)
+    """
+
+    def __init__(self, store: SQLiteStore) -> None:
+        from argon2 import PasswordHasher
+
+        self.store = store
+        self._hasher = PasswordHasher()
+        self._fails: dict[str, deque[float]] = {}
+        self._locked: dict[str, float] = {}
+        self._lock = threading.Lock()
+        # A hash to check against when the user does not exist: the answer takes as long
+        # either way, so timing tells nobody which names exist.
+        self._decoy = self._hasher.hash(secrets.token_hex(8))
+
+    # -- users ----------------------------------------------------------------------------
+    def ensure_admin(self) -> str | None:
+        """On first start (no users), create "admin" with HEATMAP_DASHBOARD_ADMIN_PASSWORD
+        or a random password; returns the random one (to be shown once), else None."""
+        if self.users():
+            return None
+        given = os.environ.get("HEATMAP_DASHBOARD_ADMIN_PASSWORD", "")
+        password = given or secrets.token_urlsafe(12)
+        self.add_user("admin", password, Role.ADMIN)
+        return None if given else password
+
+    def users(self) -> list[User]:
+        return [User(n, Role(r)) for n, r in
+                self.store.sql("SELECT username, role FROM users ORDER BY username")]
+
+    def add_user(self, name: str, password: str, role: Role | str) -> None:
+        if not isinstance(name, str) or not USERNAME.match(name):
+            raise DashboardError("A user name is 1 to 64 letters, digits or . _ @ -.")
+        role = self._role(role)
+        self._check_password(password)
+        if self.store.sql("SELECT 1 FROM users WHERE username = ?", name):
+            raise DashboardError(f"There is a user {name!r} already.")
+        self.store.sql("INSERT INTO users VALUES (?, ?, ?, ?)", name,
+                       self._hasher.hash(password), role.value, time.time())
+
+    def set_password(self, name: str, password: str) -> None:
+        self._check_password(password)
+        self._need_user(name)
+        self.store.sql("UPDATE users SET pw_hash = ? WHERE username = ?",
+                       self._hasher.hash(password), name)
+        self.store.sql("DELETE FROM tokens WHERE username = ?", name)   # log out everywhere
+
+    def set_role(self, name: str, role: Role | str) -> None:
+        role = self._role(role)
+        self._need_user(name)
+        if role is not Role.ADMIN and self._last_admin(name):
+            raise DashboardError("The last admin cannot lose the role: make another admin first.")
+        self.store.sql("UPDATE users SET role = ? WHERE username = ?", role.value, name)
+
+    def remove_user(self, name: str) -> None:
+        self._need_user(name)
+        if self._last_admin(name):
+            raise DashboardError("The last admin cannot be removed: make another admin first.")
+        self.store.sql("DELETE FROM tokens WHERE username = ?", name)
+        self.store.sql("DELETE FROM users WHERE username = ?", name)
+
+    def _last_admin(self, name: str) -> bool:
+        admins = [u.name for u in self.users() if u.role is Role.ADMIN]
+        return admins == [name]
+
+    def _need_user(self, name: str) -> None:
+        if not self.store.sql("SELECT 1 FROM users WHERE username = ?", name):
+            raise DashboardError(f"There is no user {name!r}.")
+
+    @staticmethod
+    def _role(role: Role | str) -> Role:
+        try:
+            return Role(role)
+        except ValueError:
+            raise DashboardError("A role is one of viewer, operator, admin.") from None
+
+    @staticmethod
+    def _check_password(password: str) -> None:
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+            raise DashboardError(f"A password needs at least {MIN_PASSWORD} characters.")
+
+    # -- logging in -----------------------------------------------------------------------
+    def login(self, name: str, password: str, client: str, kind: str = "session") -> str:
+        """A new token for a right name and password; `LoginFailed` otherwise. After
+        FAILS_ALLOWED failures for a name from a client (or CLIENT_FAILS_ALLOWED from a client
+        for any names) within FAILS_WINDOW_S, every such try is refused for LOCKOUT_S,
+        right password or not."""
+        keys = (f"user:{name}@{client}", f"client:{client}")
+        now = time.monotonic()
+        with self._lock:
+            until = max(self._locked.get(k, 0.0) for k in keys)
+        if until > now:
+            raise LoginFailed(f"Too many failed logins: try again in {until - now:.0f} s.",
+                              until - now)
+        row = self.store.sql("SELECT pw_hash FROM users WHERE username = ?", str(name))
+        ok = False
+        try:
+            ok = self._hasher.verify(row[0][0] if row else self._decoy, str(password)) \
+                and bool(row)
+        except Exception:   # argon2 raises VerifyMismatchError (and kin) for a wrong one
+            ok = False
+        if not ok:
+            self._failed(keys, now)
+            raise LoginFailed("Wrong user name or password.")
+        with self._lock:
+            for k in keys:
+                self._fails.pop(k, None)
+        token = secrets.token_urlsafe(32)
+        life = SESSION_S if kind == "session" else API_TOKEN_S
+        self.store.sql("INSERT INTO tokens VALUES (?, ?, ?, ?, ?)", _digest(token), name, kind,
+                       time.time(), time.time() + life)
+        self.store.sql("DELETE FROM tokens WHERE expires < ?", time.time())
+        return token
+
+    def _failed(self, keys: tuple[str, ...], now: float) -> None:
+        with self._lock:
+            for k in keys:
+                q = self._fails.setdefault(k, deque())
+                q.append(now)
+                while q and now - q[0] > FAILS_WINDOW_S:
+                    q.popleft()
+                if len(q) >= (CLIENT_FAILS_ALLOWED if k.startswith("client:") else FAILS_ALLOWED):
+                    self._locked[k] = now + LOCKOUT_S
+                    q.clear()
+
+    def user_for(self, token: str | None) -> User | None:
+        """The user a token logs in, or None (unknown, expired, or its user removed)."""
+        if not token:
+            return None
+        rows = self.store.sql(
+            "SELECT u.username, u.role FROM tokens t JOIN users u ON u.username = t.username "
+            "WHERE t.token_hash = ? AND t.expires > ?", _digest(token), time.time())
+        return User(rows[0][0], Role(rows[0][1])) if rows else None
+
+    def logout(self, token: str | None) -> None:
+        if token:
+            self.store.sql("DELETE FROM tokens WHERE token_hash = ?", _digest(token))
