@@ -36,4 +36,5 @@ def main() -> None:
     st.navigation(list(pages.values())).run()
 
 
-main()
+if __name__ == "__main__":   # Streamlit runs this file as __main__; importing it runs nothing
+    main()

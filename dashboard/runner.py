@@ -104,6 +104,7 @@ class CameraRunner:
         self._events: deque[CrossingEvent] = deque(maxlen=500)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._control = threading.Lock()   # start/stop one at a time
         self._src: FrameSource | None = None
         self._writer = EventWriter(store, camera.id) if store is not None else None
         self.set_zones(zones)
@@ -129,22 +130,31 @@ class CameraRunner:
     # -- commands -------------------------------------------------------------------------
     def start(self) -> None:
         """Start (or restart, to take new settings); counts and heat carry on."""
-        self.stop()
-        with self._lock:
-            self._snap = replace(self._snap, state=CameraState.LOADING, detail=None)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"camera {self.camera.id}",
-                                        daemon=True)
-        self._thread.start()
+        with self._control:   # two starts at once (a page and the API) make one run
+            self._halt()
+            with self._lock:
+                self._snap = replace(self._snap, state=CameraState.LOADING, detail=None)
+            self._stop = threading.Event()   # the old run keeps its own, set, event
+            self._thread = threading.Thread(target=self._run, args=(self._stop,),
+                                            name=f"camera {self.camera.id}", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
         """Stop the run and wait for its threads to end; what it counted is written."""
+        with self._control:
+            self._halt()
+
+    def _halt(self) -> None:
         self._stop.set()
         src = self._src
         if src is not None:
             src.close()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            # A run stuck in a model load ends by itself once the load returns: it sees its
+            # own stop event and exits without touching the camera.
+            self._thread.join(timeout=60)
+            if self._thread.is_alive():
+                log.warning("camera %s: the old run is still ending", self.name)
             self._thread = None
         with self._lock:
             if self._snap.state.active:
@@ -322,7 +332,7 @@ class CameraRunner:
         with self._lock:
             self._snap = replace(self._snap, state=state, detail=detail)
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         from .detector import Detector  # imports ultralytics: keep it off the page's path
 
         s = self.camera.settings
@@ -339,13 +349,13 @@ class CameraRunner:
                                 tracker=s.tracker, runtime=s.runtime.value)
             with self._lock:
                 self._snap = replace(self._snap, runtime=detector.runtime)
-            if self._stop.is_set():
+            if stop.is_set():
                 return
             self._status(CameraState.CONNECTING)
             if not is_file:
                 self._open(source, is_file, start)
             self._done = start
-            self._loop(detector, self._src, is_file, start)
+            self._loop(detector, self._src, is_file, start, stop)
         except DashboardError as e:
             log.error("camera %s: %s", self.name, e)
             self._status(CameraState.FAILED, str(e))
@@ -354,7 +364,9 @@ class CameraRunner:
             self._status(CameraState.FAILED, f"The camera stopped: {type(e).__name__}: "
                                              f"{mask_secrets(str(e))}")
         finally:
-            if self._src is not None:
+            # A run that outlived its stop (a slow model load) leaves the new run's source
+            # alone: stop() already closed the one it had.
+            if stop is self._stop and self._src is not None:
                 self._src.close()
                 self._src = None
             if self._writer is not None:   # whatever ended the run, keep what it counted
@@ -372,23 +384,25 @@ class CameraRunner:
             return None
         return src
 
-    def _loop(self, detector: Any, src: FrameSource, is_file: bool, done: int) -> None:
+    def _loop(self, detector: Any, src: FrameSource, is_file: bool, done: int,
+              stop: threading.Event) -> None:
         try:
-            self._frames(detector, src, is_file, done)
+            self._frames(detector, src, is_file, done, stop)
         finally:
             if is_file and not self.camera.settings.loop:
                 self._set_progress(self._done)
 
-    def _frames(self, detector: Any, src: FrameSource, is_file: bool, done: int) -> None:
+    def _frames(self, detector: Any, src: FrameSource, is_file: bool, done: int,
+                stop: threading.Event) -> None:
         rate = _Rate()
         s = self.camera.settings
         last_heat = last_prune = time.monotonic()
         paced_from, paced_n = time.monotonic(), 0
-        while not self._stop.is_set():
+        while not stop.is_set():
             frame = src.read(timeout_s=1.0)
             st = src.status
             if frame is None:
-                if self._stop.is_set():
+                if stop.is_set():
                     return
                 if is_file and s.loop and st.state == "ended":
                     src.close()
@@ -408,7 +422,7 @@ class CameraRunner:
             if is_file and s.pacing is Pacing.NATIVE and src.native_fps:
                 paced_n += 1
                 wait = paced_from + paced_n / src.native_fps - time.monotonic()
-                if wait > 0 and self._stop.wait(wait):
+                if wait > 0 and stop.wait(wait):
                     return
             img = frame.image
             h, w = img.shape[:2]

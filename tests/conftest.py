@@ -1,11 +1,35 @@
 """Fixtures the tests share (helpers are in helpers.py)."""
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
+
+# Nothing a test does lands in the user's own data directory: tests that need one of their
+# own set it themselves; everything else shares this throwaway one.
+os.environ["HEATMAP_DASHBOARD_DATA"] = tempfile.mkdtemp(prefix="heatmap-dashboard-tests-")
 
 
 @pytest.fixture
 def frame() -> np.ndarray:
     rng = np.random.default_rng(0)
     return rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+
+
+@pytest.fixture(autouse=True)
+def no_camera_left_running():
+    """Every test stops the cameras it started: a camera left running would count on in the
+    background and upset the tests after it (and the interpreter's exit)."""
+    import threading
+
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    from helpers import wait_until
+
+    def leaked():
+        return [t.name for t in threading.enumerate()
+                if t.name.startswith("camera ") and t.ident not in before]
+
+    assert wait_until(lambda: not leaked(), 30), f"cameras left running: {leaked()}"

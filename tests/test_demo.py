@@ -11,8 +11,8 @@ from dashboard.demo import DEMO_MODEL
 from dashboard.demo.scene import Scene, main as scene_main
 from dashboard.detector import load_model
 
-
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
+
 
 def test_scene_is_deterministic_per_seed():
     a = [(img.copy(), truth) for img, truth in Scene(seed=5).frames(1.0)]

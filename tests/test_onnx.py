@@ -16,6 +16,7 @@ from dashboard.sources import open_source
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 
+
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     x0 = np.maximum(a[:, None, 0], b[None, :, 0])
     y0 = np.maximum(a[:, None, 1], b[None, :, 1])
