@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .auth import Auth, LoginFailed, NotAllowed, Role, User
 from .credentials import SourceVault
@@ -32,6 +33,22 @@ log = logging.getLogger(__name__)
 DEMO_FLAG = "demo_created"
 DEMO_NAME = "Demo street"
 DEMO_SIZE = (640, 360)   # the demo zones file is in pixels of the demo clip
+
+
+def shown_source(source: str, media: Path) -> str:
+    """What a source may be shown as: credentials masked; a file by its name in the media
+    folder, not its path on the server.
+
+    Example:
+        >>> shown_source("rtsp://admin:pw@cam/live", Path("/m")), shown_source("/m/a.mp4", Path("/m"))
+        ('rtsp://***@cam/live', 'a.mp4')
+    """
+    if "://" not in source and source not in ("demo",) and not source.isdigit():
+        try:
+            return str(Path(source).resolve().relative_to(media.resolve()))
+        except ValueError:
+            return Path(source).name
+    return mask_secrets(source)
 
 
 class NotFound(DashboardError):
@@ -99,8 +116,11 @@ class Service:
 
     def __init__(self, store: SQLiteStore, data: Path, demo: bool = True,
                  autostart: bool = True) -> None:
+        from .settings import media_dir
+
         self.store = store
         self.vault = SourceVault(data)
+        self.media = media_dir(data)
         self.auth = Auth(store)
         password = self.auth.ensure_admin()
         if password is not None:
@@ -161,15 +181,65 @@ class Service:
             raise Conflict(f"A camera called {name!r} exists already: pick another name.")
         return name
 
-    @staticmethod
-    def _check_source(source: Any) -> str:
+    def _check_source(self, source: Any) -> str:
+        """The source to store, checked: "demo", a webcam index, an rtsp(s)/http(s) URL (to
+        an allowed host, if a list is set), or a video file inside the media folder (given
+        by its name there or its path; one answer for every way a path can be wrong, so the
+        answer tells nothing of the server's other files)."""
+        from .settings import camera_hosts
+
         if not isinstance(source, str) or not source.strip():
-            raise DashboardError("A camera needs a source: 'demo', a video file path, a webcam "
-                                 "index or an rtsp:// or http(s):// address.")
+            raise DashboardError("A camera needs a source: 'demo', a video in the media "
+                                 "folder, a webcam index or an rtsp:// or http(s):// address.")
         source = source.strip()
-        if "${" not in source:
-            parse_spec(source)   # the cheap checks now (scheme, host, file exists)
-        return source
+        if source == "demo" or source.isdigit():
+            return source
+        if "://" in source:
+            if "${" not in source:
+                spec = parse_spec(source)   # scheme and host checked, credentials masked
+                hosts = camera_hosts()
+                host = (urlsplit(source).hostname or "").lower()
+                if hosts and host not in hosts:
+                    raise DashboardError(f"{spec.name}: this server may only reach the camera "
+                                         f"hosts {', '.join(hosts)} (HEATMAP_DASHBOARD_CAMERA_HOSTS).")
+            return source
+        media = self.media.resolve()
+        try:
+            path = (media / source).resolve(strict=True)   # an absolute path stays itself
+            path.relative_to(media)
+            if not path.is_file():
+                raise ValueError
+        except (OSError, ValueError, RuntimeError):
+            raise DashboardError(f"There is no video {Path(source).name[:80]!r} in the media "
+                                 f"folder: put the file in {media} (or upload it) and give "
+                                 "its name.") from None
+        return str(path)
+
+    def save_upload(self, name: str, data: bytes) -> str:
+        """Keep an uploaded video in the media folder's uploads/, named by its content's
+        hash (the same file uploaded twice is kept once; a name says nothing); returns
+        the source to give `add_camera`."""
+        import hashlib
+
+        suffix = Path(str(name)).suffix.lower()
+        if suffix not in (".mp4", ".avi", ".mkv", ".mov", ".webm"):
+            raise DashboardError("Upload a video file (mp4, avi, mkv, mov, webm).")
+        folder = self.media / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+        if not path.exists():
+            tmp = path.with_suffix(".partial")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        return str(path)
+
+    def _clean_uploads(self) -> None:
+        """Delete uploaded videos no camera uses any more."""
+        used = {self._runners[c.id].source for c in self.cameras()}
+        for f in (self.media / "uploads").glob("*"):
+            if f.is_file() and str(f) not in used and str(f.resolve()) not in used:
+                f.unlink(missing_ok=True)
+                log.info("removed the unused upload %s", f.name)
 
     def add_camera(self, name: Any, source: Any, settings: dict[str, Any] | None = None,
                    presentation: dict[str, Any] | None = None, enabled: bool = True,
@@ -178,7 +248,7 @@ class Service:
         with self._lock:
             name = self._check_name(name)
             source = self._check_source(source)
-            cam = Camera(CameraId(new_id("cam")), name, mask_secrets(source),
+            cam = Camera(CameraId(new_id("cam")), name, shown_source(source, self.media),
                          CameraSettings.from_dict(settings or {}),
                          Presentation.from_dict(presentation or {}), bool(enabled), time.time())
             self.store.add_camera(cam, self.vault.seal(source))
@@ -208,11 +278,13 @@ class Service:
             real = runner.source
             if source is not None:
                 real = self._check_source(source)
-                new = replace(new, source=mask_secrets(real))
+                new = replace(new, source=shown_source(real, self.media))
                 sealed = self.vault.seal(real)
             self.store.update_camera(new, sealed)
             self._cameras[cam.id] = new
             restart = runner.configure(new, real)
+        if source is not None:
+            self._clean_uploads()
         log.info("camera %s updated", cam.id)
         if restart:
             runner.start()
@@ -226,6 +298,7 @@ class Service:
             del self._cameras[cam.id]
         runner.stop()
         self.store.delete_camera(cam.id)
+        self._clean_uploads()
         log.info("camera %s removed", cam.id)
 
     def _set_enabled(self, cam: Camera, enabled: bool) -> None:
@@ -458,7 +531,8 @@ NEEDS: dict[str, Role] = {
     **{m: Role.OPERATOR for m in (
         "start", "stop", "reset", "add_zone", "update_zone", "flip_zone", "delete_zone")},
     **{m: Role.ADMIN for m in (
-        "add_camera", "update_camera", "remove_camera", "users", "add_user", "set_role",
+        "add_camera", "update_camera", "remove_camera", "save_upload", "users", "add_user",
+        "set_role",
         "set_password", "remove_user", "audit_log")},
 }
 AUDITED = {m for m, r in NEEDS.items() if r is not Role.VIEWER} - {"users", "audit_log"}
@@ -504,7 +578,7 @@ class UserService:
             result = fn(*args, **kwargs)
             if name in AUDITED:
                 detail = {k: v for k, v in bound.items()
-                          if k not in ("self", "cid", "password", "source")}
+                          if k not in ("self", "cid", "password", "source", "data")}
                 self._svc.store.audit(self.user.name, name, target,
                                       detail=json.dumps(detail, default=str)[:500])
             return result

@@ -3,6 +3,10 @@
 HEATMAP_DASHBOARD_DATA: the data directory (default ~/.local/share/heatmap-dashboard).
 HEATMAP_DASHBOARD_ALLOW_DOWNLOADS: "1" lets ultralytics fetch a model by name (yolo26n.pt);
 otherwise nothing is requested from outside hosts.
+HEATMAP_DASHBOARD_MEDIA: the only folder video files are read from (default: the data
+directory's media/; uploads go to its uploads/).
+HEATMAP_DASHBOARD_CAMERA_HOSTS: comma-separated host names or addresses camera URLs may
+name (default: any).
 HEATMAP_DASHBOARD_DEMO: "0" to not create the demo camera on first start (default "1").
 HEATMAP_DASHBOARD_RETENTION_DAYS: raw crossing events older than this are pruned (default 30).
 HEATMAP_DASHBOARD_MINUTE_RETENTION_DAYS: per-minute counts older than this are pruned
@@ -59,3 +63,29 @@ def downloads_allowed() -> bool:
         False
     """
     return os.environ.get("HEATMAP_DASHBOARD_ALLOW_DOWNLOADS", "").strip() == "1"
+
+
+def media_dir(data: Path | None = None) -> Path:
+    """The folder video files are read from (media/ of the data directory `data`, or the
+    default one), created if missing.
+
+    Example:
+        >>> media_dir(Path("/tmp/hd-doc")).as_posix()  # doctest: +SKIP
+        '/tmp/hd-doc/media'
+    """
+    path = Path(os.environ.get("HEATMAP_DASHBOARD_MEDIA") or (data or data_dir()) / "media")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def camera_hosts() -> list[str]:
+    """The hosts camera URLs may name; empty: any.
+
+    Example:
+        >>> os.environ["HEATMAP_DASHBOARD_CAMERA_HOSTS"] = "cam1.local, 10.0.0.5"; camera_hosts()
+        ['cam1.local', '10.0.0.5']
+        >>> del os.environ["HEATMAP_DASHBOARD_CAMERA_HOSTS"]; camera_hosts()
+        []
+    """
+    text = os.environ.get("HEATMAP_DASHBOARD_CAMERA_HOSTS", "")
+    return [h.strip().lower() for h in text.split(",") if h.strip()]

@@ -25,15 +25,16 @@ def unit(points):
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    return write_clip(tmp_path_factory.mktemp("api-clip") / "clip.mp4", seconds=20, seed=11)
-
-
-@pytest.fixture(scope="module")
 def srv(tmp_path_factory):
     server = DashboardServer(tmp_path_factory.mktemp("api-data"), demo=False).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def clip(srv):
+    """A clip in the server's media folder, the only place it reads videos from."""
+    return write_clip(srv.data / "media" / "clip.mp4", seconds=20, seed=11)
 
 
 def state(srv, cid):
@@ -55,14 +56,21 @@ def test_health_and_errors_are_json_with_the_right_status(srv):
     status, body = srv.post("/api/cameras", {"name": "x", "source": "demo",
                                              "settings": {"imgsz": 100}})
     assert status == 400 and "imgsz" in body["error"]
+    answers = set()
+    for path in ("/etc/passwd", "../dashboard.db", "/no/such.mp4", "/etc", "dashboard.db"):
+        status, body = srv.post("/api/cameras", {"name": "x", "source": path})
+        assert status == 400
+        answers.add(body["error"].split("'")[0] + body["error"].split("'")[-1])
+    assert len(answers) == 1 and "There is no video" in answers.pop()   # one text for all
 
 
 def test_a_file_camera_counts_every_frame_like_the_cli_and_keeps_counts_over_a_restart(
         srv, clip, tmp_path):
     status, cam = srv.post("/api/cameras", {
-        "name": "Clip", "source": str(clip), "enabled": False,
+        "name": "Clip", "source": clip.name, "enabled": False,
         "settings": {"imgsz": 320, "pacing": "fast"}})
     assert status == 201 and cam["id"].startswith("cam_") and cam["zones"] == []
+    assert cam["source"] == "clip.mp4"                         # not its path on the server
     cid = cam["id"]
     assert srv.post("/api/cameras", {"name": "clip", "source": "demo"})[0] == 409
     ids = {}

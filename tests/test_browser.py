@@ -133,13 +133,13 @@ def draw_line(page, x_frac: float, y0_frac: float, y1_frac: float) -> tuple[floa
 
 def test_an_operator_adds_a_file_camera_draws_a_line_and_counts_like_the_cli(
         page, server, tmp_path):
-    clip = write_clip(tmp_path / "street.mp4", seconds=20, seed=11)
+    clip = write_clip(server.data / "media" / "street.mp4", seconds=20, seed=11)
     page.goto(server.url)
     page.get_by_role("button", name="Add a camera").click()
     page.locator(".st-key-add-name input").fill("Side street")
     page.locator(".st-key-add-source-kind").get_by_text("Video file on the server").click()
     path = page.locator(".st-key-add-path input")
-    path.fill(str(clip))
+    path.fill(clip.name)                       # its name in the server's media folder
     path.press("Enter")
     page.get_by_role("button", name="Add camera").click()
     page.get_by_role("heading", name="Side street").wait_for(timeout=30_000)
@@ -226,3 +226,32 @@ def test_opacity_changes_the_look_and_keeps_the_heat(page, server, tmp_path):
     assert re.search(r"Running with: model demo", text)
     no_traceback(page)
     shot(page, tmp_path, "looks")
+
+
+EVIL_NAME = '"><img src=x onerror="window.pwned=1"> **bold** [link](http://127.0.0.1:9/a)'
+EVIL_ZONE = "![x](http://127.0.0.1:9/pixel.png) <b>zone</b> $x^2$"
+
+
+def test_names_typed_by_users_are_shown_as_text_never_as_markup(page, server):
+    status, cam = server.post("/api/cameras", {"name": EVIL_NAME, "source": "demo",
+                                               "enabled": False})
+    assert status == 201, cam
+    server.post(f"/api/cameras/{cam['id']}/zones", {"name": EVIL_ZONE, "type": "polygon",
+                                                    "points": [[0, 0], [0.5, 0], [0.5, 0.5]]})
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url))
+    try:
+        for path in ("/", f"/camera?camera={cam['id']}", "/cameras"):
+            page.goto(server.url + path)
+            page.get_by_text("onerror", exact=False).first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            body = page.locator("body").inner_text()
+            assert "<img src=x" in body and "**bold**" in body, path    # shown as typed
+            assert page.evaluate("window.pwned") is None
+            assert page.locator('img[src="x"]').count() == 0
+            assert page.locator("b", has_text="zone").count() == 0
+            if path.startswith("/camera?"):
+                assert EVIL_ZONE in body                        # in the counts table, as text
+        assert not [u for u in fetched if "127.0.0.1:9" in u]        # no picture was loaded
+    finally:
+        server.delete(f"/api/cameras/{cam['id']}")

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,8 +122,12 @@ def test_looks_never_reset_heat_and_settings_are_checked(open_service):
             svc.update_camera(cam.id, settings=bad)
     with pytest.raises(Conflict):
         svc.add_camera("street", "demo")
-    with pytest.raises(DashboardError, match="not found"):
-        svc.add_camera("Other", "/no/such/video.mp4")
+    for outside in ("/no/such/video.mp4", "/etc/passwd", "../dashboard.db", "/etc", "media"):
+        with pytest.raises(DashboardError, match="There is no video") as err:
+            svc.add_camera("Other", outside)
+        assert "passwd" not in str(err.value) or outside == "/etc/passwd"
+    with pytest.raises(DashboardError, match="rtsp://"):
+        svc.add_camera("Other", "ftp://cam/live")
 
 
 def test_stop_sticks_across_restarts_and_start_too(open_service):
@@ -156,9 +161,10 @@ def test_the_demo_is_made_once_with_its_zones_and_stays_removed(open_service):
 
 def test_a_file_camera_resumes_where_it_stopped_and_counts_no_frame_twice(open_service,
                                                                            tmp_path):
-    clip = write_clip(tmp_path / "clip.mp4", seconds=8, seed=5)      # 120 frames
+    clip = write_clip(tmp_path / "media" / "clip.mp4", seconds=8, seed=5)      # 120 frames
     svc = open_service()
-    cam = svc.add_camera("Clip", str(clip), {"imgsz": 320, "pacing": "native"})
+    cam = svc.add_camera("Clip", "clip.mp4", {"imgsz": 320, "pacing": "native"})
+    assert cam.source == "clip.mp4" and svc._runners[cam.id].source == str(clip.resolve())
     assert wait_until(lambda: svc.status(cam.id).frames_read >= 30, 60)
     svc.stop(cam.id)
     done = int(svc.store.meta(f"progress:{cam.id}"))
@@ -191,3 +197,25 @@ def test_the_demo_clip_is_made_once_when_many_ask_at_once(tmp_path):
     assert len(set(got + outs)) == 1
     assert [p.name for p in folder.iterdir() if p.suffix == ".mp4"] == [
         "demo_seed7_640x360_2s.mp4"]                                  # no partial left over
+
+
+def test_uploads_are_named_by_content_kept_once_and_removed_when_unused(open_service):
+    svc = open_service()
+    data = (write_clip(svc.media / "x.mp4", seconds=1, seed=2)).read_bytes()
+    first = svc.save_upload("../../etc/evil name\x00.mp4", data)
+    assert svc.save_upload("other.mp4", data) == first                # one copy per content
+    assert Path(first).parent == svc.media / "uploads" and "evil" not in first
+    with pytest.raises(DashboardError, match="video file"):
+        svc.save_upload("notes.txt", b"hello")
+    cam = svc.add_camera("Upload", first, enabled=False)
+    assert cam.source == f"uploads/{Path(first).name}"
+    svc.remove_camera(cam.id)
+    assert not Path(first).exists()                                  # nobody uses it now
+
+
+def test_camera_urls_may_be_limited_to_known_hosts(open_service, monkeypatch):
+    svc = open_service()
+    monkeypatch.setenv("HEATMAP_DASHBOARD_CAMERA_HOSTS", "cam1.local")
+    assert svc.add_camera("Ok", "rtsp://u:p@cam1.local/live", enabled=False)
+    with pytest.raises(DashboardError, match="may only reach the camera hosts cam1.local"):
+        svc.add_camera("Elsewhere", "http://169.254.169.254/latest/meta-data")

@@ -26,7 +26,7 @@ def page() -> None:
     if cam is None:
         st.info("No cameras yet: add one on the Manage cameras page.")
         return
-    st.subheader(cam.name, anchor=False)
+    st.subheader(plain(cam.name), anchor=False)
     with st.sidebar:
         controls(svc, cam.id)
     live_view(svc, cam)
@@ -95,7 +95,7 @@ def figures(svc: UserService, cid: str) -> None:
     except DashboardError:
         return
     if status.state is CameraState.FAILED and status.detail:
-        st.error(status.detail)
+        st.error(plain(status.detail))
     st.caption(plain(f"source {status.source_fps:.1f} fps · processed "
                      f"{status.processed_fps:.1f} fps · frame age "
                      f"{status.frame_age_s * 1000:.0f} ms · dropped {status.frames_dropped} · "
@@ -143,7 +143,7 @@ def zone_editor(svc: UserService, cam: Camera) -> None:
         try:
             st.session_state[key] = svc.still(cam.id)
         except DashboardError as e:
-            st.warning(f"No picture to draw on yet: {e} Start the camera, then draw.")
+            st.warning(plain(f"No picture to draw on yet: {e} Start the camera, then draw."))
             return
     h, w = st.session_state[key].shape[:2]
     scale = CanvasScale.fit(w, h, max_w=CANVAS_MAX_W)
@@ -178,7 +178,7 @@ def zone_editor(svc: UserService, cam: Camera) -> None:
             st.session_state["zone_added"] = True
             st.rerun()
         except DashboardError as e:
-            st.error(str(e))
+            st.error(plain(e))
     if shape is None:
         st.caption(f"Draw a {mode.lower()} on the picture, name it, then Add zone.")
     for z in specs:
@@ -195,7 +195,7 @@ def zone_row(svc: UserService, cam: Camera, z) -> None:
             svc.update_zone(cam.id, z.id, name=new_name)
             st.rerun()
         except DashboardError as e:
-            st.error(str(e))
+            st.error(plain(e))
     if z.kind is ZoneKind.LINE and c3.button("Flip", key=f"flip-{z.id}",
                                             help="Swap which way is IN"):
         svc.flip_zone(cam.id, z.id)

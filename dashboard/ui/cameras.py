@@ -1,8 +1,6 @@
 """The Manage cameras page: add, edit and remove cameras."""
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -10,7 +8,6 @@ import streamlit as st
 from dashboard.entities import (IMAGE_SIZES, Anchor, Camera, CameraSettings, Pacing, Runtime)
 from dashboard.errors import DashboardError
 from dashboard.service import UserService
-from dashboard.settings import data_dir
 from dashboard.auth import Role
 from dashboard.ui.common import can, open_camera, plain, service, state_line
 
@@ -28,32 +25,27 @@ def tracker_names() -> list[str]:
     return builtin_trackers()
 
 
-def save_upload(upload: Any) -> Path:
-    """Keep an uploaded video under a fresh random name in the data directory's media/."""
-    suffix = Path(upload.name).suffix.lower()
-    if suffix.lstrip(".") not in VIDEO_TYPES:
-        raise DashboardError(f"Upload a video file ({', '.join(VIDEO_TYPES)}).")
-    folder = data_dir() / "media" / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{secrets.token_hex(8)}{suffix}"
-    path.write_bytes(upload.getbuffer())
-    return path
-
-
-def source_widgets(prefix: str) -> str | None:
+def source_widgets(svc: UserService, prefix: str) -> str | None:
     """What the operator chose as a source; None until it is complete."""
     kind = st.radio("Source", SOURCE_KINDS, horizontal=True, key=f"{prefix}-source-kind")
     if kind == "Demo clip":
         return "demo"
     if kind == "Video file on the server":
-        return st.text_input("Path on the server", key=f"{prefix}-path").strip() or None
+        return st.text_input("File name in the media folder", key=f"{prefix}-path",
+                             help="Videos are read only from the server's media folder "
+                                  "(HEATMAP_DASHBOARD_MEDIA, by default media/ in the data "
+                                  "directory)").strip() or None
     if kind == "Upload a video":
         up = st.file_uploader("Video file", type=VIDEO_TYPES, key=f"{prefix}-upload")
         if up is None:
             return None
         marker = f"{prefix}-uploaded-{up.file_id}"
         if marker not in st.session_state:   # one copy per upload, however many reruns
-            st.session_state[marker] = str(save_upload(up))
+            try:
+                st.session_state[marker] = svc.save_upload(up.name, bytes(up.getbuffer()))
+            except DashboardError as e:
+                st.error(plain(e))
+                return None
         return st.session_state[marker]
     if kind == "Webcam":
         return str(st.number_input("Webcam index (a camera on the server)", 0, 16, 0,
@@ -114,19 +106,19 @@ def page() -> None:
     with st.expander("Add a camera", expanded=adding):
         add_form(svc)
     for cam in svc.cameras():
-        with st.expander(cam.name):
+        with st.expander(plain(cam.name)):
             edit_form(svc, cam)
 
 
 def add_form(svc: UserService) -> None:
     name = st.text_input("Name", key="add-name", max_chars=80, placeholder="e.g. Shop door")
-    source = source_widgets("add")
+    source = source_widgets(svc, "add")
     settings = settings_widgets("add", CameraSettings())
     if st.button("Add camera", type="primary", key="add-camera", disabled=not source):
         try:
             cam = svc.add_camera(name, source, settings)
         except DashboardError as e:
-            st.error(str(e))
+            st.error(plain(e))
             return
         st.session_state["adding_camera"] = False
         open_camera(cam.id)
@@ -139,7 +131,7 @@ def edit_form(svc: UserService, cam: Camera) -> None:
     name = st.text_input("Name", cam.name, key=f"{prefix}-name", max_chars=80)
     new_source = None
     if st.toggle("Change the source", key=f"{prefix}-change-source"):
-        new_source = source_widgets(prefix)
+        new_source = source_widgets(svc, prefix)
     settings = settings_widgets(prefix, cam.settings)
     c1, c2, c3 = st.columns(3)
     if c1.button("Save", type="primary", key=f"{prefix}-save",
@@ -149,7 +141,7 @@ def edit_form(svc: UserService, cam: Camera) -> None:
             st.toast("Saved.")
             st.rerun()
         except DashboardError as e:
-            st.error(str(e))
+            st.error(plain(e))
     if c2.button("Open", key=f"{prefix}-open"):
         open_camera(cam.id)
     sure = c3.checkbox("Yes, remove it", key=f"{prefix}-sure")

@@ -29,7 +29,7 @@ def page() -> None:
                 svc.add_user(name, password, role)
                 st.toast("User added.")
             except DashboardError as e:
-                st.error(str(e))
+                st.error(plain(e))
     for user in svc.users():
         with st.container(border=True):
             c1, c2, c3, c4 = st.columns([2, 2, 3, 2])
@@ -41,7 +41,7 @@ def page() -> None:
                     svc.set_role(user.name, role)
                     st.rerun()
                 except DashboardError as e:
-                    st.error(str(e))
+                    st.error(plain(e))
             new_pw = c3.text_input("New password", type="password", key=f"pw-{user.name}",
                                    label_visibility="collapsed", placeholder="new password")
             if new_pw and c3.button("Set password", key=f"set-pw-{user.name}"):
@@ -49,13 +49,13 @@ def page() -> None:
                     svc.set_password(user.name, new_pw)
                     st.toast("Password changed; their sessions are logged out.")
                 except DashboardError as e:
-                    st.error(str(e))
+                    st.error(plain(e))
             if user != svc.user and c4.button("Remove", key=f"rm-{user.name}"):
                 try:
                     svc.remove_user(user.name)
                     st.rerun()
                 except DashboardError as e:
-                    st.error(str(e))
+                    st.error(plain(e))
     st.caption("Audit log (newest first): logins, camera and zone changes, starts, stops, "
                "resets, refusals")
     log = svc.audit_log(200)
