@@ -121,6 +121,7 @@ class Service:
         self.store = store
         self.vault = SourceVault(data)
         self.media = media_dir(data)
+        self.models = data / "models"   # uploaded models, named by their content's hash
         self.auth = Auth(store)
         password = self.auth.ensure_admin()
         if password is not None:
@@ -227,6 +228,26 @@ class Service:
         folder = self.media / "uploads"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+        if not path.exists():
+            tmp = path.with_suffix(".partial")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        return str(path)
+
+    def save_model(self, name: str, data: bytes) -> str:
+        """Keep an uploaded model (.pt or .onnx) in the data directory's models/, named by
+        its content's hash (a name says nothing; the same file is kept once); returns the
+        path to give as a camera's model. A checkpoint is only ever unpickled through
+        ultralytics' restricted loader, so a crafted one cannot run code."""
+        import hashlib
+
+        suffix = Path(str(name)).suffix.lower()
+        if suffix not in (".pt", ".onnx"):
+            raise DashboardError("Upload a model file: .pt (ultralytics) or .onnx.")
+        if not data:
+            raise DashboardError("The uploaded model file is empty.")
+        self.models.mkdir(parents=True, exist_ok=True)
+        path = self.models / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
         if not path.exists():
             tmp = path.with_suffix(".partial")
             tmp.write_bytes(data)
@@ -531,7 +552,8 @@ NEEDS: dict[str, Role] = {
     **{m: Role.OPERATOR for m in (
         "start", "stop", "reset", "add_zone", "update_zone", "flip_zone", "delete_zone")},
     **{m: Role.ADMIN for m in (
-        "add_camera", "update_camera", "remove_camera", "save_upload", "users", "add_user",
+        "add_camera", "update_camera", "remove_camera", "save_upload", "save_model", "users",
+        "add_user",
         "set_role",
         "set_password", "remove_user", "audit_log")},
 }

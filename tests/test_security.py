@@ -70,3 +70,33 @@ def test_the_server_listens_on_loopback_only_and_refuses_foreign_hosts(tmp_path)
     finally:
         srv.stop()
     assert "external" not in srv.log().lower()                        # no external-IP lookup
+
+
+def test_only_admins_upload_models_and_a_crafted_upload_never_runs(tmp_path):
+    from dashboard.auth import NotAllowed, Role, User
+    from dashboard.entities import CameraState
+    from dashboard.service import Service
+    from dashboard.store import SQLiteStore
+    from helpers import wait_until
+
+    evil, marker = tmp_path / "evil.pt", tmp_path / "pwned"
+    subprocess.run([sys.executable, "-c", PAYLOAD, str(evil), str(marker)], check=True)
+    svc = Service(SQLiteStore(tmp_path / "db.sqlite"), tmp_path, demo=False)
+    try:
+        for role in (Role.VIEWER, Role.OPERATOR):
+            with pytest.raises(NotAllowed):
+                svc.as_user(User("someone", role)).save_model("m.pt", evil.read_bytes())
+        admin = svc.as_user(User("ada", Role.ADMIN))
+        path = admin.save_model("../../weird name.pt", evil.read_bytes())
+        assert Path(path).parent == tmp_path / "models" and "weird" not in path
+        assert admin.save_model("again.pt", evil.read_bytes()) == path     # kept once
+        with pytest.raises(Exception, match="model file"):
+            admin.save_model("notes.txt", b"hello")
+        cam = admin.add_camera("Evil", "demo", {"model": path, "imgsz": 320})
+        assert wait_until(lambda: svc.status(cam.id).state is CameraState.FAILED, 120)
+        assert "Could not load model" in svc.status(cam.id).detail
+        assert not marker.exists(), "the uploaded checkpoint's payload ran"
+        assert any(r["action"] == "save_model" and r["user"] == "ada"
+                   for r in svc.audit_log())
+    finally:
+        svc.shutdown()

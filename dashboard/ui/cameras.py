@@ -15,7 +15,7 @@ SOURCE_KINDS = ["Demo clip", "Video file on the server", "Upload a video", "Webc
                 "Camera URL"]
 VIDEO_TYPES = ["mp4", "avi", "mkv", "mov", "webm"]
 MODEL_KINDS = {"Bundled demo model": "demo", "yolo26n.pt": "yolo26n.pt",
-               "Model file on the server": None}
+               "Model file on the server": None, "Upload a model": None}
 
 
 @st.cache_data
@@ -56,14 +56,25 @@ def source_widgets(svc: UserService, prefix: str) -> str | None:
         or None
 
 
-def settings_widgets(prefix: str, s: CameraSettings) -> dict[str, Any]:
+def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[str, Any]:
     """Widgets for every camera setting, starting from `s`; returns the chosen values."""
     c1, c2, c3 = st.columns(3)
     kinds = list(MODEL_KINDS)
-    current = next((k for k, v in MODEL_KINDS.items() if v == s.model), kinds[-1])
+    current = next((k for k, v in MODEL_KINDS.items() if v == s.model),
+                   "Model file on the server")
     kind = c1.selectbox("Model", kinds, kinds.index(current), key=f"{prefix}-model-kind")
-    model = MODEL_KINDS[kind] or c1.text_input(
-        ".pt or .onnx path", "" if current != kinds[-1] else s.model, key=f"{prefix}-model")
+    if kind == "Upload a model":
+        up = c1.file_uploader(".pt or .onnx model", type=["pt", "onnx"], key=f"{prefix}-mup")
+        model = None
+        if up is not None:
+            try:   # kept under its content's hash in the data directory's models/
+                model = svc.save_model(up.name, bytes(up.getbuffer()))
+            except DashboardError as e:
+                c1.error(plain(e))
+    else:
+        model = MODEL_KINDS[kind] or c1.text_input(
+            ".pt or .onnx path", s.model if current == "Model file on the server" else "",
+            key=f"{prefix}-model")
     imgsz = c2.select_slider("Image size", IMAGE_SIZES, s.imgsz, key=f"{prefix}-imgsz",
                              help="Larger finds smaller objects and costs more")
     conf = c3.slider("Confidence", 0.05, 0.95, float(s.conf), 0.05, key=f"{prefix}-conf")
@@ -113,7 +124,7 @@ def page() -> None:
 def add_form(svc: UserService) -> None:
     name = st.text_input("Name", key="add-name", max_chars=80, placeholder="e.g. Shop door")
     source = source_widgets(svc, "add")
-    settings = settings_widgets("add", CameraSettings())
+    settings = settings_widgets(svc, "add", CameraSettings())
     if st.button("Add camera", type="primary", key="add-camera", disabled=not source):
         try:
             cam = svc.add_camera(name, source, settings)
@@ -132,7 +143,7 @@ def edit_form(svc: UserService, cam: Camera) -> None:
     new_source = None
     if st.toggle("Change the source", key=f"{prefix}-change-source"):
         new_source = source_widgets(svc, prefix)
-    settings = settings_widgets(prefix, cam.settings)
+    settings = settings_widgets(svc, prefix, cam.settings)
     c1, c2, c3 = st.columns(3)
     if c1.button("Save", type="primary", key=f"{prefix}-save",
                  help="Zones, counts and heat stay; a running camera restarts if needed"):
