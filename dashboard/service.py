@@ -51,6 +51,27 @@ def shown_source(source: str, media: Path) -> str:
     return mask_secrets(source)
 
 
+def keep_by_hash(folder: Path, data: bytes, suffix: str) -> str:
+    """Store `data` in `folder` under its content's hash (written whole, then renamed);
+    the same content is kept once. Returns the path.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> keep_by_hash(d, b"x", ".mp4") == keep_by_hash(d, b"x", ".mp4")
+        True
+    """
+    import hashlib
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
+    if not path.exists():
+        tmp = path.with_suffix(".partial")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return str(path)
+
+
 class NotFound(DashboardError):
     """No camera or zone with that id (the API answers 404)."""
 
@@ -220,39 +241,22 @@ class Service:
         """Keep an uploaded video in the media folder's uploads/, named by its content's
         hash (the same file uploaded twice is kept once; a name says nothing); returns
         the source to give `add_camera`."""
-        import hashlib
-
         suffix = Path(str(name)).suffix.lower()
         if suffix not in (".mp4", ".avi", ".mkv", ".mov", ".webm"):
             raise DashboardError("Upload a video file (mp4, avi, mkv, mov, webm).")
-        folder = self.media / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
-        if not path.exists():
-            tmp = path.with_suffix(".partial")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        return str(path)
+        return keep_by_hash(self.media / "uploads", data, suffix)
 
     def save_model(self, name: str, data: bytes) -> str:
         """Keep an uploaded model (.pt or .onnx) in the data directory's models/, named by
         its content's hash (a name says nothing; the same file is kept once); returns the
         path to give as a camera's model. A checkpoint is only ever unpickled through
         ultralytics' restricted loader, so a crafted one cannot run code."""
-        import hashlib
-
         suffix = Path(str(name)).suffix.lower()
         if suffix not in (".pt", ".onnx"):
             raise DashboardError("Upload a model file: .pt (ultralytics) or .onnx.")
         if not data:
             raise DashboardError("The uploaded model file is empty.")
-        self.models.mkdir(parents=True, exist_ok=True)
-        path = self.models / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
-        if not path.exists():
-            tmp = path.with_suffix(".partial")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        return str(path)
+        return keep_by_hash(self.models, data, suffix)
 
     def _clean_uploads(self) -> None:
         """Delete uploaded videos no camera uses any more."""
