@@ -68,9 +68,14 @@ def client_of(scope: Scope) -> str:
     return client[0] if client else "unknown"
 
 
+def headers_of(scope: Scope) -> dict[str, str]:
+    """A request's headers by lower-case name."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
 def token_of(scope: Scope) -> str | None:
     """The token a request carries: Authorization: Bearer, else the session cookie."""
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    headers = headers_of(scope)
     auth = headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip() or None
@@ -158,7 +163,7 @@ class AuthGate:
             await WebSocketClose(code=1008)(scope, receive, send)
             return
         path = scope["path"]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = headers_of(scope)
         if path.startswith("/api/") or "text/html" not in headers.get("accept", ""):
             response: Response = JSONResponse({"error": "Log in first: POST /api/login, then "
                                                "send Authorization: Bearer <token>."}, 401)

@@ -115,6 +115,10 @@ class CameraRunner:
         return self.camera.name
 
     @property
+    def _progress_key(self) -> str:
+        return PROGRESS_KEY.format(self.camera.id)
+
+    @property
     def source(self) -> str:
         """The real address (credentials included): never to be shown or logged."""
         return self._source
@@ -172,7 +176,7 @@ class CameraRunner:
                 self._writer.flush()
             if self.store is not None:
                 self.store.archive(self.camera.id)
-                self.store.set_meta(PROGRESS_KEY.format(self.camera.id), "0")
+                self.store.set_meta(self._progress_key, "0")
             self.engine.reset()
             self._events.clear()
             self._snap = replace(self._snap, counts=self.engine.counts)
@@ -193,7 +197,7 @@ class CameraRunner:
         with self._lock:
             restart = camera.settings != self.camera.settings or source != self._source
             if source != self._source and self.store is not None:
-                self.store.set_meta(PROGRESS_KEY.format(camera.id), "0")  # another file
+                self.store.set_meta(self._progress_key, "0")  # another file
             self.camera, self._source = camera, source
             self._apply_presentation(camera.presentation)
         return restart and self.running
@@ -321,11 +325,11 @@ class CameraRunner:
     def _progress(self) -> int:
         if self.store is None:
             return 0
-        return int(self.store.meta(PROGRESS_KEY.format(self.camera.id)) or 0)
+        return int(self.store.meta(self._progress_key) or 0)
 
     def _set_progress(self, frames: int) -> None:
         if self.store is not None:
-            self.store.set_meta(PROGRESS_KEY.format(self.camera.id), str(frames))
+            self.store.set_meta(self._progress_key, str(frames))
 
     # -- the run --------------------------------------------------------------------------
     def _status(self, state: CameraState, detail: str | None = None) -> None:
@@ -441,7 +445,7 @@ class CameraRunner:
                 if is_file and not s.loop and (result.events or done % 50 == 0):
                     # The position is committed with what it counted: a restart resumes
                     # from it and never counts a frame twice.
-                    self._writer.flush((PROGRESS_KEY.format(self.camera.id), str(done)))
+                    self._writer.flush((self._progress_key, str(done)))
                 if mono - last_heat >= HEAT_SNAPSHOT_S:
                     last_heat = mono
                     self.save_heat()

@@ -45,8 +45,9 @@ def controls(svc: UserService, cid: str) -> None:
         cam = svc.camera(cid)
     except DashboardError:
         st.rerun()
-    st.caption(state_line(svc, cam))
-    active = svc.status(cid).state.active
+    status = svc.status(cid)
+    st.caption(state_line(status))
+    active = status.state.active
     if not can(svc, Role.OPERATOR):
         st.caption("You can watch and export; an operator can start, stop and draw zones.")
         return
@@ -65,7 +66,6 @@ def controls(svc: UserService, cid: str) -> None:
         svc.reset(cid)
         st.toast("Counts and heat reset.")
     s = cam.settings
-    status = svc.status(cid)
     st.caption(plain(
         f"Running with: model {s.model} · image size {s.imgsz} · confidence {s.conf:g} · "
         f"{s.tracker} · runtime {status.runtime or s.runtime.value} · classes "

@@ -136,7 +136,7 @@ def add_form(svc: UserService) -> None:
 
 
 def edit_form(svc: UserService, cam: Camera) -> None:
-    st.caption(state_line(svc, cam))
+    st.caption(state_line(svc.status(cam.id)))
     st.caption("Source: " + plain(cam.source))
     prefix = f"edit-{cam.id}"
     name = st.text_input("Name", cam.name, key=f"{prefix}-name", max_chars=80)

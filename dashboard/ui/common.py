@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard.auth import Role, User
 from dashboard.entities import Camera, CameraState
 from dashboard.gate import COOKIE
-from dashboard.service import UserService, ZoneFigures, shared_service
+from dashboard.service import CameraStatus, UserService, ZoneFigures, shared_service
 
 STATE_COLORS = {CameraState.LIVE: "green", CameraState.LOADING: "orange",
                 CameraState.CONNECTING: "orange", CameraState.RECONNECTING: "orange",
@@ -56,9 +56,8 @@ def plain(text: object) -> str:
     return _MARKDOWN.sub(r"\\\1", str(text)).replace("/", "\\/")
 
 
-def state_line(svc: UserService, cam: Camera) -> str:
+def state_line(s: CameraStatus) -> str:
     """"live · 15.0 fps" or "failed: why" in the state's colour; Markdown-safe."""
-    s = svc.status(cam.id)
     line = s.state.value
     if s.state is CameraState.LIVE:
         line += f" · {s.processed_fps:.1f} fps"

@@ -45,6 +45,6 @@ def tile(svc: UserService, cid: str) -> None:
         st.image(jpeg, width="stretch")
     else:
         st.container(height=120, border=False).caption("No picture yet.")
-    st.caption(state_line(svc, cam))
+    st.caption(state_line(svc.status(cam.id)))
     if counts:
         counts_table(counts)
