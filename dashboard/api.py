@@ -23,6 +23,7 @@ from .auth import NotAllowed
 from .gate import api_login, api_logout, login, logout
 from .errors import DashboardError
 from .service import Conflict, NotFound, UserService, shared_service
+from .store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ def _endpoint(fn: Callable[..., Any]) -> Callable[[Request], Any]:
             return error(404, str(e))
         except Conflict as e:
             return error(409, str(e))
+        except StoreUnavailable as e:
+            return error(503, str(e))
         except DashboardError as e:
             return error(400, str(e))
         except Exception:   # noqa: BLE001 - the visitor gets no traceback; the log has it
@@ -103,7 +106,9 @@ async def me(request: Request, svc: UserService) -> Response:
 async def health(request: Request, svc: UserService) -> Response:
     cams = svc.cameras()
     live = sum(svc.status(c.id).state.value == "live" for c in cams)
-    return JSONResponse({"status": "ok", "cameras": len(cams), "live": live})
+    store = svc.store_health()
+    return JSONResponse({"status": "degraded" if store else "ok", "store": store or "ok",
+                         "cameras": len(cams), "live": live})
 
 
 @_endpoint

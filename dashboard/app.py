@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard.auth import Role
 from dashboard.ui import camera, cameras, overview, users
-from dashboard.ui.common import current_user, plain
+from dashboard.ui.common import current_user, health_banner, plain, service
 
 
 def main() -> None:
@@ -33,7 +33,10 @@ def main() -> None:
         # A fixed link in this same tab (st.link_button opens a new one); no user text in it.
         st.sidebar.markdown('<a href="/logout" target="_self">Log out</a>',
                             unsafe_allow_html=True)
-    st.navigation(list(pages.values())).run()
+    nav = st.navigation(list(pages.values()))
+    if user is not None:
+        health_banner(service())
+    nav.run()
 
 
 if __name__ == "__main__":   # Streamlit runs this file as __main__; importing it runs nothing

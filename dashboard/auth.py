@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .errors import DashboardError
-from .store import SQLiteStore
+from .store import SQLiteStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,10 @@ class Auth:
         self._fails: dict[str, deque[float]] = {}
         self._locked: dict[str, float] = {}
         self._lock = threading.Lock()
+        # Tokens issued while the database could not be written (disk full, read-only):
+        # people can still log in to see what is wrong; these end with the process.
+        self._held: dict[str, tuple[str, float]] = {}
+        self._revoked: set[str] = set()   # logged out while the database could not be written
         # A hash to check against when the user does not exist: the answer takes as long
         # either way, so timing tells nobody which names exist.
         self._decoy = self._hasher.hash(secrets.token_hex(8))
@@ -190,9 +194,13 @@ class Auth:
                 self._fails.pop(k, None)
         token = secrets.token_urlsafe(32)
         life = SESSION_S if kind == "session" else API_TOKEN_S
-        self.store.sql("INSERT INTO tokens VALUES (?, ?, ?, ?, ?)", _digest(token), name, kind,
-                       time.time(), time.time() + life)
-        self.store.sql("DELETE FROM tokens WHERE expires < ?", time.time())
+        try:
+            self.store.sql("INSERT INTO tokens VALUES (?, ?, ?, ?, ?)", _digest(token), name,
+                           kind, time.time(), time.time() + life)
+            self.store.sql("DELETE FROM tokens WHERE expires < ?", time.time())
+        except StoreUnavailable:
+            with self._lock:
+                self._held[_digest(token)] = (str(name), time.time() + life)
         return token
 
     def _failed(self, keys: tuple[str, ...], now: float) -> None:
@@ -210,6 +218,13 @@ class Auth:
         """The user a token logs in, or None (unknown, expired, or its user removed)."""
         if not token:
             return None
+        with self._lock:
+            held = self._held.get(_digest(token))
+            if _digest(token) in self._revoked:
+                return None
+        if held is not None and held[1] > time.time():
+            rows = self.store.sql("SELECT username, role FROM users WHERE username = ?", held[0])
+            return User(rows[0][0], Role(rows[0][1])) if rows else None
         rows = self.store.sql(
             "SELECT u.username, u.role FROM tokens t JOIN users u ON u.username = t.username "
             "WHERE t.token_hash = ? AND t.expires > ?", _digest(token), time.time())
@@ -217,4 +232,10 @@ class Auth:
 
     def logout(self, token: str | None) -> None:
         if token:
-            self.store.sql("DELETE FROM tokens WHERE token_hash = ?", _digest(token))
+            with self._lock:
+                self._held.pop(_digest(token), None)
+            try:
+                self.store.sql("DELETE FROM tokens WHERE token_hash = ?", _digest(token))
+            except StoreUnavailable:
+                with self._lock:
+                    self._revoked.add(_digest(token))

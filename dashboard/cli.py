@@ -114,6 +114,7 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
         "video": source.name, "model": str(model), "runtime": detector.runtime, "frames": n, "fps": fps,
         "duration_s": round(n / fps, 3), "processing_fps": round(n / elapsed, 2) if n else 0.0,
         "zones": {z.name: {"type": z.kind, **z.counts.to_dict()} for z in engine.zones},
+        "truncated": source.truncated,   # why the file looks cut short, or null
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

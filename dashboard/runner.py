@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -31,12 +32,12 @@ from .entities import Camera, CameraState, Pacing, Presentation, ZoneId, ZoneSpe
 from .errors import DashboardError
 from .settings import retention_s
 from .sources import FrameSource, mask_secrets, open_source, parse_spec
-from .store import EventWriter, SQLiteStore
+from .store import EventWriter, SQLiteStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 80
-HEAT_SNAPSHOT_S = 30.0   # heat is saved this often while running, and on stop
+HEAT_SNAPSHOT_S = 5.0    # heat is saved this often while running (if it changed), and on stop
 PRUNE_EVERY_S = 600.0
 PROGRESS_KEY = "progress:{}"   # store meta: frames of a file camera already counted
 
@@ -59,6 +60,7 @@ class Snapshot:
     frames_read: int = 0
     frames_dropped: int = 0
     runtime: str | None = None      # the inference runtime really in use
+    notice: str | None = None       # something the operator should know, said once
     t: float = 0.0
 
 
@@ -90,7 +92,7 @@ class CameraRunner:
     """
 
     def __init__(self, camera: Camera, source: str, zones: list[ZoneSpec],
-                 store: SQLiteStore | None) -> None:
+                 store: SQLiteStore | None, spool: Path | None = None) -> None:
         self.camera, self.store = camera, store
         self._source = source
         self.engine = Engine(heatmap=camera.presentation.heatmap_config(camera.settings))
@@ -106,7 +108,9 @@ class CameraRunner:
         self._stop = threading.Event()
         self._control = threading.Lock()   # start/stop one at a time
         self._src: FrameSource | None = None
-        self._writer = EventWriter(store, camera.id) if store is not None else None
+        self._writer = EventWriter(store, camera.id, spool=spool) \
+            if store is not None else None
+        self._heat_saved = -1   # the heat version last saved
         self.set_zones(zones)
         self._resume()
 
@@ -173,10 +177,14 @@ class CameraRunner:
             self.stop()
         with self._lock:
             if self._writer is not None:
-                self._writer.flush()
+                self._writer.flush(force=True)
+                if self._writer.pending:   # they belong to the counts being archived
+                    if replay:
+                        self.start()
+                    raise StoreUnavailable(f"Reset has to wait: {self._writer.status}. "
+                                           "Nothing was reset.")
             if self.store is not None:
-                self.store.archive(self.camera.id)
-                self.store.set_meta(self._progress_key, "0")
+                self.store.archive(self.camera.id, (self._progress_key, "0"))
             self.engine.reset()
             self._events.clear()
             self._snap = replace(self._snap, counts=self.engine.counts)
@@ -232,10 +240,13 @@ class CameraRunner:
         """Lay the zones onto a frame of this size (first frame, or a new resolution)."""
         if self._size == (width, height):
             return
-        if self._size != (1, 1):
-            log.warning("camera %s: the picture changed from %dx%d to %dx%d; zones follow it",
-                        self.name, *self._size, width, height)
         with self._lock:
+            if self._size != (1, 1):
+                note = (f"The picture changed from {self._size[0]}x{self._size[1]} to "
+                        f"{width}x{height} at {time.strftime('%H:%M:%S')}: zones and heat "
+                        "follow it.")
+                log.warning("camera %s: %s", self.name, note)
+                self._snap = replace(self._snap, notice=note)
             self._size = (width, height)
             old = {z.name: z for z in self.engine.zones}
             self.engine.zones = [self._zone_at_size(s, old.get(s.id))
@@ -317,10 +328,44 @@ class CameraRunner:
             self._snap = replace(self._snap, counts=self.engine.counts)
 
     def save_heat(self) -> None:
-        """Snapshot the heat into the store."""
+        """Snapshot the heat into the store if it changed since the last snapshot. While
+        the database cannot be written the heat stays in memory (the store says why)."""
+        with self._lock:
+            version = self.engine.heatmap.version
+        if self.store is None or version == self._heat_saved:
+            return
         blob = self.heat_bytes("npz")
-        if self.store is not None and blob is not None:
+        if blob is None:
+            return
+        try:
             self.store.save_heat(self.camera.id, blob, time.time())
+            self._heat_saved = version
+        except StoreUnavailable:
+            pass
+
+    def store_status(self) -> str | None:
+        """"database: disk full, 37 crossings waiting" while the store fails, else None."""
+        if self._writer is not None and self._writer.status:
+            return self._writer.status
+        fault = self.store.fault if self.store is not None else None
+        return f"database: {fault}" if fault else None
+
+    @property
+    def pending(self) -> int:
+        """Crossings counted but not yet in the database."""
+        return self._writer.pending if self._writer is not None else 0
+
+    def retry(self) -> None:
+        """Try again to write what waits (when its backoff allows): a stopped camera has no
+        frames to do it, and a quiet one no new crossings."""
+        if self._writer is not None and self._writer.pending:
+            self._writer.flush()
+
+    def close(self) -> None:
+        """Stop, and keep what could not be written in the spool for the next start."""
+        self.stop()
+        if self._writer is not None:
+            self._writer.close()
 
     def _progress(self) -> int:
         if self.store is None:
@@ -328,8 +373,8 @@ class CameraRunner:
         return int(self.store.meta(self._progress_key) or 0)
 
     def _set_progress(self, frames: int) -> None:
-        if self.store is not None:
-            self.store.set_meta(self._progress_key, str(frames))
+        if self._writer is not None:
+            self._writer.flush((self._progress_key, str(frames)), force=True)
 
     # -- the run --------------------------------------------------------------------------
     def _status(self, state: CameraState, detail: str | None = None) -> None:
@@ -374,7 +419,7 @@ class CameraRunner:
                 self._src.close()
                 self._src = None
             if self._writer is not None:   # whatever ended the run, keep what it counted
-                self._writer.flush()
+                self._writer.flush(force=True)
             self.save_heat()
 
     def _open(self, source: str, is_file: bool, start: int) -> FrameSource | None:
@@ -415,8 +460,12 @@ class CameraRunner:
                     continue
                 if st.state in ("ended", "failed"):
                     state = CameraState.ENDED if st.state == "ended" else CameraState.FAILED
-                    detail = (f"Played to the end: {done} frames counted." if is_file
-                              else st.last_error)
+                    detail = st.last_error
+                    if is_file:
+                        detail = f"Played to the end: {done} frames counted."
+                        if src.truncated:
+                            detail = (f"The file ended early: {src.truncated}. "
+                                      f"{done} frames counted.")
                     self._status(state, detail)
                     return
                 state = CameraState.RECONNECTING if st.state == "reconnecting" else \
@@ -451,7 +500,10 @@ class CameraRunner:
                     self.save_heat()
                 if mono - last_prune >= PRUNE_EVERY_S:
                     last_prune = mono
-                    self.store.prune(retention_s("events"), retention_s("minutes"))
+                    try:
+                        self.store.prune(retention_s("events"), retention_s("minutes"))
+                    except StoreUnavailable:
+                        pass   # the store said why; pruning waits for the next round
             stats = src.stats
             snap = Snapshot(state=CameraState.LIVE, plot=result.plot, still=img,
                             frame_index=frame.index, frame_size=(w, h), counts=result.counts,
@@ -459,6 +511,6 @@ class CameraRunner:
                             source_fps=src.native_fps if is_file else stats.fps,
                             frame_age_s=0.0 if is_file else max(0.0, now - frame.t),
                             frames_read=stats.frames_read, frames_dropped=stats.frames_dropped,
-                            runtime=detector.runtime, t=now)
+                            runtime=detector.runtime, notice=self._snap.notice, t=now)
             with self._lock:
                 self._snap = snap

@@ -26,13 +26,14 @@ from .entities import (Camera, CameraId, CameraSettings, CameraState, Presentati
 from .errors import DashboardError
 from .runner import CameraRunner, Snapshot
 from .sources import mask_secrets, parse_spec
-from .store import SQLiteStore, csv_text, iso
+from .store import SQLiteStore, StoreUnavailable, csv_text, iso
 
 log = logging.getLogger(__name__)
 
 DEMO_FLAG = "demo_created"
 DEMO_NAME = "Demo street"
 DEMO_SIZE = (640, 360)   # the demo zones file is in pixels of the demo clip
+WATCH_S = 1.0            # how often the database file is looked at
 
 
 def shown_source(source: str, media: Path) -> str:
@@ -108,12 +109,14 @@ class CameraStatus:
     total_tracks: int
     frame_size: tuple[int, int] | None
     runtime: str | None
+    notice: str | None = None   # e.g. the picture changed size
+    store: str | None = None    # e.g. "database: disk full, 37 crossings waiting"
 
     @classmethod
-    def of(cls, s: Snapshot) -> "CameraStatus":
+    def of(cls, s: Snapshot, store: str | None = None) -> "CameraStatus":
         return cls(s.state, s.detail, round(s.processed_fps, 2), round(s.source_fps, 2),
                    round(s.frame_age_s, 3), s.frames_read, s.frames_dropped, s.total_tracks,
-                   s.frame_size, s.runtime)
+                   s.frame_size, s.runtime, s.notice, store)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -137,9 +140,10 @@ class Service:
 
     def __init__(self, store: SQLiteStore, data: Path, demo: bool = True,
                  autostart: bool = True) -> None:
-        from .settings import media_dir
+        from .settings import media_dir, spool_dir
 
         self.store = store
+        self.spool = spool_dir(data)
         self.vault = SourceVault(data)
         self.media = media_dir(data)
         self.models = data / "models"   # uploaded models, named by their content's hash
@@ -155,14 +159,51 @@ class Service:
         self._runners: dict[CameraId, CameraRunner] = {}
         for cam, sealed in store.cameras():
             self._cameras[cam.id] = cam
-            self._runners[cam.id] = CameraRunner(cam, self._open_source(sealed),
-                                                 store.zones(cam.id), store)
+            self._runners[cam.id] = self._new_runner(cam, self._open_source(sealed),
+                                                     store.zones(cam.id))
         if demo and store.meta(DEMO_FLAG) is None:
             self._create_demo()
+        self._watching = threading.Event()
+        self._watch = threading.Thread(target=self._watch_store, name="store watch",
+                                       daemon=True)
         if autostart:
+            self._watch.start()
             for cam in self.cameras():
                 if cam.enabled:
                     self._runners[cam.id].start()
+
+    def _new_runner(self, cam: Camera, source: str, zones: list[ZoneSpec]) -> CameraRunner:
+        return CameraRunner(cam, source, zones, self.store, spool=self.spool / f"{cam.id}.jsonl")
+
+    def _watch_store(self) -> None:
+        """Every second: is the database file still there and writable (see
+        `SQLiteStore.check`), and do stopped cameras have crossings waiting to be written?"""
+        while not self._watching.wait(WATCH_S):
+            try:
+                self.store.check()
+                with self._lock:
+                    runners = list(self._runners.values())
+                for r in runners:
+                    r.retry()
+            except Exception:   # noqa: BLE001 - the watch must outlive any one bad round
+                log.exception("store watch")
+
+    def store_health(self) -> str | None:
+        """What is wrong with the database now, in words, or None when all is well.
+
+        Example:
+            >>> import tempfile
+            >>> svc = Service(SQLiteStore(":memory:"), Path(tempfile.mkdtemp()), demo=False)
+            >>> svc.store_health() is None
+            True
+            >>> svc.shutdown()
+        """
+        fault = self.store.fault
+        waiting = sum(r.pending for r in self._runners.values())
+        if fault is None and not waiting:
+            return None
+        return f"database: {fault or 'catching up'}" + \
+            (f", {waiting} crossings waiting" if waiting else "")
 
     def _open_source(self, sealed: str) -> str:
         try:
@@ -278,7 +319,7 @@ class Service:
                          Presentation.from_dict(presentation or {}), bool(enabled), time.time())
             self.store.add_camera(cam, self.vault.seal(source))
             self._cameras[cam.id] = cam
-            runner = self._runners[cam.id] = CameraRunner(cam, source, [], self.store)
+            runner = self._runners[cam.id] = self._new_runner(cam, source, [])
         log.info("camera %s added: %s (%s)", cam.id, cam.name, cam.source)
         if cam.enabled and start:
             runner.start()
@@ -321,17 +362,23 @@ class Service:
             cam = self.camera(cid)
             runner = self._runners.pop(cam.id)
             del self._cameras[cam.id]
-        runner.stop()
+        runner.close()
         self.store.delete_camera(cam.id)
         self._clean_uploads()
         log.info("camera %s removed", cam.id)
 
     def _set_enabled(self, cam: Camera, enabled: bool) -> None:
+        """Remember whether the camera runs after a restart. While the database cannot be
+        written Start and Stop still act (the store has said why); only that memory waits."""
         if cam.enabled != enabled:
             new = replace(cam, enabled=enabled)
-            self.store.update_camera(new)
             with self._lock:
                 self._cameras[cam.id] = new
+            try:
+                self.store.update_camera(new)
+            except StoreUnavailable:
+                log.warning("camera %s: %s, but a restart will not remember it (the database "
+                            "cannot be written)", cam.id, "started" if enabled else "stopped")
 
     def start(self, cid: str) -> CameraStatus:
         """Enable a camera and start it; it starts again after a server restart."""
@@ -353,7 +400,8 @@ class Service:
         log.info("camera %s reset", cid)
 
     def status(self, cid: str) -> CameraStatus:
-        return CameraStatus.of(self._runner(cid).snapshot())
+        runner = self._runner(cid)
+        return CameraStatus.of(runner.snapshot(), runner.store_status())
 
     # -- zones ----------------------------------------------------------------------------
     def zones(self, cid: str) -> list[ZoneSpec]:
@@ -541,10 +589,11 @@ class Service:
     def shutdown(self) -> None:
         """Stop every runner (each writes what it counted and its heat); cameras stay enabled
         so they start again with the server."""
+        self._watching.set()
         with self._lock:
             runners = list(self._runners.values())
         for r in runners:
-            r.stop()
+            r.close()
 
 
 # The least role each call needs; a call not listed here is refused to everyone.
@@ -552,7 +601,7 @@ NEEDS: dict[str, Role] = {
     **{m: Role.VIEWER for m in (
         "cameras", "camera", "status", "zones", "zone", "counts", "events", "recent_events",
         "series", "events_csv", "counts_csv", "counts_json", "jpeg", "frame_index", "still",
-        "with_zones", "heat_png", "heat_npz")},
+        "with_zones", "heat_png", "heat_npz", "store_health")},
     **{m: Role.OPERATOR for m in (
         "start", "stop", "reset", "add_zone", "update_zone", "flip_zone", "delete_zone")},
     **{m: Role.ADMIN for m in (

@@ -11,6 +11,9 @@ HEATMAP_DASHBOARD_DEMO: "0" to not create the demo camera on first start (defaul
 HEATMAP_DASHBOARD_RETENTION_DAYS: raw crossing events older than this are pruned (default 30).
 HEATMAP_DASHBOARD_MINUTE_RETENTION_DAYS: per-minute counts older than this are pruned
 (default 400). Lifetime counts and the last heat snapshots are always kept.
+HEATMAP_DASHBOARD_SPOOL: where crossings wait while the database cannot be written, past
+what memory holds (default: the data directory's spool/; put it on another disk to ride
+out a full one).
 """
 from __future__ import annotations
 
@@ -89,3 +92,13 @@ def camera_hosts() -> list[str]:
     """
     text = os.environ.get("HEATMAP_DASHBOARD_CAMERA_HOSTS", "")
     return [h.strip().lower() for h in text.split(",") if h.strip()]
+
+
+def spool_dir(data: Path) -> Path:
+    """Where crossings wait on disk while the database cannot take them.
+
+    Example:
+        >>> os.environ.pop("HEATMAP_DASHBOARD_SPOOL", None); spool_dir(Path("/d")).as_posix()
+        '/d/spool'
+    """
+    return Path(os.environ.get("HEATMAP_DASHBOARD_SPOOL") or data / "spool")

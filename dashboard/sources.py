@@ -205,7 +205,7 @@ class FrameSource:
     """
 
     def __init__(self, spec: _Spec, cap: cv2.VideoCapture, live: bool, open_timeout_s: float,
-                 loop: bool, backoff_s: tuple[float, float]) -> None:
+                 loop: bool, backoff_s: tuple[float, float], start_frame: int = 0) -> None:
         self.spec, self.name, self.live, self.loop = spec, spec.name, live, loop
         self.open_timeout_s = open_timeout_s
         self.backoff_s = backoff_s
@@ -214,6 +214,8 @@ class FrameSource:
         self.native_fps = fps if 0 < fps < 1000 else 0.0
         self.frame_count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)) \
             if spec.kind == "file" else 0
+        self.start_frame = start_frame
+        self.truncated: str | None = None   # why a file looks cut short, once it ended
         self._status = SourceStatus("live")
         self._stats = SourceStats()
         self._arrivals: deque[float] = deque(maxlen=30)
@@ -325,7 +327,8 @@ class FrameSource:
             cap = self._cap
             ok, img = cap.read() if cap is not None else (False, None)
             if not ok:
-                self._set_status(SourceStatus("ended"))
+                self._check_length()
+                self._set_status(SourceStatus("ended", last_error=self.truncated))
                 frame = None
             else:
                 frame = self._publish(img, self._index / fps)
@@ -337,6 +340,15 @@ class FrameSource:
                     continue
             if frame is None:
                 return
+
+    def _check_length(self) -> None:
+        """A file that ends well before the frame count its header states was cut short
+        (a copy or a recording interrupted): say so rather than end as if complete."""
+        got = self.start_frame + self._index
+        if self.frame_count and got < self.frame_count - max(2, self.frame_count // 50):
+            self.truncated = (f"the file ends after {got} of the {self.frame_count} frames "
+                              "its header states: it looks truncated")
+            log.warning("source %s: %s", self.name, self.truncated)
 
     def _reconnect(self, error: str) -> bool:
         """Reopen with backoff until it works or we are stopped; True when reconnected."""
@@ -422,4 +434,5 @@ def open_source(spec: str | int | Path, live: bool = True, open_timeout_s: float
     if loop is None:
         loop = live and str(spec).strip() == "demo"
     log.info("opened %s (%s)", parsed.name, "live" if live else "batch")
-    return FrameSource(parsed, cap, live, open_timeout_s, loop, backoff_s)
+    return FrameSource(parsed, cap, live, open_timeout_s, loop, backoff_s,
+                       start_frame=max(0, int(start_frame)) if parsed.kind == "file" else 0)

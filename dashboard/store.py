@@ -7,6 +7,12 @@ Counts belong to a zone's id, never to its name: renaming keeps them, deleting a
 them (the zone row is marked deleted, nothing is dropped), and a new zone with an old name
 starts at zero. Camera addresses are stored sealed (see `credentials.SourceVault`).
 
+Faults lose nothing either: a write that fails (disk full, read-only, I/O error) raises
+`StoreUnavailable` and leaves the store as it was; the `EventWriter` keeps such crossings
+(in memory, then in a spool file) and writes them once the fault clears. `check()` notices a
+database file deleted, replaced or made read-only under the running server and rewrites it
+from the connection that still holds it.
+
 `SQLiteStore` is the embedded implementation; a server database would implement the same
 methods.
 """
@@ -16,11 +22,13 @@ import csv
 import io
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .engine.zones import ClassCounts, CrossingEvent, ZoneCounts
 from .entities import (Camera, CameraId, CameraSettings, Presentation, ZoneId, ZoneSpec)
@@ -67,7 +75,43 @@ CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, t REAL NOT NULL, username TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL, ok INTEGER NOT NULL, detail TEXT NOT NULL);
 """
+class StoreUnavailable(DashboardError):
+    """The database cannot be written now (disk full, read-only, gone); nothing was
+    changed. The API answers 503: the same request can work later."""
+
+
+def _reason(e: Exception) -> str:
+    """A failed database call in a few words an operator can act on."""
+    name = getattr(e, "sqlite_errorname", "") or ""
+    if name == "SQLITE_FULL" or getattr(e, "errno", None) == 28:
+        return "disk full"
+    if name.startswith("SQLITE_READONLY") or getattr(e, "errno", None) in (13, 30):
+        return "read-only"
+    if name.startswith("SQLITE_IOERR"):
+        return "disk I/O error"
+    if name.startswith("SQLITE_CANTOPEN"):
+        return "cannot open the file"
+    return str(e) or type(e).__name__
+
+
+def _safe(fn: Any) -> Any:
+    """fn() or None if the database refuses (for best-effort upkeep and probes)."""
+    try:
+        return fn()
+    except sqlite3.Error:
+        return None
+
+
+def _read_only_fs(path: str) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 LEGACY_TABLES = ("zones", "epochs", "events", "totals", "minutes", "heat")
+META_UPSERT = ("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+               "value = excluded.value")
 HEAT_KEPT = 2   # snapshots kept per camera and epoch
 INTERVALS = {"minute": 1, "hour": 60, "day": 1440}
 
@@ -85,31 +129,214 @@ class SQLiteStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only takes on a new file
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a commit survives a power cut too, not only a killed process.
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._migrate()
-            self._db.executescript(SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.Error as e:
-            raise DashboardError(f"Cannot open the database {self.path}: {e}") from e
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._epochs: dict[str, int] = {}
+        self._write_fault: str | None = None   # the last write failed: why
+        self._file_fault: str | None = None    # what check() found wrong with the file
+        self._db, writable = self._connect()
+        if not writable:
+            self._note_write_fault("read-only")
 
-    def _migrate(self) -> None:
+    @property
+    def _on_disk(self) -> bool:
+        return self.path != ":memory:" and not self.path.startswith("file:")
+
+    def _connect(self) -> tuple[sqlite3.Connection, bool]:
+        """Open the file, in WAL mode with the schema; and whether it can be written. A
+        file that cannot be written (made read-only) still opens, for reading: the server
+        runs and says so, and writes resume when it can write again (see `check`)."""
+        try:
+            db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            self._identity = self._stat()
+        except (sqlite3.Error, OSError) as e:
+            raise DashboardError(f"Cannot open the database {self.path}: {e}") from e
+        try:
+            db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only takes on a new file
+            db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit survives a power cut too, not only a killed process.
+            db.execute("PRAGMA synchronous=FULL")
+            self._migrate(db)
+            db.executescript(SCHEMA)
+            # Also a probe: SQLite opens a file it may not write read-only, silently.
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.Error as e:
+            current = _safe(lambda: db.execute("PRAGMA user_version").fetchone()[0])
+            if _reason(e) != "read-only" or current != SCHEMA_VERSION:
+                db.close()
+                raise DashboardError(f"Cannot open the database {self.path}: {e}") from e
+            return db, False
+        return db, True
+
+    def _stat(self) -> tuple[int, int] | None:
+        if not self._on_disk:
+            return None
+        st = os.stat(self.path)
+        return (st.st_dev, st.st_ino)
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
         """A database of the first version keyed everything by a hash of the typed source;
         its tables are kept, renamed legacy_*, rather than read wrongly or dropped."""
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        cols = [r[1] for r in self._db.execute("PRAGMA table_info(events)")]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        cols = [r[1] for r in db.execute("PRAGMA table_info(events)")]
         if version < SCHEMA_VERSION and "source_key" in cols:
-            with self._db:
+            with db:
                 for t in LEGACY_TABLES:
-                    self._db.execute(f"ALTER TABLE {t} RENAME TO legacy_{t}")
+                    db.execute(f"ALTER TABLE {t} RENAME TO legacy_{t}")
             log.warning("The database %s came from an older version: its tables are kept as "
                         "legacy_* and cameras start afresh.", self.path)
+
+    # -- faults ---------------------------------------------------------------------------
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock. A failure rolls it back and raises
+        `StoreUnavailable` saying why; the first failure (and the recovery) is logged once."""
+        with self._lock:
+            before = self._db.total_changes
+            try:
+                with self._db:
+                    yield self._db
+            except sqlite3.Error as e:
+                self._epochs.clear()   # an epoch made in the failed transaction is not there
+                reason = _reason(e)
+                self._note_write_fault(reason)
+                raise StoreUnavailable(f"The database cannot be written ({reason}); nothing "
+                                       "was changed. Try again when it is fixed.") from e
+            if self._write_fault is not None and self._db.total_changes != before:
+                log.warning("database %s: writes work again", self.path)
+                self._write_fault = None
+
+    def _note_write_fault(self, reason: str) -> None:
+        if self._write_fault != reason:
+            log.error("database %s: cannot write: %s. Counting goes on; crossings are kept "
+                      "and written when this clears.", self.path, reason)
+        self._write_fault = reason
+
+    @property
+    def fault(self) -> str | None:
+        """What is wrong with the database now ("disk full", "read-only", ...), or None.
+
+        Example:
+            >>> SQLiteStore(":memory:").fault is None
+            True
+        """
+        return self._write_fault or self._file_fault
+
+    def check(self) -> str | None:
+        """Look at the database file: deleted or replaced under us, it is rewritten from
+        the connection that still holds it (a replacement is kept aside, renamed); made
+        read-only, that is said (once) and writes resume when it is writable again.
+        Cheap (a few stat calls): the service calls it every second. Returns `fault`.
+
+        Example:
+            >>> import tempfile, os
+            >>> s = SQLiteStore(os.path.join(tempfile.mkdtemp(), "d.db"))
+            >>> os.unlink(s.path); s.check() is None and os.path.exists(s.path)
+            True
+        """
+        if not self._on_disk:
+            return self.fault
+        with self._lock:
+            try:
+                try:
+                    identity = self._stat()
+                except FileNotFoundError:
+                    identity = None
+                if identity != self._identity:
+                    self._restore("deleted" if identity is None else "replaced by another file")
+                elif not os.path.exists(self.path + "-wal"):
+                    self._restart_wal()
+                writable = os.access(self.path, os.W_OK) and not _read_only_fs(self.path)
+                if not writable:
+                    self._note_file_fault("the database file is read-only: writes go on "
+                                          "through the open file, but a restart could not "
+                                          "write it; make it writable again")
+                else:
+                    if self._file_fault and "read-only" in self._file_fault:
+                        self._note_file_fault(None)
+                    if self._write_fault == "read-only":
+                        self._reopen()   # a connection opened read-only stays read-only
+            except (OSError, sqlite3.Error) as e:
+                self._note_file_fault(f"cannot repair the database file: {_reason(e)}")
+        return self.fault
+
+    def _note_file_fault(self, text: str | None) -> None:
+        if text != self._file_fault:
+            if text is None:
+                log.warning("database %s: the file is all right again", self.path)
+            else:
+                log.error("database %s: %s", self.path, text)
+        self._file_fault = text
+
+    def _restore(self, why: str) -> None:
+        """Write everything the open connection holds into a new file at the path (the old
+        inode is still readable through it), then use that file."""
+        log.error("database %s was %s while the server ran: rewriting it from the open "
+                  "copy", self.path, why)
+        tmp = self.path + ".restoring"
+        for f in (tmp, tmp + "-journal"):
+            Path(f).unlink(missing_ok=True)
+        dest = sqlite3.connect(tmp)
+        try:
+            self._db.backup(dest)
+        except sqlite3.Error:
+            dest.close()
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        dest.close()
+        self._db.close()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for suffix in ("", "-wal", "-shm"):
+            if why == "deleted":   # the old file's -wal and -shm: copied, and stale now
+                Path(self.path + suffix).unlink(missing_ok=True)
+            elif os.path.exists(self.path + suffix):   # a stranger's files are kept, renamed
+                aside = f"{self.path}.replaced-{stamp}{suffix}"
+                os.replace(self.path + suffix, aside)
+                log.error("database: the file found at %s was kept as %s", self.path + suffix,
+                          aside)
+        os.replace(tmp, self.path)
+        self._db, writable = self._connect()
+        if not writable:
+            self._note_write_fault("read-only")
+        self._epochs.clear()
+        self._note_file_fault(None)
+        log.error("database %s: rewritten; nothing counted was lost", self.path)
+
+    def _restart_wal(self) -> None:
+        """The -wal file was deleted under us: what only it held goes into the main file
+        (through the open descriptor), then a new -wal starts."""
+        log.error("database %s: its -wal file was deleted; writing everything into the "
+                  "main file", self.path)
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.close()   # before the new connection: two -wal files must never meet
+        self._db, writable = self._connect()
+        self._epochs.clear()
+        if not writable:
+            self._note_write_fault("read-only")
+
+    def _reopen(self) -> None:
+        """A new connection in place of this one, if it can write (the -wal and -shm a
+        read-only connection made carry its read-only mode: they get the file's)."""
+        mode = os.stat(self.path).st_mode & 0o666
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(self.path + suffix) and not os.access(self.path + suffix,
+                                                                    os.W_OK):
+                try:
+                    os.chmod(self.path + suffix, mode)
+                except OSError:
+                    pass
+        try:
+            db, writable = self._connect()
+        except DashboardError:
+            return
+        if not writable:
+            db.close()
+            return
+        self._db.close()
+        self._db = db
+        self._epochs.clear()
+        if self._write_fault is not None:
+            log.warning("database %s: writes work again", self.path)
+            self._write_fault = None
 
     # -- meta -----------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
@@ -118,22 +345,26 @@ class SQLiteStore:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._lock, self._db:
-            self._db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-                             "value = excluded.value", (key, value))
+        with self._tx():
+            self._db.execute(META_UPSERT, (key, value))
 
     # -- users, tokens, audit -------------------------------------------------------------
     def sql(self, query: str, *params: Any) -> list[tuple]:
         """Run one statement in its own transaction; the rows it returns (auth's tables)."""
-        with self._lock, self._db:
+        with self._tx():
             return self._db.execute(query, params).fetchall()
 
     def audit(self, username: str, action: str, target: str, ok: bool = True,
               detail: str = "") -> None:
-        """Record who did what to which thing, and whether it was allowed."""
-        self.sql("INSERT INTO audit (t, username, action, target, ok, detail) "
-                 "VALUES (?, ?, ?, ?, ?, ?)", time.time(), username, action, target, int(ok),
-                 detail[:500])
+        """Record who did what to which thing, and whether it was allowed. While the
+        database cannot be written the record goes to the log instead (never lost)."""
+        try:
+            self.sql("INSERT INTO audit (t, username, action, target, ok, detail) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", time.time(), username, action, target,
+                     int(ok), detail[:500])
+        except StoreUnavailable:
+            log.warning("audit (not stored: %s): %s %s %s ok=%s %s", self.fault, username,
+                        action, target, ok, detail[:500])
 
     def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
         rows = self.sql("SELECT t, username, action, target, ok, detail FROM audit "
@@ -144,14 +375,14 @@ class SQLiteStore:
     # -- cameras --------------------------------------------------------------------------
     def add_camera(self, cam: Camera, source_sealed: str) -> None:
         now = time.time()
-        with self._lock, self._db:
+        with self._tx():
             self._db.execute(
                 "INSERT INTO cameras VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                 (cam.id, cam.name, source_sealed, cam.source, json.dumps(cam.settings.to_dict()),
                  json.dumps(cam.presentation.to_dict()), int(cam.enabled), now, now))
 
     def update_camera(self, cam: Camera, source_sealed: str | None = None) -> None:
-        with self._lock, self._db:
+        with self._tx():
             self._db.execute(
                 "UPDATE cameras SET name = ?, source_shown = ?, settings_json = ?, "
                 "presentation_json = ?, enabled = ?, updated = ? WHERE id = ?",
@@ -164,7 +395,7 @@ class SQLiteStore:
     def delete_camera(self, cid: CameraId) -> None:
         """Mark a camera deleted; its events, counts and zones stay in the file, archived."""
         now = time.time()
-        with self._lock, self._db:
+        with self._tx():
             self._db.execute("UPDATE cameras SET deleted = ?, enabled = 0 WHERE id = ?",
                              (now, cid))
             self._db.execute("UPDATE zones SET deleted = ? WHERE camera_id = ? AND deleted IS NULL",
@@ -191,7 +422,7 @@ class SQLiteStore:
     def save_zone(self, cid: CameraId, spec: ZoneSpec) -> None:
         """Add or replace (by id) a camera's zone."""
         now = time.time()
-        with self._lock, self._db:
+        with self._tx():
             self._db.execute(
                 "INSERT INTO zones VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT(id) DO UPDATE SET "
                 "spec_json = excluded.spec_json, updated = excluded.updated",
@@ -199,7 +430,7 @@ class SQLiteStore:
 
     def delete_zone(self, zid: ZoneId) -> None:
         """Archive a zone: it is no longer shown or counted; its past counts stay."""
-        with self._lock, self._db:
+        with self._tx():
             self._db.execute("UPDATE zones SET deleted = ? WHERE id = ?", (time.time(), zid))
 
     def zones(self, cid: CameraId) -> list[ZoneSpec]:
@@ -228,10 +459,13 @@ class SQLiteStore:
                 self._epochs[cid] = int(row[0])
         return self._epochs[cid]
 
-    def archive(self, cid: CameraId) -> int:
+    def archive(self, cid: CameraId, meta: tuple[str, str] | None = None) -> int:
         """Reset: close the current epoch (its events and counts stay, archived) and start a
-        new one at zero. Returns the new epoch."""
-        with self._lock, self._db:
+        new one at zero, with a `meta` (key, value) in the same transaction. Returns the new
+        epoch."""
+        with self._tx():
+            if meta is not None:
+                self._db.execute(META_UPSERT, meta)
             old = self._epoch(cid)
             now = time.time()
             self._db.execute("UPDATE epochs SET archived = ? WHERE camera_id = ? AND epoch = ?",
@@ -254,10 +488,9 @@ class SQLiteStore:
         rows = [(e.t, e.zone, int(e.track_id), e.cls_name, e.direction) for e in events]
         if not rows and meta is None:
             return 0
-        with self._lock, self._db:
+        with self._tx():
             if meta is not None:
-                self._db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
-                                 "SET value = excluded.value", meta)
+                self._db.execute(META_UPSERT, meta)
             if not rows:
                 return 0
             ep = self._epoch(cid)
@@ -318,7 +551,7 @@ class SQLiteStore:
     # -- heat -----------------------------------------------------------------------------
     def save_heat(self, cid: CameraId, npz: bytes, t: float) -> None:
         """Keep a heatmap snapshot (the last few per camera)."""
-        with self._lock, self._db:
+        with self._tx():
             ep = self._epoch(cid)
             self._db.execute("INSERT INTO heat VALUES (?, ?, ?, ?)", (cid, ep, t, npz))
             self._db.execute(
@@ -339,14 +572,14 @@ class SQLiteStore:
         `minutes_older_than_s` (default: kept), then give the freed pages back, so the file
         stays bounded. Totals are never pruned: counts stay right. Returns events deleted."""
         now = time.time() if now is None else now
+        with self._tx():
+            n = self._db.execute("DELETE FROM events WHERE t < ?",
+                                 (now - older_than_s,)).rowcount
+            if minutes_older_than_s is not None:
+                self._db.execute("DELETE FROM minutes WHERE minute < ?",
+                                 (int((now - minutes_older_than_s) // 60),))
         with self._lock:
-            with self._db:
-                n = self._db.execute("DELETE FROM events WHERE t < ?",
-                                     (now - older_than_s,)).rowcount
-                if minutes_older_than_s is not None:
-                    self._db.execute("DELETE FROM minutes WHERE minute < ?",
-                                     (int((now - minutes_older_than_s) // 60),))
-            self._db.execute("PRAGMA incremental_vacuum")
+            _safe(lambda: self._db.execute("PRAGMA incremental_vacuum"))
         return n
 
     def integrity(self) -> str:
@@ -382,28 +615,150 @@ class EventWriter:
     """Buffers a camera's events and commits them at least every `flush_s` seconds, so a
     killed process loses at most that much.
 
+    While the database cannot be written, nothing is dropped: events wait (retried with
+    backoff from RETRY_S up to RETRY_MAX_S) in a spool file (JSON lines, written by the next
+    writer of the camera if the process dies) or, if that cannot be written either, in
+    memory (said once past `memory_limit`), and they land, in order and once, as soon as a
+    write works again. `status` says what waits.
+
     Example:
         >>> w = EventWriter(SQLiteStore(":memory:"), CameraId("cam_1"), flush_s=0.25)
         >>> w.add([CrossingEvent(1.0, "zone_a", 1, "car", "out")]); w.flush()
         1
     """
 
-    def __init__(self, store: SQLiteStore, cid: CameraId, flush_s: float = 0.25) -> None:
+    RETRY_S, RETRY_MAX_S = 0.5, 5.0
+
+    def __init__(self, store: SQLiteStore, cid: CameraId, flush_s: float = 0.25,
+                 spool: Path | None = None, memory_limit: int = 20_000) -> None:
         self.store, self.cid, self.flush_s = store, cid, flush_s
+        self.spool, self.memory_limit = spool, memory_limit
         self._buf: list[CrossingEvent] = []
+        self._meta: tuple[str, str] | None = None   # written with the events, once they are
+        self._spooled = 0
         self._last = time.monotonic()
-        self._lock = threading.Lock()
+        self._retry_at, self._backoff = 0.0, self.RETRY_S
+        self._fault: str | None = None
+        self._spill_failed = False
+        self._over_limit = False
+        self._lock = threading.RLock()
+        if spool is not None and spool.exists():
+            self._spooled = sum(1 for line in spool.open() if line.startswith('["e"'))
+            log.warning("camera %s: %d crossings left waiting by an earlier run; writing them",
+                        cid, self._spooled)
+            self.flush(force=True)
+
+    @property
+    def pending(self) -> int:
+        """Events not yet in the database."""
+        return len(self._buf) + self._spooled
+
+    @property
+    def status(self) -> str | None:
+        """"database: disk full, 37 crossings waiting" while writes fail; else None.
+
+        Example:
+            >>> EventWriter(SQLiteStore(":memory:"), CameraId("cam_1")).status is None
+            True
+        """
+        with self._lock:
+            if self._fault is None:
+                return None
+            return f"database: {self._fault}, {self.pending} crossings waiting"
 
     def add(self, events: Iterable[CrossingEvent]) -> None:
         with self._lock:
             self._buf.extend(events)
-            due = self._buf and time.monotonic() - self._last >= self.flush_s
+            now = time.monotonic()
+            due = self._buf and now - self._last >= self.flush_s and now >= self._retry_at
         if due:
             self.flush()
 
-    def flush(self, meta: tuple[str, str] | None = None) -> int:
-        """Commit what is buffered (and `meta`, see `SQLiteStore.add_events`)."""
+    def flush(self, meta: tuple[str, str] | None = None, force: bool = False) -> int:
+        """Commit what waits (and `meta`, see `SQLiteStore.add_events`); returns how many
+        events were written. While writes fail this returns 0 and keeps everything, trying
+        again no sooner than the backoff allows (`force` tries now)."""
         with self._lock:
-            buf, self._buf = self._buf, []
-            self._last = time.monotonic()
-            return self.store.add_events(self.cid, buf, meta)
+            if meta is not None:
+                self._meta = meta
+            now = time.monotonic()
+            if not force and now < self._retry_at:
+                return 0
+            self._last = now
+            spooled = self._read_spool()
+            events = spooled + self._buf
+            try:
+                n = self.store.add_events(self.cid, events, self._meta)
+            except StoreUnavailable as e:
+                self._failed(e)
+                return 0
+            self._buf, self._meta = [], None
+            if spooled and self.spool is not None:
+                self.spool.unlink(missing_ok=True)
+            self._spooled = 0
+            if self._fault is not None:
+                log.warning("camera %s: the database works again; %d waiting crossings "
+                            "written", self.cid, n)
+                self._fault, self._backoff, self._retry_at = None, self.RETRY_S, 0.0
+                self._spill_failed = self._over_limit = False
+            return n
+
+    def close(self) -> None:
+        """Last flush; what still cannot be written goes to the spool file, for the next
+        run to write (a server stopped during a fault keeps its crossings)."""
+        with self._lock:
+            if self.flush(force=True) == 0 and (self._buf or self._meta):
+                self._spill()
+
+    def _failed(self, e: StoreUnavailable) -> None:
+        self._fault = self.store.fault or str(e)
+        self._retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, self.RETRY_MAX_S)
+        # To disk at once where there is a spool (a kill during the fault then loses
+        # nothing); memory holds them only when that cannot be written either.
+        self._spill()
+        if len(self._buf) > self.memory_limit and not self._over_limit:
+            self._over_limit = True
+            log.error("camera %s: %d crossings waiting in memory (no spool can be written): "
+                      "free some disk space", self.cid, len(self._buf))
+
+    def _spill(self) -> None:
+        """Move waiting events (and the meta they carry) to the spool file; if that cannot
+        be written either, they stay in memory (said once)."""
+        if self.spool is None or not (self._buf or self._meta):
+            return
+        lines = [json.dumps(["e", e.t, e.zone, int(e.track_id), e.cls_name, e.direction])
+                 for e in self._buf]
+        if self._meta is not None:
+            lines.append(json.dumps(["m", *self._meta]))
+        try:
+            self.spool.parent.mkdir(parents=True, exist_ok=True)
+            with self.spool.open("a") as f:
+                f.write("\n".join(lines) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            if not self._spill_failed:
+                log.error("camera %s: cannot spool waiting crossings to %s (%s); they stay "
+                          "in memory", self.cid, self.spool, e)
+            self._spill_failed = True
+            return
+        self._spooled += len(self._buf)
+        self._buf = []
+
+    def _read_spool(self) -> list[CrossingEvent]:
+        """The spooled events in order; a meta line spooled with them is taken up too
+        (memory holds a newer one if it has any)."""
+        if not self._spooled or self.spool is None:
+            return []
+        out = []
+        for line in self.spool.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:   # a line cut by a crash: everything before it counts
+                continue
+            if row[0] == "e":
+                out.append(CrossingEvent(float(row[1]), row[2], int(row[3]), row[4], row[5]))
+            elif row[0] == "m" and self._meta is None:
+                self._meta = (row[1], row[2])
+        return out

@@ -39,7 +39,8 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 class DashboardServer:
     """One server process over one data directory; `restart()` keeps port and data."""
 
-    def __init__(self, data: Path, demo: bool = True, **env: str) -> None:
+    def __init__(self, data: Path, demo: bool = True, prefix: list[str] | None = None,
+                 log_path: Path | None = None, **env: str) -> None:
         self.data, self.port = Path(data), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "HEATMAP_DASHBOARD_DATA": str(data), "YOLO_OFFLINE": "1",
@@ -47,13 +48,14 @@ class DashboardServer:
                     "HEATMAP_DASHBOARD_ADMIN_PASSWORD": ADMIN_PASSWORD, **env}
         self.token: str | None = None   # the admin's API token, sent by default
         self.proc: subprocess.Popen | None = None
-        self.log_path = self.data / "server.log"
+        self.prefix = prefix or []   # e.g. a command that drops root's file override
+        self.log_path = log_path or self.data / "server.log"
 
     def start(self, timeout_s: float = 120) -> "DashboardServer":
         self.data.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/web.py", "--server.port",
+            [*self.prefix, sys.executable, "-m", "streamlit", "run", "dashboard/web.py", "--server.port",
              str(self.port), "--server.headless", "true"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()

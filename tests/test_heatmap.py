@@ -144,12 +144,15 @@ def test_to_png_writes_heat_image(tmp_path):
     assert img[120, 160].any() and not img[10, 10].any()
 
 
-def test_frame_size_change_resets_heat_with_a_warning(caplog):
-    h = splat_once()
-    with caplog.at_level(logging.WARNING):
-        h.add(Tracks.empty(), 0.1, (480, 640))
-    assert "size changed" in caplog.text
-    assert h.value.shape == (480, 640) and h.value.max() == 0
+def test_frame_size_change_keeps_the_heat_where_it_was_seen():
+    h = splat_once()                                   # a splat at the middle of 320x240
+    before = h.value
+    h.add(Tracks.empty(), 0.0, (480, 640))             # the camera comes back at 640x480
+    after = h.value
+    assert after.shape == (480, 640)
+    y, x = np.unravel_index(after.argmax(), after.shape)
+    assert abs(y - 240) <= 4 and abs(x - 320) <= 4     # still the middle of the picture
+    assert after.max() == pytest.approx(before.max(), rel=0.1)
 
 
 @pytest.mark.parametrize("kw", [dict(half_life_s=0), dict(half_life_s=-1), dict(opacity=1.5),

@@ -164,6 +164,11 @@ class HeatmapAccumulator:
         self._version = 0       # bumped whenever the heat changes; keys the render cache
         self._cache: dict[str, _Overlay] = {}
 
+    @property
+    def version(self) -> int:
+        """Changes whenever the heat does: a saver can skip an unchanged heatmap."""
+        return self._version
+
     # -- accumulation -------------------------------------------------------------------
     def reset(self) -> None:
         """No heat; the next frame sets the size."""
@@ -172,14 +177,20 @@ class HeatmapAccumulator:
         self._cache = {}
 
     def _ensure_shape(self, shape: tuple[int, int]) -> None:
+        """Take the frame size. When it changes (a camera reconnects at another resolution)
+        the heat so far is resampled onto the new frame: it still lies where it was seen,
+        in 0..1 of the picture (the caller reports the change)."""
         if self.shape == shape:
             return
-        if self.shape is not None:
-            log.warning("Frame size changed from %sx%s to %sx%s: heatmap reset.",
-                        self.shape[1], self.shape[0], shape[1], shape[0])
+        old = {k: v * np.float32(self._scale) for k, v in self._layers.items()}
+        t = self._t
         self.reset()
         self.shape = shape
         self.cell = max(1, math.ceil(max(shape) / MAX_GRID_SIDE))
+        gh, gw = self._grid_shape()
+        self._layers = {k: cv2.resize(v, (gw, gh), interpolation=cv2.INTER_LINEAR)
+                        for k, v in old.items()}
+        self._t = t
 
     def _grid_shape(self) -> tuple[int, int]:
         assert self.shape is not None

@@ -63,8 +63,11 @@ def controls(svc: UserService, cid: str) -> None:
     if c3.button("Reset", key="reset",
                  help="Counts, events and heat to zero (the old ones are archived, not "
                       "deleted)"):
-        svc.reset(cid)
-        st.toast("Counts and heat reset.")
+        try:
+            svc.reset(cid)
+            st.toast("Counts and heat reset.")
+        except DashboardError as e:   # e.g. crossings still waiting on the database
+            st.error(plain(e))
     s = cam.settings
     st.caption(plain(
         f"Running with: model {s.model} · image size {s.imgsz} · confidence {s.conf:g} · "

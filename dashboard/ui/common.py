@@ -63,7 +63,21 @@ def state_line(s: CameraStatus) -> str:
         line += f" · {s.processed_fps:.1f} fps"
     if s.detail:
         line += f": {s.detail}"
-    return f":{STATE_COLORS[s.state]}[{plain(line)}]"
+    text = f":{STATE_COLORS[s.state]}[{plain(line)}]"
+    if s.store:      # crossings waiting on the database: the operator must know at once
+        text += f"  \n:red[{plain(s.store)}]"
+    if s.notice:
+        text += f"  \n:orange[{plain(s.notice)}]"
+    return text
+
+
+@st.fragment(run_every=2)
+def health_banner(svc: UserService) -> None:
+    """A red line on every page while the database cannot be written."""
+    text = svc.store_health()
+    if text:
+        st.error(f"{plain(text)}. Counting goes on; what waits is written as soon as the "
+                 "database can take it.", icon=":material/database:")
 
 
 def counts_table(counts: list[ZoneFigures]) -> None:
