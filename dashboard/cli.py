@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import cv2
 
+from .entities import groups_from_text
 from .errors import DashboardError
 from .sources import SecretFilter, open_source
 
@@ -58,7 +59,8 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
             conf: float = 0.25, imgsz: int = 640, tracker: str = "bytetrack.yaml",
             classes: list[str] | None = None, half_life_s: float | None = None,
             anchor: str = "center", write_video: bool = True, progress: bool = True,
-            runtime: str = "auto") -> dict:
+            runtime: str = "auto", groups: dict[str, list[str]] | None = None,
+            moving_heat: bool = True) -> dict:
     """Run detector, tracker and engine over a video file; write the outputs; return the summary.
 
     Example:
@@ -66,15 +68,16 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
         >>> s["zones"]["door"]["in"]                             # doctest: +SKIP
         12
     """
-    from .detector import Detector
+    from .detector import Detector, SizeCheck
     from .engine import Engine, HeatmapConfig, load_zones
+    from .engine.zones import load_masks
 
     zone_list = load_zones(zones) if zones else []          # cheap checks first
-    heat = HeatmapConfig(half_life_s=half_life_s, anchor=anchor)
+    heat = HeatmapConfig(half_life_s=half_life_s, anchor=anchor, moving_only=moving_heat)
     source = open_source(video, live=False)
     try:
         detector = Detector(model, conf=conf, imgsz=imgsz, classes=classes, tracker=tracker,
-                            runtime=runtime)
+                            runtime=runtime, groups=groups)
     except BaseException:
         source.close()   # its decoding thread would otherwise wait for a reader forever
         raise
@@ -82,6 +85,8 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     engine = Engine(zones=zone_list, heatmap=heat)
+    engine.masks = load_masks(zones) if zones else []
+    sizes = SizeCheck(imgsz)
     writer = None
     bar = Progress(source.frame_count) if progress else None
     n, t0 = 0, time.perf_counter()
@@ -90,7 +95,9 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
         events.writerow(["frame", "t", "zone", "track_id", "class", "direction"])
         while (frame := source.read()) is not None:
             img, n = frame.image, n + 1
-            r = engine.update(img, detector.track(img), frame.t)
+            tracks = detector.track(img)
+            sizes.add(tracks.xyxy, img.shape)
+            r = engine.update(img, tracks, frame.t)
             for e in r.events:
                 events.writerow([n - 1, f"{e.t:.3f}", e.zone, e.track_id, e.cls_name,
                                  e.direction])
@@ -115,7 +122,10 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
         "duration_s": round(n / fps, 3), "processing_fps": round(n / elapsed, 2) if n else 0.0,
         "zones": {z.name: {"type": z.kind, **z.counts.to_dict()} for z in engine.zones},
         "truncated": source.truncated,   # why the file looks cut short, or null
+        "small_objects": sizes.advice(),  # objects too small for imgsz: what to do, or null
     }
+    if summary["small_objects"]:
+        log.warning("%s", summary["small_objects"])
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -212,9 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--imgsz", type=int, default=640)
     p.add_argument("--tracker", default="bytetrack.yaml")
     p.add_argument("--classes", nargs="*", default=None, help="class names or ids to keep")
+    p.add_argument("--groups", default=None,
+                   help='several model classes counted as one: "person = Normal + Fall; ..."')
     p.add_argument("--half-life", type=float, default=None, help="heat half-life in seconds")
     p.add_argument("--anchor", default="center", choices=["center", "bottom_center"])
     p.add_argument("--no-video", action="store_true", help="skip the annotated video")
+    p.add_argument("--heat-all-tracks", action="store_true",
+                   help="heat from every track, also those that never move")
     p.add_argument("--runtime", choices=["auto", "onnx", "torch"], default="auto",
                    help="auto: ONNX Runtime on a CPU, PyTorch on a GPU")
     sub.add_parser("cameras", help="list the saved cameras with their zones and counts (JSON)")
@@ -249,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         s = process(args.video, args.out, args.model, args.zones, args.conf, args.imgsz,
                     args.tracker, args.classes, args.half_life, args.anchor,
-                    write_video=not args.no_video, runtime=args.runtime)
+                    write_video=not args.no_video, runtime=args.runtime,
+                    groups=groups_from_text(args.groups) if args.groups else None,
+                    moving_heat=not args.heat_all_tracks)
     except DashboardError as e:
         log.error("%s", e)
         return 2

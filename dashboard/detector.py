@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -145,6 +145,135 @@ def cached_onnx(weights: Path, imgsz: int) -> Path:
     return target
 
 
+def make_tracker(tracker: str) -> Any:
+    """ultralytics' ByteTrack or BoT-SORT (without ReID) from its yaml, to feed boxes to."""
+    from ultralytics.trackers.track import TRACKER_MAP
+    from ultralytics.utils import YAML, IterableSimpleNamespace
+    from ultralytics.utils.checks import check_yaml
+
+    cfg = IterableSimpleNamespace(**YAML.load(check_yaml(tracker)))
+    if cfg.tracker_type not in ("bytetrack", "botsort") or getattr(cfg, "with_reid", False):
+        raise ValueError(f"tracker {tracker} needs ultralytics' predictor")
+    return TRACKER_MAP[cfg.tracker_type](args=cfg)
+
+
+def track_boxes(tracker: Any, img: np.ndarray, xyxy: np.ndarray, conf: np.ndarray,
+                cls: np.ndarray, names: dict[int, str]) -> Tracks:
+    """One frame's boxes through `tracker`: this frame's `Tracks`."""
+    from ultralytics.engine.results import Boxes
+
+    boxes = Boxes(np.column_stack([xyxy, conf, cls]).astype(np.float32), img.shape[:2])
+    out = tracker.update(boxes, img)
+    if not len(out):
+        return Tracks.empty(names)
+    return Tracks(xyxy=out[:, :4], ids=out[:, 4], cls=out[:, 6], conf=out[:, 5], names=names)
+
+
+class SizeCheck:
+    """Watches how tall the detected objects are in the model's input pixels and says when
+    they are too small for the image size (a detector loses objects much under MIN_PX; on
+    real footage at image size 320, people 40-90 px tall in a 768x432 frame were mostly
+    missed, while 640 found them all).
+
+    Example:
+        >>> c = SizeCheck(320)
+        >>> for _ in range(40):
+        ...     c.add(np.array([[0, 0, 20, 50]]), (432, 768))
+        >>> c.advice()
+        'Objects are small for image size 320: half are under 21 px tall in the model input (it finds them reliably from about 32 px). Use image size 640 or more.'
+    """
+
+    MIN_PX = 32.0       # below this, detection falls off
+    WINDOW = 600        # recent boxes considered
+    MIN_BOXES = 30      # fewer than this: no advice yet
+
+    def __init__(self, imgsz: int) -> None:
+        from collections import deque
+
+        self.imgsz = int(imgsz)
+        self._heights: deque[float] = deque(maxlen=self.WINDOW)
+
+    def add(self, xyxy: np.ndarray, frame_shape: tuple[int, ...]) -> None:
+        """Take one frame's boxes (frame pixels) and the frame's (height, width)."""
+        if len(xyxy):
+            scale = self.imgsz / max(frame_shape[0], frame_shape[1])
+            self._heights.extend(((xyxy[:, 3] - xyxy[:, 1]) * scale).tolist())
+
+    def advice(self) -> str | None:
+        """What to do when objects are too small for this image size, else None."""
+        from .entities import IMAGE_SIZES
+
+        if len(self._heights) < self.MIN_BOXES:
+            return None
+        median = float(np.median(np.asarray(self._heights)))
+        if median >= self.MIN_PX:
+            return None
+        better = [s for s in IMAGE_SIZES if s > self.imgsz and median * s / self.imgsz >= self.MIN_PX]
+        todo = (f"Use image size {better[0]} or more." if better else
+                "Use the largest image size, or a camera closer to the scene.")
+        return (f"Objects are small for image size {self.imgsz}: half are under "
+                f"{median:.0f} px tall in the model input (it finds them reliably from about "
+                f"{self.MIN_PX:.0f} px). {todo}")
+
+
+class ClassGroups:
+    """Several model classes counted as one: {"person": ["Normal", "Fall"]} makes one class
+    "person" of a model's "Normal" and "Fall", and overlapping boxes of the group are
+    suppressed together (class-agnostic within the group), so one object is one box and
+    one track whatever the model says it is doing. Classes in no group keep their names.
+
+    Example:
+        >>> g = ClassGroups({"person": ["Normal", "Fall"]}, {0: "Normal", 1: "Fall", 2: "car"})
+        >>> g.names
+        {0: 'person', 1: 'car'}
+        >>> xyxy = np.array([[0, 0, 10, 20], [1, 0, 11, 20], [50, 50, 60, 60]], np.float32)
+        >>> _, conf, cls = g.apply(xyxy, np.array([.9, .8, .7]), np.array([0, 1, 2]), 0.7)
+        >>> conf.tolist(), cls.tolist()
+        ([0.9, 0.7], [0.0, 1.0])
+    """
+
+    def __init__(self, groups: dict[str, Sequence[str]], names: dict[int, str]) -> None:
+        by_name = {v.lower(): k for k, v in names.items()}
+        lut = np.full(max(names) + 1, -1, np.int64)
+        self.names: dict[int, str] = {}
+        self.members: dict[str, list[int]] = {}
+        for group, classes in groups.items():
+            gid = len(self.names)
+            self.names[gid] = group
+            self.members[group] = []
+            for c in classes:
+                k = int(c) if str(c).isdigit() else by_name.get(str(c).lower())
+                if k is None or k not in names:
+                    raise DashboardError(f"Class group {group!r}: the model has no class "
+                                         f"{c!r}; it has {', '.join(names.values())}.")
+                if lut[k] != -1:
+                    raise DashboardError(f"Class {names[k]!r} is in two class groups.")
+                lut[k] = gid
+                self.members[group].append(k)
+        for k, name in sorted(names.items()):
+            if lut[k] == -1:
+                if name.lower() in (g.lower() for g in groups):
+                    raise DashboardError(f"Class group {name!r} has the name of a model class "
+                                         "it does not hold: name the group otherwise.")
+                lut[k] = len(self.names)
+                self.names[int(lut[k])] = name
+        self.lut = lut
+
+    def apply(self, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray, iou: float
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes with their classes mapped to groups and overlaps within a group removed."""
+        import cv2
+
+        if not len(conf):
+            return xyxy, conf, cls
+        g = self.lut[np.asarray(cls, np.int64)]
+        xyxy = np.asarray(xyxy, np.float32)
+        idx = cv2.dnn.NMSBoxesBatched(np.column_stack([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]),
+                                      np.asarray(conf, np.float32), g.astype(np.int32), 0.0, iou)
+        idx = np.asarray(idx, dtype=int).reshape(-1)
+        return xyxy[idx], np.asarray(conf)[idx], g[idx].astype(np.float32)
+
+
 class DirectOnnx:
     """ONNX Runtime without ultralytics' predictor: letterbox, run, class-aware NMS (its
     defaults), then ultralytics' own ByteTrack or BoT-SORT. About 4 ms a frame less than
@@ -159,17 +288,11 @@ class DirectOnnx:
     def __init__(self, onnx: Path, imgsz: int, conf: float, iou: float,
                  classes: list[int] | None, tracker: str) -> None:
         import onnxruntime as ort
-        from ultralytics.trackers.track import TRACKER_MAP
-        from ultralytics.utils import YAML, IterableSimpleNamespace
-        from ultralytics.utils.checks import check_yaml
 
         self.session = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
         self.imgsz, self.conf, self.iou, self.classes = imgsz, conf, iou, classes
-        cfg = IterableSimpleNamespace(**YAML.load(check_yaml(tracker)))
-        if cfg.tracker_type not in ("bytetrack", "botsort") or getattr(cfg, "with_reid", False):
-            raise ValueError(f"tracker {tracker} needs ultralytics' predictor")
-        self.tracker = TRACKER_MAP[cfg.tracker_type](args=cfg)
+        self.tracker = make_tracker(tracker)
 
     def detect(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Boxes (xyxy, frame pixels), confidences and class ids of one BGR frame."""
@@ -204,14 +327,7 @@ class DirectOnnx:
         return xyxy, conf[idx].astype(np.float32), cls[idx].astype(np.float32)
 
     def track(self, img: np.ndarray, names: dict[int, str]) -> Tracks:
-        from ultralytics.engine.results import Boxes
-
-        xyxy, conf, cls = self.detect(img)
-        boxes = Boxes(np.column_stack([xyxy, conf, cls]), img.shape[:2])
-        out = self.tracker.update(boxes, img)
-        if not len(out):
-            return Tracks.empty(names)
-        return Tracks(xyxy=out[:, :4], ids=out[:, 4], cls=out[:, 6], conf=out[:, 5], names=names)
+        return track_boxes(self.tracker, img, *self.detect(img), names)
 
 
 def _cuda_wanted(device: str | None) -> bool:
@@ -238,7 +354,8 @@ class Detector:
     def __init__(self, model: str | Path = "demo", conf: float = 0.25, iou: float = 0.7,
                  imgsz: int = 640, classes: Iterable[int | str] | None = None,
                  tracker: str = "bytetrack.yaml", device: str | None = None,
-                 runtime: str | None = None) -> None:
+                 runtime: str | None = None,
+                 groups: dict[str, Sequence[str]] | None = None) -> None:
         if not 0.0 < conf < 1.0:
             raise DashboardError("Confidence must be between 0 and 1.")
         runtime = (runtime or os.environ.get("HEATMAP_DASHBOARD_RUNTIME") or "auto").lower()
@@ -257,6 +374,11 @@ class Detector:
             raise DashboardError(f"Tracker {tracker!r}: use one of {', '.join(builtin_trackers())} "
                                  "or the path of a tracker .yaml file.")
         self.names: dict[int, str] = dict(self.model.names)
+        self.groups = ClassGroups(groups, self.names) if groups else None
+        self._tracker: Any = None   # the grouped path's own tracker on PyTorch
+        if self.groups is not None and classes is not None:   # a group's name: its members
+            classes = [m for c in classes
+                       for m in self.groups.members.get(str(c), [c])]
         self.classes = class_ids(classes, self.names)
         self.args = dict(conf=conf, iou=iou, imgsz=int(imgsz), classes=self.classes,
                          tracker=tracker, device=device, verbose=False)
@@ -295,6 +417,15 @@ class Detector:
 
     def track(self, frame: np.ndarray) -> Tracks:
         """Detect and track one BGR frame."""
+        if self.groups is not None:   # boxes grouped before the tracker sees them
+            if self.direct is not None:
+                tracker = self.direct.tracker
+            else:
+                if self._tracker is None:
+                    self._tracker = make_tracker(self.args["tracker"])
+                tracker = self._tracker
+            xyxy, conf, cls = self.groups.apply(*self.detect(frame), self.args["iou"])
+            return track_boxes(tracker, frame, xyxy, conf, cls, self.groups.names)
         if self.direct is not None:
             return self.direct.track(frame, self.names)
         results = self.model.track(frame, persist=True, **self.args)
@@ -304,6 +435,8 @@ class Detector:
         """Forget track ids (for a new source): the next frame starts new tracks."""
         if self.direct is not None:
             self.direct.tracker.reset()
+        if self._tracker is not None:
+            self._tracker.reset()
         predictor = getattr(self.model, "predictor", None)
         for tr in getattr(predictor, "trackers", None) or []:
             tr.reset()

@@ -80,6 +80,11 @@ class Pacing(str, Enum):
 class ZoneKind(str, Enum):
     LINE = "line"
     POLYGON = "polygon"
+    MASK = "mask"         # a polygon where nothing is detected, counted or heated
+
+    @property
+    def counts(self) -> bool:
+        return self is not ZoneKind.MASK
 
 
 def _name(value: Any, what: str) -> str:
@@ -130,6 +135,48 @@ def _classes(v: Any) -> tuple[str, ...] | None:
     return tuple(c.strip() for c in v) or None
 
 
+def groups_from_text(text: str) -> dict[str, list[str]]:
+    """Class groups as typed in the page or the CLI: "group = class + class", separated by
+    semicolons.
+
+    Example:
+        >>> groups_from_text("person = Normal + Fall; vehicle = car+truck")
+        {'person': ['Normal', 'Fall'], 'vehicle': ['car', 'truck']}
+    """
+    out: dict[str, list[str]] = {}
+    for part in filter(str.strip, str(text).split(";")):
+        name, eq, members = part.partition("=")
+        classes = [c.strip() for c in members.split("+") if c.strip()]
+        if not eq or not name.strip() or not classes:
+            raise DashboardError(f"Class group {part.strip()!r}: write it as "
+                                 "'group = class + class'.")
+        out[name.strip()] = classes
+    return out
+
+
+def groups_text(groups: dict[str, Sequence[str]] | None) -> str:
+    """The text form of class groups (see `groups_from_text`).
+
+    Example:
+        >>> groups_text({"person": ["Normal", "Fall"]})
+        'person = Normal + Fall'
+    """
+    return "; ".join(f"{g} = {' + '.join(m)}" for g, m in (groups or {}).items())
+
+
+def _groups(v: Any) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
+    if v is None or v == {} or v == "":
+        return None
+    if isinstance(v, str):
+        v = groups_from_text(v)
+    if not isinstance(v, dict) or not all(
+            isinstance(g, str) and g.strip() and isinstance(m, (list, tuple)) and m
+            and all(isinstance(c, str) and c.strip() for c in m) for g, m in v.items()):
+        raise ValueError('must map a group name to its classes, e.g. {"person": '
+                         '["Normal", "Fall"]}')
+    return tuple((g.strip(), tuple(c.strip() for c in m)) for g, m in v.items())
+
+
 def _choice(options: Sequence[Any]) -> Callable[[Any], Any]:
     def parse(v: Any) -> Any:
         for o in options:
@@ -166,8 +213,17 @@ def _parse(cls: type, data: Any, what: str, base: Any = None) -> Any:
 
 
 def _dump(obj: Any) -> dict[str, Any]:
-    return {k: (v.value if isinstance(v, Enum) else list(v) if isinstance(v, tuple) else v)
-            for k, v in asdict(obj).items()}
+    out = {}
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        if "dump" in f.metadata:
+            v = f.metadata["dump"](v)
+        elif isinstance(v, Enum):
+            v = v.value
+        elif isinstance(v, tuple):
+            v = [list(x) if isinstance(x, tuple) else x for x in v]
+        out[f.name] = v
+    return out
 
 
 @dataclass(frozen=True)
@@ -182,6 +238,10 @@ class CameraSettings:
 
     model: str = field(default="demo", metadata={"parse": _text})
     classes: tuple[str, ...] | None = field(default=None, metadata={"parse": _classes})
+    # Several model classes counted as one: (("person", ("Normal", "Fall")),)
+    class_groups: tuple[tuple[str, tuple[str, ...]], ...] | None = field(
+        default=None, metadata={"parse": _groups,
+                                "dump": lambda v: {g: list(m) for g, m in v} if v else None})
     conf: float = field(default=0.25, metadata={"parse": _number(float, 0.01, 0.99)})
     imgsz: int = field(default=640, metadata={"parse": _choice(IMAGE_SIZES)})
     tracker: str = field(default="bytetrack.yaml", metadata={"parse": _text})
@@ -189,6 +249,8 @@ class CameraSettings:
     half_life_s: float | None = field(
         default=None, metadata={"parse": _optional(_number(float, 1.0, 30 * 86400.0))})
     heat_anchor: Anchor = field(default=Anchor.CENTER, metadata={"parse": _enum(Anchor)})
+    # Heat only from tracks that have moved: a parked car or a false detection paints nothing.
+    heat_moving_only: bool = field(default=True, metadata={"parse": _bool})
     pacing: Pacing = field(default=Pacing.NATIVE, metadata={"parse": _enum(Pacing)})
     loop: bool = field(default=False, metadata={"parse": _bool})
 
@@ -199,6 +261,11 @@ class CameraSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return _dump(self)
+
+    @property
+    def groups(self) -> dict[str, list[str]] | None:
+        """The class groups as the detector takes them."""
+        return {g: list(m) for g, m in self.class_groups} if self.class_groups else None
 
 
 @dataclass(frozen=True)
@@ -226,7 +293,8 @@ class Presentation:
     def heatmap_config(self, settings: CameraSettings) -> HeatmapConfig:
         """The engine's heat settings: accumulation from `settings`, looks from here."""
         return HeatmapConfig(half_life_s=settings.half_life_s, anchor=settings.heat_anchor.value,
-                             colormap=COLORMAPS[self.colormap], opacity=self.opacity)
+                             colormap=COLORMAPS[self.colormap], opacity=self.opacity,
+                             moving_only=settings.heat_moving_only)
 
 
 def _unit_points(v: Any) -> tuple[tuple[float, float], ...]:
@@ -268,7 +336,7 @@ class ZoneSpec:
         try:
             kind = ZoneKind(kind)
         except ValueError:
-            raise DashboardError("Zone type must be 'line' or 'polygon'.") from None
+            raise DashboardError("Zone type must be 'line', 'polygon' or 'mask'.") from None
         base = cls(ZoneId(zone_id or new_id("zone")), _name(name, "A zone"), kind, ((0, 0),))
         spec = _parse(cls, {"points": points, "anchor": anchor,
                             "confirm_frames": confirm_frames}, f"Zone {base.name!r}", base)
@@ -293,7 +361,8 @@ class ZoneSpec:
     def to_zone(self, width: int, height: int) -> Zone:
         """The engine's zone in pixels of a `width` x `height` frame; its engine name is the
         zone id (counts and events belong to the id), its label the name."""
-        zone = zone_from_dict({"name": self.id, "type": self.kind.value,
+        kind = ZoneKind.POLYGON if self.kind is ZoneKind.MASK else self.kind   # its shape
+        zone = zone_from_dict({"name": self.id, "type": kind.value,
                                "points": [[x * width, y * height] for x, y in self.points],
                                "anchor": self.anchor.value,
                                "confirm_frames": self.confirm_frames})

@@ -61,6 +61,7 @@ class Snapshot:
     frames_dropped: int = 0
     runtime: str | None = None      # the inference runtime really in use
     notice: str | None = None       # something the operator should know, said once
+    advice: str | None = None       # e.g. objects too small for the image size
     t: float = 0.0
 
 
@@ -221,6 +222,8 @@ class CameraRunner:
             old = {z.name: z for z in self.engine.zones}
             zones = []
             for spec in specs:
+                if not spec.kind.counts:
+                    continue
                 z, before = old.get(spec.id), self._specs.get(spec.id)
                 if z is None or before is None or replace(before, name="") != replace(spec, name=""):
                     z = self._zone_at_size(spec, z)
@@ -228,7 +231,12 @@ class CameraRunner:
                 zones.append(z)
             self.engine.zones = zones
             self._specs = {s.id: s for s in specs}
+            self._fit_masks()
             self._snap = replace(self._snap, counts=self.engine.counts)
+
+    def _fit_masks(self) -> None:
+        self.engine.masks = [s.to_zone(*self._size).points for s in self._specs.values()
+                             if not s.kind.counts]
 
     def _zone_at_size(self, spec: ZoneSpec, previous: Zone | None) -> Zone:
         z = spec.to_zone(*self._size)
@@ -250,7 +258,8 @@ class CameraRunner:
             self._size = (width, height)
             old = {z.name: z for z in self.engine.zones}
             self.engine.zones = [self._zone_at_size(s, old.get(s.id))
-                                 for s in self._specs.values()]
+                                 for s in self._specs.values() if s.kind.counts]
+            self._fit_masks()
 
     # -- reading --------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -395,7 +404,7 @@ class CameraRunner:
                     return
             self._status(CameraState.LOADING)
             detector = Detector(s.model, conf=s.conf, imgsz=s.imgsz, classes=s.classes,
-                                tracker=s.tracker, runtime=s.runtime.value)
+                                tracker=s.tracker, runtime=s.runtime.value, groups=s.groups)
             with self._lock:
                 self._snap = replace(self._snap, runtime=detector.runtime)
             if stop.is_set():
@@ -443,8 +452,11 @@ class CameraRunner:
 
     def _frames(self, detector: Any, src: FrameSource, is_file: bool, done: int,
                 stop: threading.Event) -> None:
+        from .detector import SizeCheck
+
         rate = _Rate()
         s = self.camera.settings
+        sizes, advice = SizeCheck(s.imgsz), None
         last_heat = last_prune = time.monotonic()
         paced_from, paced_n = time.monotonic(), 0
         while not stop.is_set():
@@ -481,6 +493,11 @@ class CameraRunner:
             h, w = img.shape[:2]
             self._fit_zones(w, h)
             tracks = detector.track(img)
+            sizes.add(tracks.xyxy, img.shape)
+            if done % 100 == 0 and sizes.advice() != advice:
+                advice = sizes.advice()
+                if advice:
+                    log.warning("camera %s: %s", self.name, advice)
             now = time.time()
             with self._lock:   # Reset takes this lock too: no crossing slips past it
                 result = self.engine.update(img, tracks, now)
@@ -511,6 +528,7 @@ class CameraRunner:
                             source_fps=src.native_fps if is_file else stats.fps,
                             frame_age_s=0.0 if is_file else max(0.0, now - frame.t),
                             frames_read=stats.frames_read, frames_dropped=stats.frames_dropped,
-                            runtime=detector.runtime, notice=self._snap.notice, t=now)
+                            runtime=detector.runtime, notice=self._snap.notice,
+                            advice=advice, t=now)
             with self._lock:
                 self._snap = snap

@@ -111,12 +111,13 @@ class CameraStatus:
     runtime: str | None
     notice: str | None = None   # e.g. the picture changed size
     store: str | None = None    # e.g. "database: disk full, 37 crossings waiting"
+    advice: str | None = None   # e.g. objects too small for the image size
 
     @classmethod
     def of(cls, s: Snapshot, store: str | None = None) -> "CameraStatus":
         return cls(s.state, s.detail, round(s.processed_fps, 2), round(s.source_fps, 2),
                    round(s.frame_age_s, 3), s.frames_read, s.frames_dropped, s.total_tracks,
-                   s.frame_size, s.runtime, s.notice, store)
+                   s.frame_size, s.runtime, s.notice, store, s.advice)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -462,7 +463,7 @@ class Service:
         """Every zone's in, out, occupancy and per-class counts, in the zones' order."""
         snap = self._runner(cid).snapshot()
         return [ZoneFigures(z.id, z.name, z.kind, snap.counts.get(z.id) or ZoneCounts())
-                for z in self.zones(cid)]
+                for z in self.zones(cid) if z.kind.counts]
 
     def _names(self, cid: str) -> dict[str, str]:
         return {z.id: z.name for z in self.zones(cid)}
@@ -529,11 +530,13 @@ class Service:
 
     def with_zones(self, cid: str, img: Any) -> Any:
         """A copy of a picture of this camera with its zones and their counts drawn."""
-        from .engine.overlay import draw_zones
+        from .engine.overlay import draw_masks, draw_zones
 
         img = img.copy()
         h, w = img.shape[:2]
-        draw_zones(img, [z.to_zone(w, h) for z in self.zones(cid)],
+        zones = [(z, z.to_zone(w, h)) for z in self.zones(cid)]
+        draw_masks(img, [zone.points for z, zone in zones if not z.kind.counts])
+        draw_zones(img, [zone for z, zone in zones if z.kind.counts],
                    {f.id: f.counts for f in self.counts(cid)})
         return img
 

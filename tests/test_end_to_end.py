@@ -17,6 +17,7 @@ from dashboard.demo import DEMO_MODEL
 from dashboard.demo.scene import NAMES, write_clip
 from dashboard.detector import Detector
 from dashboard.engine import Engine, LineZone, PolygonZone, Tracks
+from dashboard.errors import DashboardError
 from dashboard.sources import open_source
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
@@ -141,3 +142,21 @@ def test_cli_rejects_a_file_that_is_not_a_video(tmp_path, caplog):
     junk.write_bytes(b"this is not a video" * 1000)
     assert cli_main(["process", str(junk), "--out", str(tmp_path / "o")]) == 2
     assert "Cannot" in caplog.text and "video" in caplog.text
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "torch"])
+def test_class_groups_make_one_class_and_one_box_per_object(clip, runtime):
+    video, _ = clip
+    plain = Detector("demo", imgsz=IMGSZ, runtime=runtime)
+    grouped = Detector("demo", imgsz=IMGSZ, runtime=runtime,
+                       groups={"thing": ["person", "car"]})
+    assert grouped.groups.names == {0: "thing"}
+    seen = 0
+    with open_source(video, live=False) as src:
+        for _, frame in zip(range(40), iter(src.read, None)):
+            a, b = plain.track(frame.image), grouped.track(frame.image)
+            assert set(b.class_names()) <= {"thing"} and len(b) <= len(a)
+            seen += len(b)
+    assert seen > 0
+    with pytest.raises(DashboardError, match="no class 'bike'"):
+        Detector("demo", imgsz=IMGSZ, groups={"thing": ["person", "bike"]})

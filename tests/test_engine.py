@@ -108,3 +108,17 @@ def test_cached_labels_draw_what_drawing_the_text_draws():
     label(img, "door in 4", (280, 110), (255, 255, 0), 0.6)  # clipped at the corner
     label(img, "door in 4", (-50, -20), (255, 255, 0), 0.6)  # pulled inside
     assert (img[0, 0] == 0).all() and (img[110, 280] == 0).all() and (img[109, 279] == 77).all()
+
+
+def test_nothing_inside_a_mask_is_counted_or_heated():
+    from dashboard.engine import Engine, LineZone
+    from helpers import tracks_of
+
+    eng = Engine(zones=[LineZone("door", (0, 100), (400, 100), confirm_frames=1)])
+    eng.masks = [[(0, 0), (200, 0), (200, 300), (0, 300)]]     # the left half
+    img = np.zeros((300, 400, 3), np.uint8)
+    for t, y in enumerate([80, 120]):                          # both cross the line
+        r = eng.update(img, tracks_of((1, 100, y), (2, 300, y)), t)
+    assert [e.track_id for e in r.events] == [2]               # only the one outside
+    assert eng.heatmap.value[:, :190].max() == 0 and eng.heatmap.value[:, 210:].max() > 0
+    assert len(eng.masks) == 1 and eng.masks[0].tolist()[1] == [200.0, 0.0]

@@ -190,3 +190,25 @@ def test_rebuilding_the_picture_leaves_earlier_plots_alone():
     second = h.render(frame, t=2.0)
     assert np.array_equal(first, kept)
     assert not np.array_equal(second[595:605, 895:905], kept[595:605, 895:905])
+
+
+def test_moving_only_leaves_out_what_never_moves():
+    only, every = (HeatmapAccumulator(HeatmapConfig(moving_only=m)) for m in (True, False))
+    for k in range(30):   # a cloth on the lawn, detected for the whole clip, and a walker
+        for h in (only, every):
+            h.add(tracks_of((1, 60, 60), (2, 100 + 5 * k, 180)), k * 0.1, SHAPE)
+    assert only.value[55:65, 55:65].max() == 0                # the cloth: no heat at all
+    assert every.value[55:65, 55:65].max() > 0                # (it would be the hottest spot)
+    assert only.value[175:185, 150:240].max() > 0             # the walker is there
+
+
+def test_heat_of_a_close_up_box_is_bounded_and_sits_at_the_feet():
+    from dashboard.engine import Tracks
+
+    h = HeatmapAccumulator(HeatmapConfig(anchor="bottom_center"))
+    close = Tracks([[100, 20, 300, 430]], [1], [0], [.9], {0: "person"})   # most of the frame
+    h.add(close, 0.0, (432, 768))
+    heat = h.value
+    assert (heat > 0).mean() < 0.05                            # a blob, not the whole frame
+    y, x = np.unravel_index(heat.argmax(), heat.shape)
+    assert abs(y - 430) <= 8 and abs(x - 200) <= 8             # on the floor, at the feet

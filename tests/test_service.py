@@ -219,3 +219,32 @@ def test_camera_urls_may_be_limited_to_known_hosts(open_service, monkeypatch):
     assert svc.add_camera("Ok", "rtsp://u:p@cam1.local/live", enabled=False)
     with pytest.raises(DashboardError, match="may only reach the camera hosts cam1.local"):
         svc.add_camera("Elsewhere", "http://169.254.169.254/latest/meta-data")
+
+
+def test_class_groups_are_a_setting_given_as_json_or_text(open_service):
+    svc = open_service()
+    cam = svc.add_camera("Hall", "demo", {"class_groups": {"person": ["Normal", "Fall"]}},
+                         enabled=False)
+    assert cam.settings.groups == {"person": ["Normal", "Fall"]}
+    assert cam.settings.to_dict()["class_groups"] == {"person": ["Normal", "Fall"]}
+    cam = svc.update_camera(cam.id, settings={"class_groups": "people = Normal + Fall"})
+    assert open_service().camera(cam.id).settings.groups == {"people": ["Normal", "Fall"]}
+    for bad in ({"person": []}, "person Normal", {"person": "Normal"}):
+        with pytest.raises(DashboardError, match="class_groups"):
+            svc = open_service()
+            svc.update_camera(cam.id, settings={"class_groups": bad})
+
+
+def test_a_mask_is_a_zone_that_counts_nothing(open_service):
+    svc = open_service()
+    cam = svc.add_camera("Lawn", "demo", enabled=False)
+    door = svc.add_zone(cam.id, "door", "line", [[0.5, 0.1], [0.5, 0.9]])
+    mask = svc.add_zone(cam.id, "cloth", "mask", [[0, 0], [0.3, 0], [0.3, 0.3]])
+    assert [z.kind.value for z in svc.zones(cam.id)] == ["line", "mask"]
+    assert [f.id for f in svc.counts(cam.id)] == [door.id]
+    runner = svc._runners[cam.id]
+    assert [z.name for z in runner.engine.zones] == [door.id] and len(runner.engine.masks) == 1
+    svc.delete_zone(cam.id, mask.id)
+    assert runner.engine.masks == []
+    with pytest.raises(DashboardError, match="'line', 'polygon' or 'mask'"):
+        svc.add_zone(cam.id, "x", "circle", [[0, 0], [1, 1]])

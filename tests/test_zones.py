@@ -163,3 +163,37 @@ def test_zone_dict_round_trip():
     z = PolygonZone("shop", SQUARE, anchor="bottom_center", confirm_frames=3)
     z2 = zone_from_dict(z.to_dict())
     assert z2.to_dict() == z.to_dict() and isinstance(z2, PolygonZone)
+
+
+def feed(zone, frames, dt=0.1):
+    """Frames of tracks (each a list of (id, x, y)); every crossing as (t, id, direction)."""
+    out = []
+    for i, items in enumerate(frames):
+        out += [(round(e.t, 3), e.track_id, e.direction)
+                for e in zone.trigger(tracks_of(*items), i * dt)]
+    return out
+
+
+def test_a_track_lost_while_pending_after_crossing_counts_when_it_is_lost():
+    # Seen once past the line, then gone (left the picture): counted 1 s later, at the time
+    # it was last seen; with confirm_frames=2 it was never counted before this rule.
+    frames = [[(1, 200, 80)], [(1, 200, 120)]] + [[]] * 12
+    assert feed(line(2), frames) == [(0.1, 1, "in")]
+    assert feed(line(2), frames[:10]) == []                        # 0.8 s: not lost yet
+
+
+def test_a_lost_track_counts_nothing_if_its_path_missed_the_line_or_it_came_back():
+    assert feed(line(2), [[(1, 350, 80)], [(1, 350, 120)]] + [[]] * 12) == []  # beside it
+    back = [[(1, 200, 80)], [(1, 200, 120)], [(1, 200, 80)]] + [[]] * 12       # jitter
+    assert feed(line(2), back) == []
+
+
+def test_a_lost_track_counted_once_even_if_it_comes_back_on_the_new_side():
+    frames = [[(1, 200, 80)], [(1, 200, 120)]] + [[]] * 12 + [[(1, 200, 130)]] * 3
+    assert feed(line(2), frames) == [(0.1, 1, "in")]
+
+
+def test_a_polygon_entered_at_the_edge_by_a_track_then_lost_counts_in():
+    z = PolygonZone("area", [(100, 100), (300, 100), (300, 300), (100, 300)], confirm_frames=3)
+    frames = [[(1, 50, 200)], [(1, 120, 200)]] + [[]] * 12
+    assert feed(z, frames) == [(0.1, 1, "in")] and z.counts.occupancy == 0

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable, Sequence
 
 import numpy as np
+import shapely
 
 from ..errors import DashboardError
 from .heatmap import HeatmapAccumulator, HeatmapConfig
-from .overlay import draw_tracks, draw_zones
+from .overlay import draw_masks, draw_tracks, draw_zones
 from .tracks import Tracks
 from .zones import CrossingEvent, Zone, ZoneCounts
 
@@ -52,6 +54,30 @@ class Engine:
         self.heatmap = HeatmapAccumulator(heatmap or HeatmapConfig())
         self.draw_boxes = draw_boxes
         self.draw_heat = draw_heat
+        self._masks: list[shapely.Polygon] = []
+
+    @property
+    def masks(self) -> list[np.ndarray]:
+        """Polygons (frame pixels) where nothing is detected, counted or heated: a track
+        whose feet are inside one is left out, as Frigate's object masks do (a flag that
+        moves in the wind, a screen showing people, a busy road behind the shop door)."""
+        return [np.asarray(m.exterior.coords)[:-1] for m in self._masks]
+
+    @masks.setter
+    def masks(self, polygons: Iterable[Sequence[Sequence[float]]]) -> None:
+        made = [shapely.Polygon(p) for p in polygons]
+        for m in made:
+            shapely.prepare(m)
+        self._masks = made
+
+    def _unmasked(self, tracks: Tracks) -> Tracks:
+        if not self._masks or not len(tracks):
+            return tracks
+        feet = tracks.anchors("bottom_center")
+        inside = np.zeros(len(tracks), bool)
+        for m in self._masks:
+            inside |= shapely.contains_xy(m, feet[:, 0], feet[:, 1])
+        return tracks.select(~inside) if inside.any() else tracks
 
     def _check_names(self) -> None:
         names = [z.name for z in self.zones]
@@ -86,6 +112,7 @@ class Engine:
             raise DashboardError(f"Expected a BGR uint8 frame (H, W, 3), got {frame.dtype} "
                                  f"{frame.shape}.")
         self._check_names()
+        tracks = self._unmasked(tracks)
         events: list[CrossingEvent] = []
         for z in self.zones:
             events += z.trigger(tracks, t)
@@ -94,6 +121,8 @@ class Engine:
         if self.draw_boxes:
             draw_tracks(plot, tracks)
         counts = self.counts
+        if self._masks:
+            draw_masks(plot, self.masks)
         draw_zones(plot, self.zones, counts)
         return FrameResult(plot=plot, counts=counts, events=events, total_tracks=len(tracks),
                            t=float(t), tracks=tracks)

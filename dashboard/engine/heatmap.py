@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 ALL = "all"            # the layer name when heat is not kept per class
 MAX_GRID_SIDE = 480    # a grid cell is as many pixels as it takes to keep this many cells
 FOOTPRINT = 0.25       # Gaussian sigma as a fraction of the box's size
+MAX_FOOTPRINT = 0.02   # ... at most this fraction of the frame's longer side (close range)
+MOVED = 0.5            # moving_only: a track counts once it moved this many box heights
+STALE_S = 120.0        # forget a track's start after this long unseen (bounds memory)
 ALPHA_RAMP = 0.5       # the weakest half of heat fades in from transparent
 LEVEL_RANGE = 1e-6     # heat below this fraction of the peak is ranked with the weakest
 REFRESH_S = 0.5        # rebuild the heat picture at most this often, in frame time
@@ -49,7 +52,9 @@ class HeatmapConfig:
 
     half_life_s: None keeps all heat (cumulative); a number halves old heat every that
     many seconds of frame time. colormap: any cv2.COLORMAP_* value. per_class: keep one
-    heat layer per class name as well as the total.
+    heat layer per class name as well as the total. moving_only: a track adds heat only
+    once it has moved half its height from where it was first seen, so what never moves (a
+    parked car, a false detection of a cloth on a lawn) paints nothing.
 
     Example:
         >>> HeatmapConfig(half_life_s=30, anchor="bottom_center").anchor
@@ -61,6 +66,7 @@ class HeatmapConfig:
     colormap: int = cv2.COLORMAP_JET
     opacity: float = 0.5
     per_class: bool = False
+    moving_only: bool = False
 
     def __post_init__(self) -> None:
         check_anchor(self.anchor)
@@ -163,6 +169,10 @@ class HeatmapAccumulator:
         self._t: float | None = None
         self._version = 0       # bumped whenever the heat changes; keys the render cache
         self._cache: dict[str, _Overlay] = {}
+        # moving_only: where each track was first seen (x, y, last seen t); tracks that moved
+        self._starts: dict[int, tuple[float, float, float]] = {}
+        self._moved: dict[int, float] = {}
+        self._pruned_t = -math.inf
 
     @property
     def version(self) -> int:
@@ -175,6 +185,7 @@ class HeatmapAccumulator:
         self.shape, self._layers, self._scale, self._t = None, {}, 1.0, None
         self._version += 1
         self._cache = {}
+        self._starts, self._moved = {}, {}
 
     def _ensure_shape(self, shape: tuple[int, int]) -> None:
         """Take the frame size. When it changes (a camera reconnects at another resolution)
@@ -217,6 +228,8 @@ class HeatmapAccumulator:
         self._ensure_shape((int(shape[0]), int(shape[1])))
         self.decay_to(t)
         total = self._layer(ALL)
+        if self.config.moving_only:
+            tracks = self._moving(tracks, t)
         if not len(tracks):
             return
         self._version += 1
@@ -224,7 +237,9 @@ class HeatmapAccumulator:
         wh = (tracks.xyxy[:, 2:] - tracks.xyxy[:, :2]) / self.cell
         if self.config.anchor == "bottom_center":  # feet: a flat ellipse on the floor
             wh[:, 1] = wh[:, 0] / 2
-        sig = np.maximum(wh * FOOTPRINT, 0.7)
+        # Bounded: at close range a box is most of the frame, and so would its heat be.
+        biggest = MAX_FOOTPRINT * max(total.shape)
+        sig = np.clip(wh * FOOTPRINT, 0.7, max(biggest, 0.7))
         names = tracks.class_names() if self.config.per_class else None
         gh, gw = total.shape
         # Each splat spans 3 sigma either side of its anchor, clipped to the grid.
@@ -242,6 +257,29 @@ class HeatmapAccumulator:
             total[y0:y1, x0:x1] += patch
             if names is not None:
                 self._layer(names[i])[y0:y1, x0:x1] += patch
+
+    def _moving(self, tracks: Tracks, t: float) -> Tracks:
+        """The tracks that have moved (see `HeatmapConfig.moving_only`)."""
+        anchors = tracks.anchors(self.config.anchor)
+        heights = (tracks.xyxy[:, 3] - tracks.xyxy[:, 1]).tolist()
+        keep = []
+        for tid, (x, y), h in zip(tracks.ids.tolist(), anchors.tolist(), heights):
+            if tid in self._moved:
+                self._moved[tid] = t
+                keep.append(True)
+                continue
+            x0, y0, _ = self._starts.get(tid, (x, y, t))
+            self._starts[tid] = (x0, y0, t)
+            moved = math.hypot(x - x0, y - y0) >= MOVED * max(h, 1.0)
+            if moved:
+                self._moved[tid] = t
+                del self._starts[tid]
+            keep.append(moved)
+        if t - self._pruned_t >= 10.0:
+            self._pruned_t = t
+            self._starts = {k: v for k, v in self._starts.items() if t - v[2] <= STALE_S}
+            self._moved = {k: v for k, v in self._moved.items() if t - v <= STALE_S}
+        return tracks.select(np.asarray(keep, bool))
 
     # -- reading ------------------------------------------------------------------------
     def grid(self, layer: str = ALL) -> np.ndarray:

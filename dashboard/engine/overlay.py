@@ -14,6 +14,7 @@ from .zones import LineZone, Zone, ZoneCounts
 PALETTE = [(255, 255, 255), (0, 215, 255), (255, 144, 30), (180, 105, 255), (50, 205, 50),
            (0, 128, 255), (255, 0, 255), (160, 160, 160)]
 ZONE_COLOR = (255, 255, 0)
+MASK_COLOR = (160, 160, 160)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -62,6 +63,15 @@ def draw_tracks(img: np.ndarray, tracks: Tracks) -> None:
         color = PALETTE[c % len(PALETTE)]
         cv2.rectangle(img, (x0, y0), (x1, y1), color, th)
         label(img, f"#{tid} {name}", (x0, y0 - int(24 * s)), color, s)
+
+
+def draw_masks(img: np.ndarray, masks: Iterable[np.ndarray]) -> None:
+    """Mask outlines in grey, marked as such: nothing inside them is counted."""
+    s = _scale(img)
+    for m in masks:
+        pts = np.round(np.asarray(m)).astype(np.int32)
+        cv2.polylines(img, [pts], True, MASK_COLOR, max(1, int(round(s * 2))), cv2.LINE_8)
+        label(img, "mask", (int(pts[:, 0].min()), int(pts[:, 1].min())), MASK_COLOR, s)
 
 
 def draw_zones(img: np.ndarray, zones: Iterable[Zone], counts: Mapping[str, ZoneCounts]) -> None:

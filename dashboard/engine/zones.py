@@ -18,6 +18,7 @@ from ..errors import DashboardError
 from .tracks import Tracks, check_anchor
 
 STALE_TRACK_S = 120.0  # forget a track's side after this long unseen (bounds memory)
+LOST_AFTER_S = 1.0     # a track unseen this long is lost (it may have left the picture)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class _TrackState:
     seen_t: float
     pending: int = 0       # consecutive updates seen on the other side
     first_new: list[float] | None = None
+    cls_name: str = ""     # as last seen
 
 
 def _as_points(points: Iterable[Sequence[float]], what: str) -> np.ndarray:
@@ -128,6 +130,7 @@ class Zone:
         self.points = np.zeros((0, 2))
         self.counts = ZoneCounts(occupancy=0 if self.kind == "polygon" else None)
         self._states: dict[int, _TrackState] = {}
+        self._pending: set[int] = set()   # tracks seen on the other side, not yet confirmed
         self._pruned_t = -math.inf
 
     # Subclasses define these three.
@@ -159,12 +162,14 @@ class Zone:
             st = self._states.get(tid)
             if st is None:
                 if s != 0:  # a first sighting sets the state and counts nothing
-                    self._states[tid] = _TrackState(s, s, p, p, t)
+                    self._states[tid] = _TrackState(s, s, p, p, t, cls_name=names[i])
                     inside += s > 0
                 continue
             if s == 0:
                 s = st.observed
             if s == st.side:
+                if st.pending:
+                    self._pending.discard(tid)
                 st.pending, st.first_new, st.last_old = 0, None, p
                 # A fast step with both ends outside can still pass through the area.
                 if s < 0 and st.observed < 0 and self._passed_through(st.prev, p):
@@ -172,16 +177,36 @@ class Zone:
             else:
                 if st.pending == 0:
                     st.first_new = p
+                    self._pending.add(tid)
                 st.pending += 1
                 if st.pending >= self.confirm_frames:
                     if self._crossed(st.last_old, st.first_new):
                         events.append(self._event(t, tid, names[i], "in" if s > 0 else "out"))
                     st.side, st.pending, st.first_new, st.last_old = s, 0, None, p
-            st.observed, st.prev, st.seen_t = s, p, t
+                    self._pending.discard(tid)
+            st.observed, st.prev, st.seen_t, st.cls_name = s, p, t, names[i]
             inside += st.side > 0
+        if self._pending:
+            events += self._settle_lost(t)
         if self.counts.occupancy is not None:
             self.counts.occupancy = inside
         self._prune(t)
+        return events
+
+    def _settle_lost(self, t: float) -> list[CrossingEvent]:
+        """A track lost (unseen for LOST_AFTER_S) while pending on the new side is settled
+        there: counted, at the time it was last seen, if its path crossed the zone. It
+        crossed and then left the picture (or the detector lost it) before `confirm_frames`
+        sightings could confirm it; jitter never gets here, since a track that comes back
+        to its side clears its pending count."""
+        events = []
+        for tid in [k for k in self._pending if t - self._states[k].seen_t >= LOST_AFTER_S]:
+            st = self._states[tid]
+            self._pending.discard(tid)
+            if self._crossed(st.last_old, st.first_new):
+                events.append(self._event(st.seen_t, tid, st.cls_name,
+                                          "in" if st.observed > 0 else "out"))
+            st.side, st.pending, st.first_new, st.last_old = st.observed, 0, None, st.prev
         return events
 
     def _event(self, t: float, tid: int, cls_name: str, direction: str) -> CrossingEvent:
@@ -195,11 +220,13 @@ class Zone:
         stale = [k for k, st in self._states.items() if t - st.seen_t > STALE_TRACK_S]
         for k in stale:
             del self._states[k]
+            self._pending.discard(k)
 
     def reset(self) -> None:
         """Counts and track states back to zero."""
         self.counts = ZoneCounts(occupancy=0 if self.kind == "polygon" else None)
         self._states.clear()
+        self._pending.clear()
 
     def to_dict(self) -> dict[str, Any]:
         """The zones-file form of this zone.
@@ -341,12 +368,35 @@ def zone_from_dict(d: dict[str, Any]) -> Zone:
 
 
 def load_zones(path: str | Path) -> list[Zone]:
-    """Read a zones file: {"zones": [{"name", "type": "line"|"polygon", "points", ...}]}.
+    """Read a zones file: {"zones": [{"name", "type": "line"|"polygon", "points", ...}]}
+    (entries of type "mask" are masks: see `load_masks`).
 
     Example:
         >>> load_zones("zones.json")  # doctest: +SKIP
         [LineZone('door', points=[[100.0, 240.0], [540.0, 240.0]])]
     """
+    doc = _zones_file(path)
+    zones = [zone_from_dict(d) for d in doc["zones"]
+             if not (isinstance(d, dict) and d.get("type") == "mask")]
+    names = [z.name for z in zones]
+    if len(set(names)) != len(names):
+        raise DashboardError(f"Zones file {path} repeats a zone name: {names}.")
+    return zones
+
+
+def load_masks(path: str | Path) -> list[np.ndarray]:
+    """The masks of a zones file: entries {"type": "mask", "points": [[x, y], ...]}, areas
+    where nothing is counted or heated (see `Engine.masks`).
+
+    Example:
+        >>> load_masks("zones.json")  # doctest: +SKIP
+        [array([[  0.,   0.], [100.,   0.], [100.,  50.]])]
+    """
+    return [PolygonZone(d.get("name") or "mask", d.get("points") or []).points
+            for d in _zones_file(path)["zones"] if isinstance(d, dict) and d.get("type") == "mask"]
+
+
+def _zones_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
         doc = json.loads(path.read_text())
@@ -356,11 +406,7 @@ def load_zones(path: str | Path) -> list[Zone]:
         raise DashboardError(f"Zones file {path} is not valid JSON: {e}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("zones"), list):
         raise DashboardError(f"Zones file {path} must hold {{\"zones\": [...]}}.")
-    zones = [zone_from_dict(d) for d in doc["zones"]]
-    names = [z.name for z in zones]
-    if len(set(names)) != len(names):
-        raise DashboardError(f"Zones file {path} repeats a zone name: {names}.")
-    return zones
+    return doc
 
 
 def save_zones(path: str | Path, zones: Iterable[Zone]) -> Path:

@@ -157,24 +157,27 @@ def zone_editor(svc: UserService, cam: Camera) -> None:
     if st.session_state.pop("zone_added", False):
         st.session_state["zone_name"] = ""      # ready for the next zone
     c1, c2, c3, c4 = st.columns([2, 3, 2, 2])
-    mode = c1.radio("Draw", ["Line", "Polygon"], horizontal=True, key="draw_mode",
+    mode = c1.radio("Draw", ["Line", "Polygon", "Mask"], horizontal=True, key="draw_mode",
                     help="Line: drag from one end to the other; the arrow points to the IN "
                          "side. Polygon: click each corner, then click the first corner again "
-                         "to close it.")
+                         "to close it. Mask: a polygon where nothing is detected, counted or "
+                         "heated (a flag in the wind, a screen, a road behind the door).")
+    shape_mode = "polygon" if mode == "Mask" else mode.lower()
     name = c2.text_input("Zone name", key="zone_name", placeholder="e.g. door", max_chars=80)
     anchor = c3.selectbox("Counts by", list(Anchor), key="zone_anchor",
                           format_func=lambda a: a.label)
     confirm = c4.number_input("Confirm frames", 1, 30, 2, key="zone_confirm")
     canvas_key = f"canvas-{cam.id}-{st.session_state.get('canvas_gen', 0)}"
     result = st_canvas(background_image=Image.fromarray(bg), height=scale.canvas_h,
-                       width=scale.canvas_w, drawing_mode=mode.lower(), stroke_width=3,
+                       width=scale.canvas_w, drawing_mode=shape_mode, stroke_width=3,
                        stroke_color="#00ffff", fill_color="rgba(0, 255, 255, 0.15)",
                        key=canvas_key, update_streamlit=True)
     objects = (result.json_data or {}).get("objects", []) if result else []
-    shape = newest_shape(objects, mode)
+    shape = newest_shape(objects, shape_mode)
     if st.button("Add zone", type="primary", disabled=shape is None, key="add_zone"):
         try:
             kind, points = unit_points(shape, scale)
+            kind = "mask" if mode == "Mask" else kind
             svc.add_zone(cam.id, name.strip() or f"zone {len(specs) + 1}", kind, points,
                          anchor.value, int(confirm))
             st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
@@ -183,7 +186,7 @@ def zone_editor(svc: UserService, cam: Camera) -> None:
         except DashboardError as e:
             st.error(plain(e))
     if shape is None:
-        st.caption(f"Draw a {mode.lower()} on the picture, name it, then Add zone.")
+        st.caption(f"Draw a {shape_mode} on the picture, name it, then Add zone.")
     for z in specs:
         zone_row(svc, cam, z)
 
@@ -192,7 +195,8 @@ def zone_row(svc: UserService, cam: Camera, z) -> None:
     c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
     new_name = c1.text_input("Name", z.name, key=f"name-{z.id}", label_visibility="collapsed",
                              max_chars=80)
-    c2.caption(plain(f"{z.kind.value} · by {z.anchor.label} · confirm {z.confirm_frames}"))
+    c2.caption(plain(f"{z.kind.value} · by {z.anchor.label} · confirm {z.confirm_frames}"
+                     if z.kind.counts else "mask · nothing detected, counted or heated here"))
     if new_name.strip() and new_name.strip() != z.name:
         try:
             svc.update_zone(cam.id, z.id, name=new_name)

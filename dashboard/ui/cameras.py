@@ -5,7 +5,8 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.entities import (IMAGE_SIZES, Anchor, Camera, CameraSettings, Pacing, Runtime)
+from dashboard.entities import (IMAGE_SIZES, Anchor, Camera, CameraSettings, Pacing, Runtime,
+                                groups_text)
 from dashboard.errors import DashboardError
 from dashboard.service import UserService
 from dashboard.auth import Role
@@ -80,6 +81,10 @@ def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[s
     conf = c3.slider("Confidence", 0.05, 0.95, float(s.conf), 0.05, key=f"{prefix}-conf")
     classes = c1.text_input("Classes to count (comma-separated; empty: all)",
                             ", ".join(s.classes or ()), key=f"{prefix}-classes")
+    groups = c2.text_input("Class groups", groups_text(s.groups), key=f"{prefix}-groups",
+                           placeholder="person = Normal + Fall",
+                           help="Several model classes counted as one: one box and one "
+                                "track per object whatever class the model gives it")
     trackers = tracker_names()
     tracker = c2.selectbox("Tracker", trackers,
                            trackers.index(s.tracker) if s.tracker in trackers else 0,
@@ -94,6 +99,10 @@ def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[s
                                 disabled=not fade)
     anchor = c2.selectbox("Heat at", list(Anchor), list(Anchor).index(s.heat_anchor),
                           format_func=lambda a: a.label, key=f"{prefix}-anchor")
+    moving = c2.toggle("Heat from moving objects only", s.heat_moving_only,
+                       key=f"{prefix}-moving",
+                       help="What never moves (a parked car, a false detection) paints "
+                            "no heat")
     pacing = c3.selectbox("Video files", list(Pacing), list(Pacing).index(s.pacing),
                           format_func={Pacing.NATIVE: "at their own speed",
                                        Pacing.FAST: "as fast as possible"}.get,
@@ -102,8 +111,10 @@ def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[s
     loop = c3.toggle("Loop video files", s.loop, key=f"{prefix}-loop")
     return {"model": (model or "").strip() or "demo",
             "classes": [c.strip() for c in classes.split(",") if c.strip()] or None,
+            "class_groups": groups.strip() or None,
             "conf": conf, "imgsz": imgsz, "tracker": tracker, "runtime": runtime.value,
             "half_life_s": half_life if fade else None, "heat_anchor": anchor.value,
+            "heat_moving_only": moving,
             "pacing": pacing.value, "loop": loop}
 
 

