@@ -96,7 +96,7 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
         while (frame := source.read()) is not None:
             img, n = frame.image, n + 1
             tracks = detector.track(img)
-            sizes.add(tracks.xyxy, img.shape)
+            sizes.observe(detector, img, tracks, n)
             r = engine.update(img, tracks, frame.t)
             for e in r.events:
                 events.writerow([n - 1, f"{e.t:.3f}", e.zone, e.track_id, e.cls_name,

@@ -493,7 +493,7 @@ class CameraRunner:
             h, w = img.shape[:2]
             self._fit_zones(w, h)
             tracks = detector.track(img)
-            sizes.add(tracks.xyxy, img.shape)
+            sizes.observe(detector, img, tracks, done)
             if done % 100 == 0 and sizes.advice() != advice:
                 advice = sizes.advice()
                 if advice:

@@ -180,3 +180,22 @@ def test_pictures_stream_and_commands(srv):
     assert srv.post(f"/api/cameras/{cid}/reset")[0] == 200
     assert srv.post(f"/api/cameras/{cid}/explode")[0] == 404
     assert srv.get(f"/api/cameras/{cid}/nothing.gif")[0] == 404
+
+
+def test_real_camera_settings_over_http(srv):
+    """Class groups, heat from moving objects only, a mask, and the status' advice field."""
+    status, cam = srv.post("/api/cameras", {
+        "name": "Lawn", "source": "demo", "enabled": False,
+        "settings": {"class_groups": {"thing": ["person", "car"]}}})
+    assert status == 201 and cam["settings"]["class_groups"] == {"thing": ["person", "car"]}
+    assert cam["settings"]["heat_moving_only"] is True                    # new cameras: on
+    status, body = srv.patch(f"/api/cameras/{cam['id']}",
+                             {"settings": {"class_groups": {"thing": []}}})
+    assert status == 400 and "class_groups" in body["error"]
+    status, mask = srv.post(f"/api/cameras/{cam['id']}/zones",
+                            {"name": "cloth", "type": "mask",
+                             "points": [[0, 0], [0.2, 0], [0.2, 0.2]]})
+    assert status == 201 and mask["type"] == "mask"
+    assert srv.get(f"/api/cameras/{cam['id']}/counts")[1]["zones"] == []
+    assert "advice" in srv.get(f"/api/cameras/{cam['id']}")[1]["status"]
+    assert srv.delete(f"/api/cameras/{cam['id']}")[0] == 204

@@ -255,3 +255,33 @@ def test_names_typed_by_users_are_shown_as_text_never_as_markup(page, server):
         assert not [u for u in fetched if "127.0.0.1:9" in u]        # no picture was loaded
     finally:
         server.delete(f"/api/cameras/{cam['id']}")
+
+
+def test_an_operator_draws_a_mask_where_nothing_is_counted(page, server, tmp_path):
+    demo = next(c for c in api(server, "/api/cameras") if c["name"] == "Demo street")
+    page.goto(f"{server.url}/camera?camera={demo['id']}")
+    page.get_by_text("Zones", exact=True).first.click()
+    page.locator(".st-key-draw_mode").get_by_text("Mask").click()
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    box = canvas.bounding_box()
+    corners = [(0.05, 0.05), (0.25, 0.05), (0.25, 0.3), (0.05, 0.3), (0.05, 0.05)]
+    for fx, fy in corners:                       # click each corner, then the first again
+        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        page.wait_for_timeout(400)
+    page.wait_for_timeout(1500)
+    page.get_by_label("Zone name").fill("flag")
+    page.get_by_role("button", name="Add zone").click()
+    page.get_by_text("mask · nothing detected, counted or heated here").first.wait_for(
+        timeout=30_000)
+    mask = next(z for z in api(server, f"/api/cameras/{demo['id']}/zones")
+                if z["name"] == "flag")
+    assert mask["type"] == "mask"
+    xs, ys = zip(*mask["points"])
+    assert min(xs) == pytest.approx(0.05, abs=0.02) and max(ys) == pytest.approx(0.3, abs=0.02)
+    counted = api(server, f"/api/cameras/{demo['id']}/counts")["zones"]
+    assert "flag" not in [z["name"] for z in counted] and "flag" not in table_counts(page)
+    no_traceback(page)
+    shot(page, tmp_path, "mask")
+    assert server.delete(f"/api/cameras/{demo['id']}/zones/{mask['id']}")[0] == 204

@@ -16,7 +16,7 @@ from dashboard.cli import main as cli_main
 from dashboard.demo import DEMO_MODEL
 from dashboard.demo.scene import NAMES, write_clip
 from dashboard.detector import Detector
-from dashboard.engine import Engine, LineZone, PolygonZone, Tracks
+from dashboard.engine import Engine, HeatmapAccumulator, LineZone, PolygonZone, Tracks
 from dashboard.errors import DashboardError
 from dashboard.sources import open_source
 
@@ -160,3 +160,22 @@ def test_class_groups_make_one_class_and_one_box_per_object(clip, runtime):
     assert seen > 0
     with pytest.raises(DashboardError, match="no class 'bike'"):
         Detector("demo", imgsz=IMGSZ, groups={"thing": ["person", "bike"]})
+
+
+def test_cli_masks_groups_and_heat_flag(clip, tmp_path):
+    """A mask over the right half: nothing there is counted or heated; a class group makes
+    one class; --heat-all-tracks is accepted (every track moves in this scene anyway)."""
+    zones_file = tmp_path / "zones.json"
+    zones_file.write_text(json.dumps({"zones": [
+        z.to_dict() for z in zones()] + [{"name": "right half", "type": "mask",
+                                          "points": [[320, 0], [640, 0], [640, 360],
+                                                     [320, 360]]}]}))
+    out = tmp_path / "out"
+    assert cli_main(["process", str(clip[0]), "--zones", str(zones_file), "--out", str(out),
+                     "--imgsz", str(IMGSZ), "--no-video", "--groups", "thing = person + car",
+                     "--heat-all-tracks"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["zones"]) == {"crossing", "shopfront"}            # the mask counts nothing
+    assert {c for z in summary["zones"].values() for c in z["per_class"]} <= {"thing"}
+    heat = HeatmapAccumulator.load(out / "heatmap.npz").value
+    assert heat[:, :300].max() > 0 and heat[:, 380:].max() == 0   # none in the mask (3 sigma)

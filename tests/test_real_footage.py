@@ -61,3 +61,17 @@ def test_the_cli_counts_real_people_as_counted_by_eye(tmp_path):
     heat = HeatmapAccumulator.load(tmp_path / "out" / "heatmap.npz").value
     y, _ = np.unravel_index(heat.argmax(), heat.shape)
     assert y > 0.55 * heat.shape[0] and (heat > 0).mean() < 0.5
+
+
+PETS = REAL / "pets2009-s2l1-0-645.mp4"
+
+
+@pytest.mark.skipif(not PETS.is_file(), reason=f"no real footage at {PETS}")
+@pytest.mark.skipif(not MODEL.is_file(), reason=f"no real detector at {MODEL}: bash .ci/setup test")
+def test_people_too_small_for_the_image_size_are_said_with_the_size_to_use(tmp_path):
+    # PETS 2009 S2.L1 (480x360, people 40-90 px tall; research data, used in tests only):
+    # at image size 320 the detector finds a fraction of the people it finds at 640.
+    s = process(str(PETS), tmp_path / "out", model=str(MODEL), imgsz=320,
+                groups={"person": ["Normal", "Fall"]}, write_video=False, progress=False)
+    assert "Objects are small for image size 320" in s["small_objects"]
+    assert s["small_objects"].endswith("Use image size 640.")
