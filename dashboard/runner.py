@@ -494,8 +494,8 @@ class CameraRunner:
             self._fit_zones(w, h)
             tracks = detector.track(img)
             sizes.observe(detector, img, tracks, done)
-            if done % 100 == 0 and sizes.advice() != advice:
-                advice = sizes.advice()
+            if done % 100 == 0 and (now_advice := sizes.advice()) != advice:
+                advice = now_advice
                 if advice:
                     log.warning("camera %s: %s", self.name, advice)
             now = time.time()

@@ -9,7 +9,7 @@ starts at zero. Camera addresses are stored sealed (see `credentials.SourceVault
 
 Faults lose nothing either: a write that fails (disk full, read-only, I/O error) raises
 `StoreUnavailable` and leaves the store as it was; the `EventWriter` keeps such crossings
-(in memory, then in a spool file) and writes them once the fault clears. `check()` notices a
+(in a spool file, or memory when that fails too) and writes them once the fault clears. `check()` notices a
 database file deleted, replaced or made read-only under the running server and rewrites it
 from the connection that still holds it.
 
@@ -133,7 +133,13 @@ class SQLiteStore:
         self._epochs: dict[str, int] = {}
         self._write_fault: str | None = None   # the last write failed: why
         self._file_fault: str | None = None    # what check() found wrong with the file
+        self._open()
+
+    def _open(self) -> None:
+        """(Re)connect. A file that cannot be written opens for reading, as a write fault
+        until `check` finds it writable and reopens it."""
         self._db, writable = self._connect()
+        self._epochs.clear()
         if not writable:
             self._note_write_fault("read-only")
 
@@ -294,10 +300,7 @@ class SQLiteStore:
                 log.error("database: the file found at %s was kept as %s", self.path + suffix,
                           aside)
         os.replace(tmp, self.path)
-        self._db, writable = self._connect()
-        if not writable:
-            self._note_write_fault("read-only")
-        self._epochs.clear()
+        self._open()
         self._note_file_fault(None)
         log.error("database %s: rewritten; nothing counted was lost", self.path)
 
@@ -308,10 +311,7 @@ class SQLiteStore:
                   "main file", self.path)
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()   # before the new connection: two -wal files must never meet
-        self._db, writable = self._connect()
-        self._epochs.clear()
-        if not writable:
-            self._note_write_fault("read-only")
+        self._open()
 
     def _reopen(self) -> None:
         """A new connection in place of this one, if it can write (the -wal and -shm a
@@ -412,8 +412,11 @@ class SQLiteStore:
             ).fetchall()
         out = []
         for cid, name, shown, settings, pres, enabled, created, sealed in rows:
-            cam = Camera(CameraId(cid), name, shown,
-                         CameraSettings.from_dict(json.loads(settings)),
+            saved = json.loads(settings)
+            # Heat from moving objects only is the default for new cameras; one saved before
+            # the setting existed keeps painting every track, as it did.
+            saved.setdefault("heat_moving_only", False)
+            cam = Camera(CameraId(cid), name, shown, CameraSettings.from_dict(saved),
                          Presentation.from_dict(json.loads(pres)), bool(enabled), created)
             out.append((cam, sealed))
         return out

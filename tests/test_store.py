@@ -206,3 +206,19 @@ def test_cli_exports_what_the_dashboard_stored(tmp_path, monkeypatch, capsys):
     assert cli_main(["cameras"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert listed[0]["id"] == cam.id and listed[0]["zones"][0]["in"] == 1
+
+
+def test_a_camera_saved_before_moving_only_heat_keeps_painting_every_track(tmp_path):
+    from dashboard.entities import Camera, CameraId, CameraSettings, Presentation
+
+    store = SQLiteStore(tmp_path / "d.db")
+    old = Camera(CameraId("cam_old"), "Old", "demo", CameraSettings(), Presentation(), True)
+    store.add_camera(old, "sealed")
+    settings = CameraSettings().to_dict()
+    del settings["heat_moving_only"]                      # as the older version saved it
+    store.sql("UPDATE cameras SET settings_json = ? WHERE id = ?", json.dumps(settings),
+              "cam_old")
+    store.add_camera(Camera(CameraId("cam_new"), "New", "demo", CameraSettings(),
+                            Presentation(), True), "sealed")
+    got = {c.id: c.settings.heat_moving_only for c, _ in store.cameras()}
+    assert got == {"cam_old": False, "cam_new": True}

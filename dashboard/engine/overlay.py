@@ -22,10 +22,12 @@ def _scale(img: np.ndarray) -> float:
     return max(0.4, img.shape[0] / 720 * 0.6)
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=256)
 def _label_image(text: str, color: tuple[int, int, int], scale: float) -> np.ndarray:
     # Labels repeat frame after frame (the same track, the same counts): drawing text is
     # the dearest part of drawing a box, copying a cached picture of it is nearly free.
+    # A few hundred cover every label on screen; more only hoards the labels of tracks
+    # long gone (2048 sprites of 1.5-5 KB were the slow RSS growth of a long run).
     th = max(1, int(round(scale * 2)))
     (w, h), base = cv2.getTextSize(text, FONT, scale, th)
     img = np.zeros((h + base + 5, w + 5, 3), np.uint8)
