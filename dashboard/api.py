@@ -217,7 +217,8 @@ async def picture(request: Request, svc: UserService) -> Response:
     if what not in kinds:
         raise NotFound("Pictures: frame.jpg, heatmap.png, heatmap.npz, video.mjpg.")
     method, media = kinds[what]
-    data = await _call(svc, method, cid)
+    args = (request.query_params.get("over", "scene") != "none",) if method == "heat_png" else ()
+    data = await _call(svc, method, cid, *args)
     if data is None:
         return error(404, "Nothing yet: the camera has not produced a frame (start it first).")
     return Response(data, media_type=media, headers={"Cache-Control": "no-store"})

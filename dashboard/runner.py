@@ -302,17 +302,30 @@ class CameraRunner:
             return list(self._events)[-n:][::-1]
 
     def heat_bytes(self, kind: str) -> bytes | None:
-        """The heat as a colour PNG or an npz (None before any heat); read under the lock."""
+        """The heat as a colour PNG (alone), an npz, or "scene": the PNG drawn over the
+        newest frame with the legend under it (None before any heat); read under the lock."""
         with self._lock:
             heat = self.engine.heatmap
             if heat.shape is None:
                 return None
-            if kind == "png":
-                ok, png = cv2.imencode(".png", heat.colorized())
+            if kind in ("png", "scene"):
+                img = heat.colorized()
+                if kind == "scene" and self._snap.still is not None:
+                    img = self._draw_zones(heat.render(self._snap.still))
+                img = np.vstack([img, heat.legend(img.shape[1])])
+                ok, png = cv2.imencode(".png", img)
                 return png.tobytes() if ok else None
             buf = io.BytesIO()
             heat.save(buf)
             return buf.getvalue()
+
+    def _draw_zones(self, img: np.ndarray) -> np.ndarray:
+        from .engine.overlay import draw_masks, draw_zones
+
+        if self.engine.masks:
+            draw_masks(img, self.engine.masks)
+        draw_zones(img, self.engine.zones, self.engine.counts)
+        return img
 
     # -- persistence ----------------------------------------------------------------------
     def _resume(self) -> None:

@@ -540,8 +540,15 @@ class Service:
                    {f.id: f.counts for f in self.counts(cid)})
         return img
 
-    def heat_png(self, cid: str) -> bytes | None:
-        return self._runner(cid).heat_bytes("png")
+    def heat_png(self, cid: str, over_scene: bool = True) -> bytes | None:
+        """The heatmap as PNG with its legend: over the camera's newest frame with the zones
+        (the scene stays readable: heat is translucent, no heat leaves pixels untouched), or
+        the heat alone."""
+        return self._runner(cid).heat_bytes("scene" if over_scene else "png")
+
+    def heat_legend(self, cid: str, width: int = 640) -> Any:
+        """What the heat's colours mean for this camera, as a BGR strip `width` wide."""
+        return self._runner(cid).engine.heatmap.legend(width)
 
     def heat_npz(self, cid: str) -> bytes | None:
         return self._runner(cid).heat_bytes("npz")
@@ -604,7 +611,7 @@ NEEDS: dict[str, Role] = {
     **{m: Role.VIEWER for m in (
         "cameras", "camera", "status", "zones", "zone", "counts", "events", "recent_events",
         "series", "events_csv", "counts_csv", "counts_json", "jpeg", "frame_index", "still",
-        "with_zones", "heat_png", "heat_npz", "store_health")},
+        "with_zones", "heat_png", "heat_npz", "heat_legend", "store_health")},
     **{m: Role.OPERATOR for m in (
         "start", "stop", "reset", "add_zone", "update_zone", "flip_zone", "delete_zone")},
     **{m: Role.ADMIN for m in (

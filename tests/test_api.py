@@ -166,6 +166,18 @@ def test_pictures_stream_and_commands(srv):
     assert status == 200 and jpeg[:2] == b"\xff\xd8"
     assert wait_until(lambda: srv.get(f"/api/cameras/{cid}/heatmap.png")[0] == 200, 30)
     assert srv.get(f"/api/cameras/{cid}/heatmap.png")[1][:4] == b"\x89PNG"
+    import cv2
+    import numpy as np
+
+    def picture(path):
+        return cv2.imdecode(np.frombuffer(srv.get(path)[1], np.uint8), cv2.IMREAD_COLOR)
+
+    scene = picture(f"/api/cameras/{cid}/heatmap.png")              # over the scene
+    heat = picture(f"/api/cameras/{cid}/heatmap.png?over=none")      # the heat alone
+    assert scene.shape == heat.shape == (360 + 44, 640, 3)           # each with its legend
+    frame = heat[:360]
+    unheated = (frame == 0).all(axis=2)
+    assert unheated.any() and scene[:360][unheated].mean() > 20      # the scene shows there
     data = read_mjpeg_start(srv, f"/api/cameras/{cid}/video.mjpg")
     head, _, body = data.partition(b"\r\n\r\n")
     assert b"multipart/x-mixed-replace; boundary=frame" in head

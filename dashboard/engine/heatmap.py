@@ -420,6 +420,27 @@ class HeatmapAccumulator:
         img[self._upsample(lv) == 0] = 0
         return img
 
+    def legend(self, width: int) -> np.ndarray:
+        """A strip that says what the colours mean, `width` pixels wide (BGR): the colour
+        ramp from the least heat to the most, and what heat measures here.
+
+        Example:
+            >>> HeatmapAccumulator().legend(400).shape
+            (44, 400, 3)
+        """
+        w = max(int(width), 120)
+        strip = np.full((44, w, 3), 32, np.uint8)
+        ramp = np.linspace(1, 255, w - 20).astype(np.uint8)[None, :]
+        strip[24:38, 10:w - 10] = cv2.applyColorMap(np.repeat(ramp, 14, 0),
+                                                     self.config.colormap)
+        what = ("time spent here" if self.config.half_life_s is None else
+                f"recent time spent here (halves every {self.config.half_life_s:g} s)")
+        text = f"heat: {what}; colours ranked, least to most"
+        scale = 0.4 if w < 640 else 0.5
+        cv2.putText(strip, text, (10, 17), cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), 1,
+                    cv2.LINE_AA)
+        return strip
+
     # -- export -------------------------------------------------------------------------
     def to_png(self, path: str | Path, layer: str = ALL) -> Path:
         """Write the colourised heat as a PNG at frame size.

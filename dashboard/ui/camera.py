@@ -86,6 +86,9 @@ def live_view(svc: UserService, cam: Camera) -> None:
         st.markdown(f'<img src="/api/cameras/{cid}/video.mjpg" alt="live view" '
                     'style="width:100%; border-radius:0.5rem; min-height:120px; '
                     'background:#222">', unsafe_allow_html=True)
+        if cam.presentation.show_heat:
+            st.image(cv2.cvtColor(svc.heat_legend(cam.id, 640), cv2.COLOR_BGR2RGB),
+                     width="stretch")
     with metrics:
         figures(svc, cam.id)
 
@@ -248,6 +251,9 @@ def exports(svc: UserService, cam: Camera) -> None:
         b[2].download_button("Counts JSON", lambda: svc.counts_json(cid), "counts.json",
                              "application/json", key="dl_json")
         b[3].download_button("Heatmap PNG", lambda: svc.heat_png(cid) or b"", "heatmap.png",
-                             "image/png", key="dl_png")
+                             "image/png", key="dl_png",
+                             help="The heat over the scene, with the zones and a legend")
+        b[3].download_button("Heat only PNG", lambda: svc.heat_png(cid, False) or b"",
+                             "heat-only.png", "image/png", key="dl_png_heat")
         b[4].download_button("Heatmap NPZ", lambda: svc.heat_npz(cid) or b"", "heatmap.npz",
                              "application/octet-stream", key="dl_npz")
