@@ -17,6 +17,10 @@ from dashboard.ui.common import (can, chosen_camera, counts_table, plain, servic
                                  state_line, when)
 
 REFRESH_S = 1.0
+# The crossings chart: how far back, per what, and how a bucket's start is written.
+CHART_RANGES = {"last hour, per minute": (3600, "minute", "%H:%M"),
+                "last day, per hour": (86400, "hour", "%a %H:00"),
+                "last week, per day": (7 * 86400, "day", "%a %d %b")}
 CANVAS_MAX_W = 560   # fits the main column at 1024 px with the sidebar open
 
 
@@ -90,11 +94,12 @@ def live_view(svc: UserService, cam: Camera) -> None:
             st.image(cv2.cvtColor(svc.heat_legend(cam.id, 640), cv2.COLOR_BGR2RGB),
                      width="stretch")
     with metrics:
-        figures(svc, cam.id)
+        chart = st.selectbox("Crossings chart", list(CHART_RANGES), key=f"chart-{cam.id}")
+        figures(svc, cam.id, chart)
 
 
 @st.fragment(run_every=REFRESH_S)
-def figures(svc: UserService, cid: str) -> None:
+def figures(svc: UserService, cid: str, chart: str = next(iter(CHART_RANGES))) -> None:
     """Counts per zone, health, crossings per minute and the latest crossings."""
     try:
         status, counts = svc.status(cid), svc.counts(cid)
@@ -116,17 +121,19 @@ def figures(svc: UserService, cid: str) -> None:
             st.dataframe({"zone": [r[0] for r in per_class], "class": [r[1] for r in per_class],
                           "in": [r[2] for r in per_class], "out": [r[3] for r in per_class]},
                          hide_index=True, width="stretch", height=150)
-    series = svc.series(cid, "minute", time.time() - 3600)
+    span, interval, fmt = CHART_RANGES[chart]
+    series = svc.series(cid, interval, time.time() - span)
     if series:
-        minutes = sorted({r["start"] for r in series})
+        starts = sorted({r["start"] for r in series})
         zones = sorted({r["zone"] for r in series})
         totals = {(r["start"], r["zone"]): 0 for r in series}
         for r in series:
             totals[(r["start"], r["zone"])] += r["in"] + r["out"]
-        st.caption(f"Crossings per minute (last hour, {time.strftime('%Z')})")
-        st.bar_chart({"minute": [time.strftime("%H:%M", time.localtime(m)) for m in minutes],
-                      **{z: [totals.get((m, z), 0) for m in minutes] for z in zones}},
-                     x="minute", y=zones, height=200)
+        st.caption(f"Crossings per {interval} ({chart.split(',')[0]}, times in "
+                   f"{time.strftime('%Z')})")
+        st.bar_chart({interval: [time.strftime(fmt, time.localtime(m)) for m in starts],
+                      **{z: [totals.get((m, z), 0) for m in starts] for z in zones}},
+                     x=interval, y=zones, height=200)
     events = svc.recent_events(cid, 8)
     if events:
         st.caption("Latest crossings")
