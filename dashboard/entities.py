@@ -281,6 +281,9 @@ class Presentation:
     opacity: float = field(default=0.5, metadata={"parse": _number(float, 0.0, 1.0)})
     show_heat: bool = field(default=True, metadata={"parse": _bool})
     show_boxes: bool = field(default=True, metadata={"parse": _bool})
+    # Privacy: these classes' boxes are pixelated in the live view, stills and exports
+    # (never in the counting), e.g. ("person",).
+    blur: tuple[str, ...] | None = field(default=None, metadata={"parse": _classes})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], base: "Presentation | None" = None

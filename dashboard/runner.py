@@ -214,6 +214,7 @@ class CameraRunner:
     def _apply_presentation(self, p: Presentation) -> None:
         self.engine.heatmap.config = p.heatmap_config(self.camera.settings)
         self.engine.draw_heat, self.engine.draw_boxes = p.show_heat, p.show_boxes
+        self.engine.blur = p.blur or ()
 
     def set_zones(self, specs: list[ZoneSpec]) -> None:
         """Make the engine's zones these, in this order. A zone whose shape and rules are
@@ -291,6 +292,9 @@ class CameraRunner:
             if frame is None:
                 raise DashboardError(f"{self.camera.source} gave no frame to draw on.")
             img = frame.image
+            if self.camera.presentation.blur:   # nobody found in it yet: blur it all
+                k = max(3, img.shape[1] // 60) | 1
+                img = cv2.GaussianBlur(img, (k, k), 0)
             with self._lock:
                 if self._snap.still is None:
                     self._snap = replace(self._snap, still=img)
@@ -535,7 +539,7 @@ class CameraRunner:
                     except StoreUnavailable:
                         pass   # the store said why; pruning waits for the next round
             stats = src.stats
-            snap = Snapshot(state=CameraState.LIVE, plot=result.plot, still=img,
+            snap = Snapshot(state=CameraState.LIVE, plot=result.plot, still=result.scene,
                             frame_index=frame.index, frame_size=(w, h), counts=result.counts,
                             total_tracks=result.total_tracks, processed_fps=rate.tick(now),
                             source_fps=src.native_fps if is_file else stats.fps,

@@ -312,12 +312,15 @@ class Service:
                    presentation: dict[str, Any] | None = None, enabled: bool = True,
                    start: bool = True) -> Camera:
         """Save a new camera (and start it if enabled); returns it with its id."""
+        from .settings import blur_default
+
         with self._lock:
             name = self._check_name(name)
             source = self._check_source(source)
+            looks = {"blur": blur_default(), **(presentation or {})}
             cam = Camera(CameraId(new_id("cam")), name, shown_source(source, self.media),
                          CameraSettings.from_dict(settings or {}),
-                         Presentation.from_dict(presentation or {}), bool(enabled), time.time())
+                         Presentation.from_dict(looks), bool(enabled), time.time())
             self.store.add_camera(cam, self.vault.seal(source))
             self._cameras[cam.id] = cam
             runner = self._runners[cam.id] = self._new_runner(cam, source, [])

@@ -11,6 +11,8 @@ HEATMAP_DASHBOARD_DEMO: "0" to not create the demo camera on first start (defaul
 HEATMAP_DASHBOARD_RETENTION_DAYS: raw crossing events older than this are pruned (default 30).
 HEATMAP_DASHBOARD_MINUTE_RETENTION_DAYS: per-minute counts older than this are pruned
 (default 400). Lifetime counts and the last heat snapshots are always kept.
+HEATMAP_DASHBOARD_BLUR: classes new cameras pixelate for privacy, e.g. "person" (default
+none; each camera can change it).
 HEATMAP_DASHBOARD_SPOOL: where crossings wait while the database cannot be written, past
 what memory holds (default: the data directory's spool/; put it on another disk to ride
 out a full one).
@@ -92,6 +94,20 @@ def camera_hosts() -> list[str]:
     """
     text = os.environ.get("HEATMAP_DASHBOARD_CAMERA_HOSTS", "")
     return [h.strip().lower() for h in text.split(",") if h.strip()]
+
+
+def blur_default() -> list[str] | None:
+    """Classes new cameras pixelate for privacy (HEATMAP_DASHBOARD_BLUR, e.g. "person";
+    default none). Cameras that exist keep their own choice.
+
+    Example:
+        >>> os.environ["HEATMAP_DASHBOARD_BLUR"] = "person"; blur_default()
+        ['person']
+        >>> del os.environ["HEATMAP_DASHBOARD_BLUR"]; blur_default() is None
+        True
+    """
+    text = os.environ.get("HEATMAP_DASHBOARD_BLUR", "")
+    return [c.strip() for c in text.split(",") if c.strip()] or None
 
 
 def spool_dir(data: Path) -> Path:

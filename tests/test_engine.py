@@ -122,3 +122,23 @@ def test_nothing_inside_a_mask_is_counted_or_heated():
     assert [e.track_id for e in r.events] == [2]               # only the one outside
     assert eng.heatmap.value[:, :190].max() == 0 and eng.heatmap.value[:, 210:].max() > 0
     assert len(eng.masks) == 1 and eng.masks[0].tolist()[1] == [200.0, 0.0]
+
+
+def test_blur_pixelates_the_chosen_class_in_the_picture_only():
+    from helpers import tracks_of
+
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 255, (200, 300, 3), np.uint8)
+    plain, blurred = (Engine(zones=[LineZone("door", (0, 100), (300, 100), confirm_frames=1)],
+                             draw_heat=False, draw_boxes=False) for _ in range(2))
+    blurred.blur = ("person",)
+    for t, y in enumerate([80, 120]):                 # a person (class 0) and a car (class 1)
+        items = ((1, 100, y, 0), (2, 220, y, 1))
+        a, b = plain.update(frame, tracks_of(*items), t), blurred.update(frame, tracks_of(*items), t)
+    assert a.counts["door"].to_dict() == b.counts["door"].to_dict()   # counting untouched
+    assert [e.track_id for e in b.events] == [1, 2]
+    person, car = (slice(115, 125), slice(95, 105)), (slice(115, 125), slice(215, 225))
+    assert (b.scene[person] != frame[person]).any()                   # the person: blocks
+    assert (b.scene[car] == frame[car]).all()                         # the car: as it was
+    assert (b.scene[:100] == frame[:100]).all() and (a.scene == frame).all()
+    assert (b.plot[person] == b.scene[person]).all()                  # shown as blurred

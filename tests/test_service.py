@@ -248,3 +248,15 @@ def test_a_mask_is_a_zone_that_counts_nothing(open_service):
     assert runner.engine.masks == []
     with pytest.raises(DashboardError, match="'line', 'polygon' or 'mask'"):
         svc.add_zone(cam.id, "x", "circle", [[0, 0], [1, 1]])
+
+
+def test_new_cameras_blur_what_the_server_asks_and_each_can_change_it(open_service, monkeypatch):
+    svc = open_service()
+    before = svc.add_camera("Before", "demo", enabled=False)
+    monkeypatch.setenv("HEATMAP_DASHBOARD_BLUR", "person")
+    after = svc.add_camera("After", "demo", enabled=False)
+    assert before.presentation.blur is None and after.presentation.blur == ("person",)
+    changed = svc.update_camera(after.id, presentation={"blur": None})
+    assert changed.presentation.blur is None
+    assert svc.add_camera("Own", "demo", presentation={"blur": ["car"]},
+                          enabled=False).presentation.blur == ("car",)

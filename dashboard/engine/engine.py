@@ -9,7 +9,7 @@ import shapely
 
 from ..errors import DashboardError
 from .heatmap import HeatmapAccumulator, HeatmapConfig
-from .overlay import draw_masks, draw_tracks, draw_zones
+from .overlay import draw_masks, draw_tracks, draw_zones, pixelate
 from .tracks import Tracks
 from .zones import CrossingEvent, Zone, ZoneCounts
 
@@ -24,6 +24,7 @@ class FrameResult:
 
     plot: np.ndarray
     counts: dict[str, ZoneCounts]
+    scene: np.ndarray = field(repr=False)   # the frame as it may be shown (blurred if asked)
     events: list[CrossingEvent]
     total_tracks: int
     t: float
@@ -54,6 +55,7 @@ class Engine:
         self.heatmap = HeatmapAccumulator(heatmap or HeatmapConfig())
         self.draw_boxes = draw_boxes
         self.draw_heat = draw_heat
+        self.blur: tuple[str, ...] = ()   # classes whose boxes are pixelated in the picture
         self._masks: list[shapely.Polygon] = []
 
     @property
@@ -117,15 +119,19 @@ class Engine:
         for z in self.zones:
             events += z.trigger(tracks, t)
         self.heatmap.add(tracks, t, frame.shape[:2])
-        plot = self.heatmap.render(frame, t=t) if self.draw_heat else frame.copy()
+        scene = frame
+        if self.blur:   # the picture only: counting and heat above used the tracks as they are
+            scene = frame.copy()
+            pixelate(scene, tracks, self.blur)
+        plot = self.heatmap.render(scene, t=t) if self.draw_heat else scene.copy()
         if self.draw_boxes:
             draw_tracks(plot, tracks)
         counts = self.counts
         if self._masks:
             draw_masks(plot, self.masks)
         draw_zones(plot, self.zones, counts)
-        return FrameResult(plot=plot, counts=counts, events=events, total_tracks=len(tracks),
-                           t=float(t), tracks=tracks)
+        return FrameResult(plot=plot, counts=counts, scene=scene, events=events,
+                           total_tracks=len(tracks), t=float(t), tracks=tracks)
 
     def reset(self) -> None:
         """Counts, track state and heat back to zero; zones stay."""

@@ -225,13 +225,18 @@ def zone_row(svc: UserService, cam: Camera, z) -> None:
 
 def looks(svc: UserService, cam: Camera) -> None:
     p = cam.presentation
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns([2, 2, 1, 1, 2])
     cmap = c1.selectbox("Colours", list(COLORMAPS), index=list(COLORMAPS).index(p.colormap),
                         key=f"cmap-{cam.id}")
     opacity = c2.slider("Opacity", 0.0, 1.0, p.opacity, 0.05, key=f"opacity-{cam.id}")
     heat = c3.toggle("Heat", p.show_heat, key=f"heat-{cam.id}")
     boxes = c4.toggle("Boxes", p.show_boxes, key=f"boxes-{cam.id}")
-    new = {"colormap": cmap, "opacity": opacity, "show_heat": heat, "show_boxes": boxes}
+    blur = c5.text_input("Blur (privacy)", ", ".join(p.blur or ()), key=f"blur-{cam.id}",
+                         placeholder="person",
+                         help="Classes whose boxes are pixelated in the live view, stills "
+                              "and exports; counting is not touched")
+    new = {"colormap": cmap, "opacity": opacity, "show_heat": heat, "show_boxes": boxes,
+           "blur": [c.strip() for c in blur.split(",") if c.strip()] or None}
     if new != p.to_dict():
         svc.update_camera(cam.id, presentation=new)
 
