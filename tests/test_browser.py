@@ -262,17 +262,22 @@ def test_an_operator_draws_a_mask_where_nothing_is_counted(page, server, tmp_pat
     page.goto(f"{server.url}/camera?camera={demo['id']}")
     page.get_by_text("Zones", exact=True).first.click()
     page.locator(".st-key-draw_mode").get_by_text("Mask").click()
+    # The page has redrawn for the new mode (a busy machine takes its time): clicks made
+    # before would land on the line canvas.
+    page.get_by_text("Draw a polygon on the picture").first.wait_for(timeout=60_000)
     canvas = page.locator("canvas.upper-canvas").first
     canvas.wait_for(timeout=30_000)
+    canvas.scroll_into_view_if_needed()         # clicks outside the window land nowhere
     page.wait_for_timeout(1000)
     box = canvas.bounding_box()
     corners = [(0.05, 0.05), (0.25, 0.05), (0.25, 0.3), (0.05, 0.3), (0.05, 0.05)]
     for fx, fy in corners:                       # click each corner, then the first again
         page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
         page.wait_for_timeout(400)
-    page.wait_for_timeout(1500)
+    add = page.get_by_role("button", name="Add zone")
+    page.wait_for_function("b => !b.disabled", arg=add.element_handle(), timeout=60_000)
     page.get_by_label("Zone name").fill("flag")
-    page.get_by_role("button", name="Add zone").click()
+    add.click()
     page.get_by_text("mask · nothing detected, counted or heated here").first.wait_for(
         timeout=30_000)
     mask = next(z for z in api(server, f"/api/cameras/{demo['id']}/zones")
