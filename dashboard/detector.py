@@ -13,6 +13,7 @@ import numpy as np
 
 from .demo import DEMO_MODEL
 from .engine.tracks import Tracks
+from .entities import IMAGE_SIZES
 from .errors import DashboardError
 from .settings import downloads_allowed
 
@@ -145,6 +146,23 @@ def cached_onnx(weights: Path, imgsz: int) -> Path:
     return target
 
 
+def nms(xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray, iou: float) -> np.ndarray:
+    """Indices of the boxes kept by non-maximum suppression within each class, best first.
+
+    Example:
+        >>> b = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [1, 0, 11, 10]], np.float32)
+        >>> nms(b, np.array([.9, .8, .7], np.float32), np.array([0, 0, 1]), 0.5).tolist()
+        [0, 2]
+    """
+    import cv2
+
+    if not len(conf):
+        return np.zeros(0, int)
+    idx = cv2.dnn.NMSBoxesBatched(np.column_stack([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]),
+                                  conf, np.asarray(cls, np.int32), 0.0, iou)
+    return np.asarray(idx, dtype=int).reshape(-1)
+
+
 def make_tracker(tracker: str) -> Any:
     """ultralytics' ByteTrack or BoT-SORT (without ReID) from its yaml, to feed boxes to."""
     from ultralytics.trackers.track import TRACKER_MAP
@@ -205,8 +223,6 @@ class SizeCheck:
     def __init__(self, imgsz: int) -> None:
         from collections import deque
 
-        from .entities import IMAGE_SIZES
-
         self.imgsz = int(imgsz)
         self._heights: deque[float] = deque(maxlen=self.WINDOW)
         self._probes: deque[tuple[int, int]] = deque(maxlen=10)
@@ -254,8 +270,6 @@ class SizeCheck:
         median = float(np.median(np.asarray(self._heights)))
         if median >= self.MIN_PX:
             return None
-        from .entities import IMAGE_SIZES
-
         better = [s for s in IMAGE_SIZES
                   if s > self.imgsz and median * s / self.imgsz >= self.MIN_PX]
         todo = (f"Use image size {better[0]}." if better else
@@ -311,15 +325,11 @@ class ClassGroups:
     def apply(self, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray, iou: float
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Boxes with their classes mapped to groups and overlaps within a group removed."""
-        import cv2
-
         if not len(conf):
             return xyxy, conf, cls
         g = self.lut[np.asarray(cls, np.int64)]
         xyxy = np.asarray(xyxy, np.float32)
-        idx = cv2.dnn.NMSBoxesBatched(np.column_stack([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]),
-                                      np.asarray(conf, np.float32), g.astype(np.int32), 0.0, iou)
-        idx = np.asarray(idx, dtype=int).reshape(-1)
+        idx = nms(xyxy, np.asarray(conf, np.float32), g, iou)
         return xyxy[idx], np.asarray(conf)[idx], g[idx].astype(np.float32)
 
 
@@ -371,9 +381,7 @@ class DirectOnnx:
         (cx, cy, bw, bh), conf, cls = out[:4, keep], conf[keep], cls[keep]
         xyxy = np.stack([cx - bw / 2 - left, cy - bh / 2 - top, cx + bw / 2 - left,
                          cy + bh / 2 - top], axis=1) / r
-        idx = cv2.dnn.NMSBoxesBatched(np.column_stack([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]]),
-                                      conf, cls, 0.0, self.iou) if len(conf) else []
-        idx = np.asarray(idx, dtype=int).reshape(-1)[:300]
+        idx = nms(xyxy, conf, cls, self.iou)[:300]
         xyxy = np.clip(xyxy[idx], 0, [w, h, w, h]).astype(np.float32)
         return xyxy, conf[idx].astype(np.float32), cls[idx].astype(np.float32)
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from .credentials import expand_env
 from .engine import Engine, Zone
+from .engine.overlay import draw_zones
 from .engine.zones import CrossingEvent, ZoneCounts
 from .entities import Camera, CameraState, Pacing, Presentation, ZoneId, ZoneSpec
 from .errors import DashboardError
@@ -315,21 +316,14 @@ class CameraRunner:
             if kind in ("png", "scene"):
                 img = heat.colorized()
                 if kind == "scene" and self._snap.still is not None:
-                    img = self._draw_zones(heat.render(self._snap.still))
+                    img = heat.render(self._snap.still)
+                    draw_zones(img, self.engine.zones, self.engine.counts, self.engine.masks)
                 img = np.vstack([img, heat.legend(img.shape[1])])
                 ok, png = cv2.imencode(".png", img)
                 return png.tobytes() if ok else None
             buf = io.BytesIO()
             heat.save(buf)
             return buf.getvalue()
-
-    def _draw_zones(self, img: np.ndarray) -> np.ndarray:
-        from .engine.overlay import draw_masks, draw_zones
-
-        if self.engine.masks:
-            draw_masks(img, self.engine.masks)
-        draw_zones(img, self.engine.zones, self.engine.counts)
-        return img
 
     # -- persistence ----------------------------------------------------------------------
     def _resume(self) -> None:

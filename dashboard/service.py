@@ -533,14 +533,14 @@ class Service:
 
     def with_zones(self, cid: str, img: Any) -> Any:
         """A copy of a picture of this camera with its zones and their counts drawn."""
-        from .engine.overlay import draw_masks, draw_zones
+        from .engine.overlay import draw_zones
 
         img = img.copy()
         h, w = img.shape[:2]
         zones = [(z, z.to_zone(w, h)) for z in self.zones(cid)]
-        draw_masks(img, [zone.points for z, zone in zones if not z.kind.counts])
         draw_zones(img, [zone for z, zone in zones if z.kind.counts],
-                   {f.id: f.counts for f in self.counts(cid)})
+                   {f.id: f.counts for f in self.counts(cid)},
+                   [zone.points for z, zone in zones if not z.kind.counts])
         return img
 
     def heat_png(self, cid: str, over_scene: bool = True) -> bytes | None:

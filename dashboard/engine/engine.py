@@ -9,7 +9,7 @@ import shapely
 
 from ..errors import DashboardError
 from .heatmap import HeatmapAccumulator, HeatmapConfig
-from .overlay import draw_masks, draw_tracks, draw_zones, pixelate
+from .overlay import draw_tracks, draw_zones, pixelate
 from .tracks import Tracks
 from .zones import CrossingEvent, Zone, ZoneCounts
 
@@ -127,9 +127,7 @@ class Engine:
         if self.draw_boxes:
             draw_tracks(plot, tracks)
         counts = self.counts
-        if self._masks:
-            draw_masks(plot, self.masks)
-        draw_zones(plot, self.zones, counts)
+        draw_zones(plot, self.zones, counts, self.masks if self._masks else ())
         return FrameResult(plot=plot, counts=counts, scene=scene, events=events,
                            total_tracks=len(tracks), t=float(t), tracks=tracks)
 

@@ -99,8 +99,11 @@ def draw_masks(img: np.ndarray, masks: Iterable[np.ndarray]) -> None:
         label(img, "mask", (int(pts[:, 0].min()), int(pts[:, 1].min())), MASK_COLOR, s)
 
 
-def draw_zones(img: np.ndarray, zones: Iterable[Zone], counts: Mapping[str, ZoneCounts]) -> None:
-    """Zone outlines, an IN arrow on each line, and each zone's name with its counts."""
+def draw_zones(img: np.ndarray, zones: Iterable[Zone], counts: Mapping[str, ZoneCounts],
+               masks: Iterable[np.ndarray] = ()) -> None:
+    """Zone outlines, an IN arrow on each line, and each zone's name with its counts (over
+    the `masks`, drawn first)."""
+    draw_masks(img, masks)
     s = _scale(img)
     th = max(2, int(round(s * 3)))
     for z in zones:
