@@ -106,8 +106,9 @@ async def me(request: Request, svc: UserService) -> Response:
 async def health(request: Request, svc: UserService) -> Response:
     cams = svc.cameras()
     live = sum(svc.status(c.id).state.value == "live" for c in cams)
-    store = svc.store_health()
-    return JSONResponse({"status": "degraded" if store else "ok", "store": store or "ok",
+    store, sent = svc.store_health(), svc.integrations_health()
+    return JSONResponse({"status": "degraded" if store or sent else "ok",
+                         "store": store or "ok", "integrations": sent or "ok",
                          "cameras": len(cams), "live": live})
 
 
@@ -147,9 +148,11 @@ async def command(request: Request, svc: UserService) -> Response:
 async def zones(request: Request, svc: UserService) -> Response:
     cid = request.path_params["cid"]
     if request.method == "POST":
-        d = await _body(request, {"name", "type", "points", "anchor", "confirm_frames"})
+        d = await _body(request, {"name", "type", "points", "anchor", "confirm_frames",
+                                  *ZoneSpec.RULES})
         z = await _call(svc, "add_zone", cid, d.get("name"), d.get("type"), d.get("points"),
-                        d.get("anchor", "center"), d.get("confirm_frames", 2))
+                        d.get("anchor", "center"), d.get("confirm_frames", 2),
+                        **{k: d[k] for k in ZoneSpec.RULES if k in d})
         return JSONResponse(z.to_dict(), status_code=201)
     return JSONResponse([z.to_dict() for z in svc.zones(cid)])
 
@@ -170,6 +173,37 @@ async def zone(request: Request, svc: UserService) -> Response:
 async def flip(request: Request, svc: UserService) -> Response:
     cid, zid = request.path_params["cid"], request.path_params["zid"]
     return JSONResponse((await _call(svc, "flip_zone", cid, zid)).to_dict())
+
+
+@_endpoint
+async def restore(request: Request, svc: UserService) -> Response:
+    """Undo a delete: the zone comes back with its id and counts."""
+    cid, zid = request.path_params["cid"], request.path_params["zid"]
+    return JSONResponse((await _call(svc, "restore_zone", cid, zid)).to_dict())
+
+
+@_endpoint
+async def dwell(request: Request, svc: UserService) -> Response:
+    """Per area: visits, average and longest seconds (?since=&until=), who is inside now."""
+    cid = request.path_params["cid"]
+    return JSONResponse(await _call(svc, "dwell", cid, _number(request, "since"),
+                                    _number(request, "until")))
+
+
+@_endpoint
+async def visits(request: Request, svc: UserService) -> Response:
+    cid = request.path_params["cid"]
+    return JSONResponse(await _call(svc, "visits", cid, _number(request, "since"),
+                                    _number(request, "until"),
+                                    int(_number(request, "limit", 1000))))
+
+
+@_endpoint
+async def alerts(request: Request, svc: UserService) -> Response:
+    """Alerts going on and those started since ?since=, newest first."""
+    cid = request.path_params["cid"]
+    return JSONResponse(await _call(svc, "alerts", cid, _number(request, "since"),
+                                    int(_number(request, "limit", 100))))
 
 
 @_endpoint
@@ -200,11 +234,13 @@ async def export_csv(request: Request, svc: UserService) -> Response:
     since, until = _number(request, "since"), _number(request, "until")
     if what == "events":
         text = await _call(svc, "events_csv", cid, since, until)
+    elif what == "visits":
+        text = await _call(svc, "visits_csv", cid, since, until)
     elif what == "counts":
         text = await _call(svc, "counts_csv", cid, request.query_params.get("interval", "minute"),
                            since, until)
     else:
-        raise NotFound("CSV exports: events.csv or counts.csv.")
+        raise NotFound("CSV exports: events.csv, counts.csv or visits.csv.")
     return Response(text, media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{what}.csv"'})
 
@@ -305,7 +341,11 @@ ROUTES = [
     Route("/api/cameras/{cid}/zones", zones, methods=["GET", "POST"]),
     Route("/api/cameras/{cid}/zones/{zid}", zone, methods=["GET", "PATCH", "DELETE"]),
     Route("/api/cameras/{cid}/zones/{zid}/flip", flip, methods=["POST"]),
+    Route("/api/cameras/{cid}/zones/{zid}/restore", restore, methods=["POST"]),
     Route("/api/cameras/{cid}/counts", counts),
+    Route("/api/cameras/{cid}/dwell", dwell),
+    Route("/api/cameras/{cid}/visits", visits),
+    Route("/api/cameras/{cid}/alerts", alerts),
     Route("/api/cameras/{cid}/events", events),
     Route("/api/cameras/{cid}/series", series),
     Route("/api/cameras/{cid}/video.mjpg", video),

@@ -2,7 +2,8 @@
 
     python -m dashboard.cli process VIDEO --model demo --zones zones.json --out DIR
 
-writes DIR/annotated.mp4, heatmap.png, heatmap.npz, events.csv and summary.json.
+writes DIR/annotated.mp4, heatmap.png, heatmap.npz, events.csv, visits.csv (time spent in
+each polygon zone) and summary.json.
 VIDEO may be "demo" for the bundled synthetic clip.
 """
 from __future__ import annotations
@@ -69,7 +70,7 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
         12
     """
     from .detector import Detector, SizeCheck
-    from .engine import Engine, HeatmapConfig, load_zones
+    from .engine import Engine, HeatmapConfig, dwell_summary, load_zones
     from .engine.zones import load_masks
 
     zone_list = load_zones(zones) if zones else []          # cheap checks first
@@ -90,6 +91,7 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
     writer = None
     bar = Progress(source.frame_count) if progress else None
     n, t0 = 0, time.perf_counter()
+    visits = []
     with source, open(out / "events.csv", "w", newline="") as f:
         events = csv.writer(f)
         events.writerow(["frame", "t", "zone", "track_id", "class", "direction"])
@@ -98,6 +100,7 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
             tracks = detector.track(img)
             sizes.observe(detector, img, tracks, n)
             r = engine.update(img, tracks, frame.t)
+            visits += r.visits
             for e in r.events:
                 events.writerow([n - 1, f"{e.t:.3f}", e.zone, e.track_id, e.cls_name,
                                  e.direction])
@@ -113,6 +116,13 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
         writer.release()
     if bar:
         bar.close()
+    # Stays still going at the end of the file end at their last sighting.
+    visits += [v for z in engine.zones if z.dwell is not None for v in z.dwell.close_all()]
+    with open(out / "visits.csv", "w", newline="") as f:
+        rows = csv.writer(f)
+        rows.writerow(["zone", "track_id", "class", "entered", "left", "seconds"])
+        rows.writerows([v.zone, v.track_id, v.cls_name, f"{v.entered:.3f}", f"{v.left:.3f}",
+                        f"{v.seconds:.3f}"] for v in visits)
     elapsed = time.perf_counter() - t0
     if n:
         engine.heatmap.to_png(out / "heatmap.png")
@@ -120,7 +130,10 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
     summary = {
         "video": source.name, "model": str(model), "runtime": detector.runtime, "frames": n, "fps": fps,
         "duration_s": round(n / fps, 3), "processing_fps": round(n / elapsed, 2) if n else 0.0,
-        "zones": {z.name: {"type": z.kind, **z.counts.to_dict()} for z in engine.zones},
+        "zones": {z.name: {"type": z.kind, **z.counts.to_dict(),
+                           **({"dwell": dwell_summary(v for v in visits if v.zone == z.name)}
+                              if z.dwell is not None else {})}
+                  for z in engine.zones},
         "truncated": source.truncated,   # why the file looks cut short, or null
         "small_objects": sizes.advice(),  # objects too small for imgsz: what to do, or null
     }
@@ -156,9 +169,9 @@ def find_camera(svc: "Service", ref: str) -> str:
 
 def export(camera: str, events: str | None = None, counts: str | None = None,
            interval: str = "minute", since: str | None = None, until: str | None = None,
-           heatmap: str | None = None) -> list[Path]:
-    """Write what the dashboard stored for a camera (id or name): events and counts CSV,
-    heatmap PNG/npz.
+           heatmap: str | None = None, visits: str | None = None) -> list[Path]:
+    """Write what the dashboard stored for a camera (id or name): events, counts and
+    visits CSV, heatmap PNG/npz.
 
     Example:
         >>> export("Demo street", events="events.csv", counts="hourly.csv", interval="hour")  # doctest: +SKIP
@@ -183,6 +196,9 @@ def export(camera: str, events: str | None = None, counts: str | None = None,
         if counts:
             Path(counts).write_text(svc.counts_csv(cid, interval, t0, t1))
             written.append(Path(counts))
+        if visits:
+            Path(visits).write_text(svc.visits_csv(cid, t0, t1))
+            written.append(Path(visits))
         if heatmap:
             blob = svc.heat_npz(cid) if heatmap.endswith(".npz") else svc.heat_png(cid)
             if blob is None:
@@ -239,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--interval", choices=["minute", "hour", "day"], default="minute")
     e.add_argument("--from", dest="since", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM")
     e.add_argument("--to", dest="until", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (excluded)")
+    e.add_argument("--visits", help="write visits (time spent in each area) to this CSV")
     e.add_argument("--heatmap", help="write the last heatmap snapshot (.png or .npz)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -254,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         try:
             for path in export(args.camera, args.events, args.counts, args.interval,
-                               args.since, args.until, args.heatmap):
+                               args.since, args.until, args.heatmap, args.visits):
                 log.info("wrote %s", path)
         except DashboardError as err:
             log.error("%s", err)
@@ -271,7 +288,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log.info("%d frames at %.1f fps -> %s", s["frames"], s["processing_fps"], args.out)
     for name, c in s["zones"].items():
-        log.info("zone %s: in %d, out %d", name, c["in"], c["out"])
+        dwell = c.get("dwell") or {}
+        log.info("zone %s: in %d, out %d%s", name, c["in"], c["out"],
+                 f", {dwell['visits']} visits, average {dwell['average_s']:.1f} s"
+                 if dwell.get("visits") else "")
     return 0
 
 

@@ -329,25 +329,44 @@ class ZoneSpec:
     points: tuple[tuple[float, float], ...] = field(metadata={"parse": _unit_points})
     anchor: Anchor = field(default=Anchor.CENTER, metadata={"parse": _enum(Anchor)})
     confirm_frames: int = field(default=2, metadata={"parse": _number(int, 1, 30)})
+    classes: tuple[str, ...] | None = field(default=None, metadata={"parse": _classes})
+    # An alert when a polygon holds more than this many (a line: more in than out).
+    limit: int | None = field(default=None,
+                              metadata={"parse": _optional(_number(int, 1, 1_000_000))})
+    wrong_way: bool = field(default=False, metadata={"parse": _bool})  # lines: OUT alerts
 
-    EDITABLE: ClassVar[tuple[str, ...]] = ("name", "points", "anchor", "confirm_frames")
+    EDITABLE: ClassVar[tuple[str, ...]] = ("name", "points", "anchor", "confirm_frames",
+                                           "classes", "limit", "wrong_way")
+    RULES: ClassVar[tuple[str, ...]] = ("classes", "limit", "wrong_way")   # optional
 
     @classmethod
     def create(cls, name: Any, kind: Any, points: Any, anchor: Any = "center",
-               confirm_frames: Any = 2, zone_id: str | None = None) -> "ZoneSpec":
-        """A checked new zone (a fresh id unless one is given)."""
+               confirm_frames: Any = 2, zone_id: str | None = None, **rules: Any) -> "ZoneSpec":
+        """A checked new zone (a fresh id unless one is given); `rules` are any of
+        classes, limit, wrong_way.
+
+        Example:
+            >>> ZoneSpec.create("shop", "polygon", [[0, 0], [1, 0], [1, 1]], limit=5).limit
+            5
+        """
         try:
             kind = ZoneKind(kind)
         except ValueError:
             raise DashboardError("Zone type must be 'line', 'polygon' or 'mask'.") from None
         base = cls(ZoneId(zone_id or new_id("zone")), _name(name, "A zone"), kind, ((0, 0),))
         spec = _parse(cls, {"points": points, "anchor": anchor,
-                            "confirm_frames": confirm_frames}, f"Zone {base.name!r}", base)
+                            "confirm_frames": confirm_frames, **rules}, f"Zone {base.name!r}",
+                      base)
+        if spec.wrong_way and kind is not ZoneKind.LINE:
+            raise DashboardError(f"Zone {base.name!r}: only a line has a wrong way.")
+        if kind is ZoneKind.MASK and (spec.limit or spec.classes):
+            raise DashboardError(f"Zone {base.name!r} is a mask: it counts nothing, so it "
+                                 "takes no limit or classes.")
         spec.to_zone(1000, 1000)   # the engine's own checks: enough points, area, no self-crossing
         return spec
 
     def updated(self, changes: dict[str, Any]) -> "ZoneSpec":
-        """A copy with some of name, points, anchor, confirm_frames changed (the id stays)."""
+        """A copy with some of `EDITABLE` changed (the id stays)."""
         bad = sorted(set(changes) - set(self.EDITABLE))
         if bad:
             raise DashboardError(f"Zone: {', '.join(bad)} cannot be changed; "
@@ -368,13 +387,14 @@ class ZoneSpec:
         zone = zone_from_dict({"name": self.id, "type": kind.value,
                                "points": [[x * width, y * height] for x, y in self.points],
                                "anchor": self.anchor.value,
-                               "confirm_frames": self.confirm_frames})
+                               "confirm_frames": self.confirm_frames,
+                               "classes": list(self.classes or ())})
         zone.label = self.name
         return zone
 
     def to_dict(self) -> dict[str, Any]:
         """The API's and the store's form: {"id", "name", "type", "points", "anchor",
-        "confirm_frames"} (points in 0..1)."""
+        "confirm_frames", "classes", "limit", "wrong_way"} (points in 0..1)."""
         d = _dump(self)
         d["type"] = d.pop("kind")
         d["points"] = [list(p) for p in self.points]
@@ -383,7 +403,8 @@ class ZoneSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ZoneSpec":
         return cls.create(d.get("name"), d.get("type", d.get("kind")), d.get("points"),
-                          d.get("anchor", "center"), d.get("confirm_frames", 2), d.get("id"))
+                          d.get("anchor", "center"), d.get("confirm_frames", 2), d.get("id"),
+                          **{k: d[k] for k in cls.RULES if k in d})
 
     @classmethod
     def from_pixels(cls, d: dict[str, Any], width: int, height: int) -> "ZoneSpec":

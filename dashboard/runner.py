@@ -26,13 +26,14 @@ import cv2
 import numpy as np
 
 from .credentials import expand_env
-from .engine import Engine, Zone
+from .engine import Alert, AlertMonitor, Engine, Visit, Zone
 from .engine.overlay import draw_zones
 from .engine.zones import CrossingEvent, ZoneCounts
-from .entities import Camera, CameraState, Pacing, Presentation, ZoneId, ZoneSpec
+from .entities import Camera, CameraState, Pacing, Presentation, ZoneId, ZoneKind, ZoneSpec
 from .errors import DashboardError
 from .settings import retention_s
 from .sources import FrameSource, mask_secrets, open_source, parse_spec
+from .integrations import Integrations
 from .store import EventWriter, SQLiteStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class Snapshot:
     frame_index: int = -1
     frame_size: tuple[int, int] | None = None                   # (width, height)
     counts: dict[str, ZoneCounts] = field(default_factory=dict)  # by zone id
+    inside: dict[str, list[Visit]] = field(default_factory=dict)  # areas: who is in, since
+    alerts: tuple[Alert, ...] = ()                               # going on now
     total_tracks: int = 0
     processed_fps: float = 0.0
     source_fps: float = 0.0
@@ -64,6 +67,12 @@ class Snapshot:
     notice: str | None = None       # something the operator should know, said once
     advice: str | None = None       # e.g. objects too small for the image size
     t: float = 0.0
+
+
+def _shape(spec: ZoneSpec) -> ZoneSpec:
+    """What of a zone the engine uses: a change here makes a new engine zone (name, limit
+    and wrong way are read from the spec each frame)."""
+    return replace(spec, name="", limit=None, wrong_way=False)
 
 
 class _Rate:
@@ -94,8 +103,12 @@ class CameraRunner:
     """
 
     def __init__(self, camera: Camera, source: str, zones: list[ZoneSpec],
-                 store: SQLiteStore | None, spool: Path | None = None) -> None:
+                 store: SQLiteStore | None, spool: Path | None = None,
+                 integrations: Integrations | None = None) -> None:
         self.camera, self.store = camera, store
+        self.integrations = integrations
+        self.alerts = AlertMonitor()
+        self._alerts: deque[Alert] = deque(maxlen=100)   # the newest alert changes
         self._source = source
         self.engine = Engine(heatmap=camera.presentation.heatmap_config(camera.settings))
         self._apply_presentation(camera.presentation)
@@ -178,6 +191,7 @@ class CameraRunner:
         if replay:
             self.stop()
         with self._lock:
+            self._end_stays()   # in the counts being archived
             if self._writer is not None:
                 self._writer.flush(force=True)
                 if self._writer.pending:   # they belong to the counts being archived
@@ -227,10 +241,15 @@ class CameraRunner:
                 if not spec.kind.counts:
                     continue
                 z, before = old.get(spec.id), self._specs.get(spec.id)
-                if z is None or before is None or replace(before, name="") != replace(spec, name=""):
+                if z is None or before is None or _shape(before) != _shape(spec):
                     z = self._zone_at_size(spec, z)
                 z.label = spec.name
                 zones.append(z)
+            kept = {s.id for s in specs}
+            ended = [v for z in old.values() if z.name not in kept and z.dwell is not None
+                     for v in z.dwell.close_all()]
+            if ended and self._writer is not None:   # a removed area's stays end now
+                self._writer.add(ended)
             self.engine.zones = zones
             self._specs = {s.id: s for s in specs}
             self._fit_masks()
@@ -241,9 +260,18 @@ class CameraRunner:
                              if not s.kind.counts]
 
     def _zone_at_size(self, spec: ZoneSpec, previous: Zone | None) -> Zone:
+        """The zone at the frame's size, with the counts (and open visits) it had; one
+        new here (added, or back from a delete) takes its counts from the store."""
         z = spec.to_zone(*self._size)
         if previous is not None:
             z.counts = previous.counts
+            if previous.dwell is not None and z.dwell is not None:
+                z.dwell = previous.dwell
+        elif self.store is not None:
+            saved = self.store.counts(self.camera.id).get(spec.id)
+            if saved is not None:
+                z.counts.in_count, z.counts.out_count = saved.in_count, saved.out_count
+                z.counts.per_class = saved.per_class
         return z
 
     def _fit_zones(self, width: int, height: int) -> None:
@@ -300,6 +328,50 @@ class CameraRunner:
                 if self._snap.still is None:
                     self._snap = replace(self._snap, still=img)
         return img
+
+    def _check_alerts(self, counts: dict[str, ZoneCounts], events: list[CrossingEvent],
+                      t: float) -> list[Alert]:
+        """This frame's alert changes, from each zone's limit and wrong way."""
+        values = {}
+        for spec in self._specs.values():
+            c = counts.get(spec.id)
+            if spec.kind.counts and c is not None:
+                value = c.occupancy if spec.kind is ZoneKind.POLYGON else c.net
+                values[spec.id] = (value or 0, spec.limit)
+        wrong = {s.id for s in self._specs.values() if s.wrong_way}
+        before = {a.id for a in self.alerts.active.values()}
+        changed = self.alerts.update(values, events, wrong, t)
+        for a in changed:
+            if a.id in before and a.active:
+                continue   # a new peak: the start was said
+            spec = self._specs.get(ZoneId(a.zone))
+            what = (f"track {a.track_id} crossed the wrong way" if a.limit is None else
+                    f"{a.peak} over its limit of {a.limit}" if a.active else
+                    f"back under its limit of {a.limit} (peak {a.peak})")
+            log.warning("camera %s: alert: zone %s: %s", self.name,
+                        spec.name if spec else a.zone, what)
+        self._alerts.extend(changed)
+        return changed
+
+    def _tell(self, alerts: list[Alert], counts: dict[str, ZoneCounts]) -> None:
+        """Alerts to the webhook and MQTT, and counts to MQTT when they changed."""
+        cam = {"id": self.camera.id, "name": self.camera.name}
+        names = {s.id: s.name for s in self._specs.values()}
+        for a in alerts:
+            self.integrations.alert(cam, {**a.to_dict(), "zone_id": a.zone,
+                                          "zone": names.get(ZoneId(a.zone), a.zone)})
+        self.integrations.counts(cam, [{"id": zid, "name": names.get(ZoneId(zid), zid),
+                                        **c.to_dict()} for zid, c in counts.items()])
+
+    def recent_alerts(self, n: int = 20) -> list[Alert]:
+        """The newest alert changes of this process, newest first (one line per alert)."""
+        with self._lock:
+            seen, out = set(), []
+            for a in reversed(self._alerts):
+                if a.id not in seen:
+                    seen.add(a.id)
+                    out.append(a)
+            return out[:n]
 
     def recent_events(self, n: int = 20) -> list[CrossingEvent]:
         """The newest crossings counted in this process, newest first."""
@@ -438,9 +510,24 @@ class CameraRunner:
             if stop is self._stop and self._src is not None:
                 self._src.close()
                 self._src = None
+            self._end_stays()
             if self._writer is not None:   # whatever ended the run, keep what it counted
                 self._writer.flush(force=True)
             self.save_heat()
+
+    def _end_stays(self) -> None:
+        """The run ended: what happens while a camera is stopped is not known, so stays
+        end at their last sighting and occupancy alerts end now."""
+        with self._lock:
+            ended: list[Any] = [v for z in self.engine.zones if z.dwell is not None
+                                for v in z.dwell.close_all()]
+            alerts = self.alerts.update({}, [], set(), time.time())
+            self._alerts.extend(alerts)
+            if self._writer is not None:
+                self._writer.add([*ended, *alerts])
+            self._snap = replace(self._snap, inside={}, alerts=())
+        if alerts and self.integrations is not None:
+            self._tell(alerts, {})
 
     def _open(self, source: str, is_file: bool, start: int) -> FrameSource | None:
         """Open the source as `self._src`; None (and ENDED) for a file already counted."""
@@ -512,9 +599,13 @@ class CameraRunner:
             now = time.time()
             with self._lock:   # Reset takes this lock too: no crossing slips past it
                 result = self.engine.update(img, tracks, now)
+                alerts = self._check_alerts(result.counts, result.events, now)
                 self._events.extend(result.events)
                 if self._writer is not None:
-                    self._writer.add(result.events)
+                    self._writer.add([*result.events, *result.visits, *alerts])
+                inside = self.engine.inside(now)
+            if self.integrations is not None:
+                self._tell(alerts, result.counts)
             done += 1
             self._done = done
             mono = time.monotonic()
@@ -540,6 +631,7 @@ class CameraRunner:
                             frame_age_s=0.0 if is_file else max(0.0, now - frame.t),
                             frames_read=stats.frames_read, frames_dropped=stats.frames_dropped,
                             runtime=detector.runtime, notice=self._snap.notice,
-                            advice=advice, t=now)
+                            advice=advice, t=now, inside=inside,
+                            alerts=tuple(self.alerts.active.values()))
             with self._lock:
                 self._snap = snap

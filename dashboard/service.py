@@ -26,6 +26,7 @@ from .entities import (Camera, CameraId, CameraSettings, CameraState, Presentati
 from .errors import DashboardError
 from .runner import CameraRunner, Snapshot
 from .sources import mask_secrets, parse_spec
+from .integrations import Integrations
 from .store import SQLiteStore, StoreUnavailable, csv_text, iso
 
 log = logging.getLogger(__name__)
@@ -89,10 +90,12 @@ class ZoneFigures:
     name: str
     kind: ZoneKind
     counts: ZoneCounts
+    limit: int | None = None
+    alert: bool = False          # over its limit now
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "type": self.kind.value,
-                **self.counts.to_dict()}
+                **self.counts.to_dict(), "limit": self.limit, "alert": self.alert}
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ class Service:
         self.media = media_dir(data)
         self.models = data / "models"   # uploaded models, named by their content's hash
         self.auth = Auth(store)
+        self.integrations = Integrations.from_env()
         password = self.auth.ensure_admin()
         if password is not None:
             # Shown once, here, by design: the first admin must learn it somehow.
@@ -174,7 +178,8 @@ class Service:
                     self._runners[cam.id].start()
 
     def _new_runner(self, cam: Camera, source: str, zones: list[ZoneSpec]) -> CameraRunner:
-        return CameraRunner(cam, source, zones, self.store, spool=self.spool / f"{cam.id}.jsonl")
+        return CameraRunner(cam, source, zones, self.store, spool=self.spool / f"{cam.id}.jsonl",
+                            integrations=self.integrations)
 
     def _watch_store(self) -> None:
         """Every second: is the database file still there and writable (see
@@ -205,6 +210,10 @@ class Service:
             return None
         return f"database: {fault or 'catching up'}" + \
             (f", {waiting} crossings waiting" if waiting else "")
+
+    def integrations_health(self) -> str | None:
+        """What is wrong with the webhook or MQTT delivery now, or None."""
+        return self.integrations.status()
 
     def _open_source(self, sealed: str) -> str:
         try:
@@ -426,10 +435,11 @@ class Service:
         self._runners[CameraId(cid)].set_zones(specs)
 
     def add_zone(self, cid: str, name: Any, kind: Any, points: Any, anchor: Any = "center",
-                 confirm_frames: Any = 2) -> ZoneSpec:
-        """Add a zone (points in 0..1 of the frame); it starts at zero, whatever its name."""
+                 confirm_frames: Any = 2, **rules: Any) -> ZoneSpec:
+        """Add a zone (points in 0..1 of the frame); it starts at zero, whatever its name.
+        `rules`: classes (counted), limit, wrong_way (see `ZoneSpec`)."""
         with self._lock:
-            spec = ZoneSpec.create(name, kind, points, anchor, confirm_frames)
+            spec = ZoneSpec.create(name, kind, points, anchor, confirm_frames, **rules)
             self._check_zone_name(cid, spec.name)
             self.store.save_zone(CameraId(cid), spec)
             self._put_zones(cid, [*self.zones(cid), spec])
@@ -454,19 +464,110 @@ class Service:
         return new
 
     def delete_zone(self, cid: str, zid: str) -> None:
-        """Remove a zone; its counts are archived under its id, never given to another."""
+        """Remove a zone; its counts are archived under its id, never given to another
+        (`restore_zone` brings it back with them)."""
         with self._lock:
             self.zone(cid, zid)
             self.store.delete_zone(ZoneId(zid))
             self._put_zones(cid, [z for z in self.zones(cid) if z.id != zid])
         log.info("camera %s: zone %s deleted", cid, zid)
 
+    def restore_zone(self, cid: str, zid: str) -> ZoneSpec:
+        """Undo a delete: the zone is back with its id and its counts (unless its name was
+        taken meanwhile: then rename that one first)."""
+        with self._lock:
+            self.camera(cid)
+            if any(z.id == zid for z in self.zones(cid)):
+                raise Conflict(f"Zone {zid!r} is not deleted.")
+            try:
+                spec = self.store.restore_zone(CameraId(cid), ZoneId(zid))
+            except StoreUnavailable:
+                raise
+            except DashboardError as e:
+                raise NotFound(str(e)) from None
+            try:
+                self._check_zone_name(cid, spec.name)
+            except Conflict:
+                self.store.delete_zone(ZoneId(zid))
+                raise
+            self._put_zones(cid, [*self.zones(cid), spec])
+        log.info("camera %s: zone %s restored", cid, zid)
+        return spec
+
     # -- figures --------------------------------------------------------------------------
     def counts(self, cid: str) -> list[ZoneFigures]:
         """Every zone's in, out, occupancy and per-class counts, in the zones' order."""
         snap = self._runner(cid).snapshot()
-        return [ZoneFigures(z.id, z.name, z.kind, snap.counts.get(z.id) or ZoneCounts())
+        alerting = {a.zone for a in snap.alerts}
+        return [ZoneFigures(z.id, z.name, z.kind, snap.counts.get(z.id) or ZoneCounts(),
+                            z.limit, z.id in alerting)
                 for z in self.zones(cid) if z.kind.counts]
+
+    def dwell(self, cid: str, since: float | None = None, until: float | None = None
+              ) -> list[dict[str, Any]]:
+        """Per area: visits that ended in [since, until) with their average and longest
+        seconds, and who is inside now with their time so far.
+
+        Example:
+            >>> import tempfile
+            >>> svc = Service(SQLiteStore(":memory:"), Path(tempfile.mkdtemp()), demo=False)
+            >>> cam = svc.add_camera("Shop", "demo", enabled=False)
+            >>> _ = svc.add_zone(cam.id, "aisle", "polygon", [[0, 0], [1, 0], [1, 1]])
+            >>> [(d["zone"], d["visits"], d["inside"]) for d in svc.dwell(cam.id)]
+            [('aisle', 0, [])]
+            >>> svc.shutdown()
+        """
+        snap = self._runner(cid).snapshot()
+        stats = self.store.dwell(CameraId(cid), since, until)
+        now = time.time()
+        out = []
+        for z in self.zones(cid):
+            if z.kind is not ZoneKind.POLYGON:
+                continue
+            n, avg, top = stats.get(z.id, (0, None, None))
+            out.append({"zone_id": z.id, "zone": z.name, "visits": n,
+                        "average_s": None if avg is None else round(avg, 3),
+                        "longest_s": None if top is None else round(top, 3),
+                        "inside": [{"track_id": v.track_id, "class": v.cls_name,
+                                    "entered": v.entered, "seconds": round(now - v.entered, 1)}
+                                   for v in snap.inside.get(z.id, [])]})
+        return out
+
+    def visits(self, cid: str, since: float | None = None, until: float | None = None,
+               limit: int = 1000) -> list[dict[str, Any]]:
+        """Finished visits (camera, zone, track, class, entered, left, seconds), oldest
+        first, that ended in [since, until)."""
+        self.camera(cid)
+        names = self._names(cid)
+        rows = self.store.visits(CameraId(cid), since, until, max(1, min(int(limit),
+                                                                         10_000_000)))
+        return [{"zone_id": v.zone, "zone": names.get(v.zone, v.zone), "track_id": v.track_id,
+                 "class": v.cls_name, "entered": v.entered, "left": v.left,
+                 "seconds": round(v.seconds, 3)} for v in rows]
+
+    def visits_csv(self, cid: str, since: float | None = None, until: float | None = None
+                   ) -> str:
+        cam = self.camera(cid)
+        return csv_text(["camera", "zone", "zone_id", "track_id", "class", "entered", "left",
+                         "seconds"],
+                        ([cam.name, v["zone"], v["zone_id"], v["track_id"], v["class"],
+                          iso(v["entered"]), iso(v["left"]), f"{v['seconds']:.1f}"]
+                         for v in self.visits(cid, since, until, 10_000_000)))
+
+    def alerts(self, cid: str, since: float | None = None, limit: int = 100
+               ) -> list[dict[str, Any]]:
+        """Alerts going on now and those started since `since`, newest first."""
+        self.camera(cid)
+        names = self._names(cid)
+        return [{**a.to_dict(), "zone_id": a.zone, "zone": names.get(a.zone, a.zone),
+                 "active": a.active}
+                for a in self.store.alerts(CameraId(cid), since, max(1, min(int(limit), 10_000)))]
+
+    def recent_alerts(self, cid: str, n: int = 10) -> list[dict[str, Any]]:
+        """The newest alerts of this run, newest first (from memory, for the page)."""
+        names = self._names(cid)
+        return [{**a.to_dict(), "zone_id": a.zone, "zone": names.get(a.zone, a.zone),
+                 "active": a.active} for a in self._runner(cid).recent_alerts(n)]
 
     def _names(self, cid: str) -> dict[str, str]:
         return {z.id: z.name for z in self.zones(cid)}
@@ -607,6 +708,7 @@ class Service:
             runners = list(self._runners.values())
         for r in runners:
             r.close()
+        self.integrations.close()
 
 
 # The least role each call needs; a call not listed here is refused to everyone.
@@ -614,9 +716,11 @@ NEEDS: dict[str, Role] = {
     **{m: Role.VIEWER for m in (
         "cameras", "camera", "status", "zones", "zone", "counts", "events", "recent_events",
         "series", "events_csv", "counts_csv", "counts_json", "jpeg", "frame_index", "still",
-        "with_zones", "heat_png", "heat_npz", "heat_legend", "store_health")},
+        "with_zones", "heat_png", "heat_npz", "heat_legend", "store_health", "dwell",
+        "visits", "visits_csv", "alerts", "recent_alerts", "integrations_health")},
     **{m: Role.OPERATOR for m in (
-        "start", "stop", "reset", "add_zone", "update_zone", "flip_zone", "delete_zone")},
+        "start", "stop", "reset", "add_zone", "update_zone", "flip_zone", "delete_zone",
+        "restore_zone")},
     **{m: Role.ADMIN for m in (
         "add_camera", "update_camera", "remove_camera", "save_upload", "save_model", "users",
         "add_user",

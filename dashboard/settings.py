@@ -16,6 +16,9 @@ none; each camera can change it).
 HEATMAP_DASHBOARD_SPOOL: where crossings wait while the database cannot be written, past
 what memory holds (default: the data directory's spool/; put it on another disk to ride
 out a full one).
+HEATMAP_DASHBOARD_WEBHOOK_URL: alerts are POSTed here as JSON (default: none).
+HEATMAP_DASHBOARD_MQTT_URL: counts, occupancy and alerts are published to this broker,
+mqtt://[user:password@]host[:port][/topic prefix] (default: none).
 """
 from __future__ import annotations
 
@@ -118,3 +121,23 @@ def spool_dir(data: Path) -> Path:
         '/d/spool'
     """
     return Path(os.environ.get("HEATMAP_DASHBOARD_SPOOL") or data / "spool")
+
+
+def webhook_url() -> str | None:
+    """Where alerts are POSTed (HEATMAP_DASHBOARD_WEBHOOK_URL), or None.
+
+    Example:
+        >>> os.environ.pop("HEATMAP_DASHBOARD_WEBHOOK_URL", None); webhook_url() is None
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_WEBHOOK_URL", "").strip() or None
+
+
+def mqtt_url() -> str | None:
+    """The MQTT broker counts and alerts go to (HEATMAP_DASHBOARD_MQTT_URL), or None.
+
+    Example:
+        >>> os.environ.pop("HEATMAP_DASHBOARD_MQTT_URL", None); mqtt_url() is None
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_MQTT_URL", "").strip() or None

@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .engine.alerts import Alert, AlertKind
+from .engine.dwell import Visit
 from .engine.zones import ClassCounts, CrossingEvent, ZoneCounts
 from .entities import (Camera, CameraId, CameraSettings, Presentation, ZoneId, ZoneSpec)
 from .errors import DashboardError
@@ -63,6 +65,15 @@ CREATE TABLE IF NOT EXISTS minutes (
     camera_id TEXT NOT NULL, epoch INTEGER NOT NULL, minute INTEGER NOT NULL,
     zone_id TEXT NOT NULL, cls TEXT NOT NULL, direction TEXT NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY (camera_id, epoch, minute, zone_id, cls, direction));
+CREATE TABLE IF NOT EXISTS visits (
+    id INTEGER PRIMARY KEY, camera_id TEXT NOT NULL, epoch INTEGER NOT NULL,
+    zone_id TEXT NOT NULL, track_id INTEGER NOT NULL, cls TEXT NOT NULL, entered REAL NOT NULL,
+    left REAL NOT NULL, seconds REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS visits_by_time ON visits (camera_id, left);
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT NOT NULL, camera_id TEXT NOT NULL, epoch INTEGER NOT NULL, zone_id TEXT NOT NULL,
+    kind TEXT NOT NULL, started REAL NOT NULL, ended REAL, peak INTEGER NOT NULL, lim INTEGER,
+    track_id INTEGER, PRIMARY KEY (camera_id, id));
 CREATE TABLE IF NOT EXISTS heat (
     camera_id TEXT NOT NULL, epoch INTEGER NOT NULL, t REAL NOT NULL, npz BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS users (
@@ -436,6 +447,17 @@ class SQLiteStore:
         with self._tx():
             self._db.execute("UPDATE zones SET deleted = ? WHERE id = ?", (time.time(), zid))
 
+    def restore_zone(self, cid: CameraId, zid: ZoneId) -> ZoneSpec:
+        """Undo a delete: the zone comes back with its id, so its counts come back too."""
+        with self._tx():
+            row = self._db.execute("SELECT spec_json FROM zones WHERE id = ? AND camera_id = ? "
+                                   "AND deleted IS NOT NULL", (zid, cid)).fetchone()
+            if row is None:
+                raise DashboardError(f"Zone {zid!r} of this camera is not a deleted zone.")
+            self._db.execute("UPDATE zones SET deleted = NULL, updated = ? WHERE id = ?",
+                             (time.time(), zid))
+        return ZoneSpec.from_dict(json.loads(row[0]))
+
     def zones(self, cid: CameraId) -> list[ZoneSpec]:
         """A camera's zones in the order they were added; a row that no longer passes the
         checks is skipped with a warning rather than stopping the camera."""
@@ -483,18 +505,25 @@ class SQLiteStore:
             return self._db.execute(sql, (cid, self._epoch(cid), *params)).fetchall()
 
     # -- events and counts ----------------------------------------------------------------
-    def add_events(self, cid: CameraId, events: Iterable[CrossingEvent],
+    def add_events(self, cid: CameraId, events: Iterable[CrossingEvent | Visit | Alert],
                    meta: tuple[str, str] | None = None) -> int:
-        """Write events (their `zone` is the zone id) with their totals and minute
-        aggregates in one transaction, with a `meta` (key, value) in the same one if given
-        (a file camera's position: it can never disagree with what was counted)."""
-        rows = [(e.t, e.zone, int(e.track_id), e.cls_name, e.direction) for e in events]
-        if not rows and meta is None:
+        """Write crossings (their `zone` is the zone id) with their totals and minute
+        aggregates, finished visits and alert changes, in one transaction, with a `meta`
+        (key, value) in the same one if given (a file camera's position: it can never
+        disagree with what was counted). An alert is written by its id: again, it is
+        replaced, never doubled. Returns the number of crossings written."""
+        records = list(events)
+        rows = [(e.t, e.zone, int(e.track_id), e.cls_name, e.direction) for e in records
+                if isinstance(e, CrossingEvent)]
+        visits = [(v.zone, int(v.track_id), v.cls_name, v.entered, v.left, v.seconds)
+                  for v in records if isinstance(v, Visit)]
+        alerts = [a for a in records if isinstance(a, Alert)]
+        if not records and meta is None:
             return 0
         with self._tx():
             if meta is not None:
                 self._db.execute(META_UPSERT, meta)
-            if not rows:
+            if not records:
                 return 0
             ep = self._epoch(cid)
             self._db.executemany(
@@ -507,7 +536,47 @@ class SQLiteStore:
                 "INSERT INTO minutes VALUES (?, ?, ?, ?, ?, ?, 1) "
                 "ON CONFLICT DO UPDATE SET n = n + 1",
                 [(cid, ep, int(t // 60), z, c, d) for t, z, _, c, d in rows])
+            self._db.executemany(
+                "INSERT INTO visits (camera_id, epoch, zone_id, track_id, cls, entered, left, "
+                "seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(cid, ep, *v) for v in visits])
+            self._db.executemany(
+                "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
+                "SET ended = COALESCE(excluded.ended, ended), peak = MAX(peak, excluded.peak)",
+                [(a.id, cid, ep, a.zone, a.kind.value, a.started, a.ended, a.peak, a.limit,
+                  a.track_id) for a in alerts])
         return len(rows)
+
+    def visits(self, cid: CameraId, since: float | None = None, until: float | None = None,
+               limit: int | None = None) -> list[Visit]:
+        """Finished visits of the current epoch that ended in [since, until), oldest first
+        (`zone` is the zone id)."""
+        rows = self._current(
+            cid, "SELECT zone_id, track_id, cls, entered, left FROM visits WHERE camera_id = ? "
+                 "AND epoch = ? AND left >= ? AND left < ? ORDER BY left, id LIMIT ?",
+            -1e18 if since is None else since, 1e18 if until is None else until,
+            -1 if limit is None else int(limit))
+        return [Visit(z, tid, c, e, lft) for z, tid, c, e, lft in rows]
+
+    def dwell(self, cid: CameraId, since: float | None = None, until: float | None = None
+              ) -> dict[str, tuple[int, float, float]]:
+        """Per zone id: (visits, average seconds, longest seconds) of the visits that ended
+        in [since, until) in the current epoch."""
+        rows = self._current(
+            cid, "SELECT zone_id, COUNT(*), AVG(seconds), MAX(seconds) FROM visits WHERE "
+                 "camera_id = ? AND epoch = ? AND left >= ? AND left < ? GROUP BY zone_id",
+            -1e18 if since is None else since, 1e18 if until is None else until)
+        return {z: (n, avg, top) for z, n, avg, top in rows}
+
+    def alerts(self, cid: CameraId, since: float | None = None, limit: int = 100
+               ) -> list[Alert]:
+        """Alerts of the current epoch still going on or started since `since`, newest
+        first (`zone` is the zone id)."""
+        rows = self._current(
+            cid, "SELECT id, zone_id, kind, started, ended, peak, lim, track_id FROM alerts "
+                 "WHERE camera_id = ? AND epoch = ? AND (ended IS NULL OR started >= ?) "
+                 "ORDER BY started DESC LIMIT ?", -1e18 if since is None else since, int(limit))
+        return [Alert(i, z, AlertKind(k), s, e, p, lim, tid)
+                for i, z, k, s, e, p, lim, tid in rows]
 
     def counts(self, cid: CameraId) -> dict[str, ZoneCounts]:
         """Counts of the current epoch per zone id, as the engine keeps them."""
@@ -571,13 +640,14 @@ class SQLiteStore:
     # -- retention ------------------------------------------------------------------------
     def prune(self, older_than_s: float, minutes_older_than_s: float | None = None,
               now: float | None = None) -> int:
-        """Delete raw events older than `older_than_s` and per-minute aggregates older than
-        `minutes_older_than_s` (default: kept), then give the freed pages back, so the file
-        stays bounded. Totals are never pruned: counts stay right. Returns events deleted."""
+        """Delete raw events and visits older than `older_than_s`, per-minute aggregates
+        older than `minutes_older_than_s` (default: kept), then give the freed pages back,
+        so the file stays bounded. Totals are never pruned: counts stay right. Returns events deleted."""
         now = time.time() if now is None else now
         with self._tx():
             n = self._db.execute("DELETE FROM events WHERE t < ?",
                                  (now - older_than_s,)).rowcount
+            self._db.execute("DELETE FROM visits WHERE left < ?", (now - older_than_s,))
             if minutes_older_than_s is not None:
                 self._db.execute("DELETE FROM minutes WHERE minute < ?",
                                  (int((now - minutes_older_than_s) // 60),))
@@ -614,8 +684,39 @@ def iso(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
 
 
+Record = CrossingEvent | Visit | Alert   # what an EventWriter writes
+RECORD_TAGS = {"e": CrossingEvent, "v": Visit, "a": Alert}   # their spool lines' first field
+
+
+def _to_row(r: Record) -> list[Any]:
+    """A record as a spool line's JSON list (see `_from_row`).
+
+    Example:
+        >>> _to_row(Visit("z", 3, "person", 1.0, 4.5))
+        ['v', 'z', 3, 'person', 1.0, 4.5]
+    """
+    if isinstance(r, CrossingEvent):
+        return ["e", r.t, r.zone, int(r.track_id), r.cls_name, r.direction]
+    if isinstance(r, Visit):
+        return ["v", r.zone, int(r.track_id), r.cls_name, r.entered, r.left]
+    return ["a", r.id, r.zone, r.kind.value, r.started, r.ended, r.peak, r.limit, r.track_id]
+
+
+def _from_row(row: list[Any]) -> Record:
+    """Example:
+        >>> _from_row(["e", 1.5, "z", 2, "car", "in"]).direction
+        'in'
+    """
+    tag, *v = row
+    if tag == "e":
+        return CrossingEvent(float(v[0]), v[1], int(v[2]), v[3], v[4])
+    if tag == "v":
+        return Visit(v[0], int(v[1]), v[2], float(v[3]), float(v[4]))
+    return Alert(v[0], v[1], AlertKind(v[2]), float(v[3]), v[4], int(v[5]), v[6], v[7])
+
+
 class EventWriter:
-    """Buffers a camera's events and commits them at least every `flush_s` seconds, so a
+    """Buffers a camera's crossings, visits and alert changes and commits them at least every `flush_s` seconds, so a
     killed process loses at most that much.
 
     While the database cannot be written, nothing is dropped: events wait (retried with
@@ -636,9 +737,9 @@ class EventWriter:
                  spool: Path | None = None, memory_limit: int = 20_000) -> None:
         self.store, self.cid, self.flush_s = store, cid, flush_s
         self.spool, self.memory_limit = spool, memory_limit
-        self._buf: list[CrossingEvent] = []
+        self._buf: list[Record] = []
         self._meta: tuple[str, str] | None = None   # written with the events, once they are
-        self._spooled = 0
+        self._spooled = self._spooled_crossings = 0
         self._last = time.monotonic()
         self._retry_at, self._backoff = 0.0, self.RETRY_S
         self._fault: str | None = None
@@ -646,14 +747,16 @@ class EventWriter:
         self._over_limit = False
         self._lock = threading.RLock()
         if spool is not None and spool.exists():
-            self._spooled = sum(1 for line in spool.open() if line.startswith('["e"'))
+            kinds = [line[:5] for line in spool.open() if line[2:3] in RECORD_TAGS]
+            self._spooled = len(kinds)
+            self._spooled_crossings = kinds.count('["e",')
             log.warning("camera %s: %d crossings left waiting by an earlier run; writing them",
                         cid, self._spooled)
             self.flush(force=True)
 
     @property
     def pending(self) -> int:
-        """Events not yet in the database."""
+        """Records (crossings, visits, alert changes) not yet in the database."""
         return len(self._buf) + self._spooled
 
     @property
@@ -667,9 +770,13 @@ class EventWriter:
         with self._lock:
             if self._fault is None:
                 return None
-            return f"database: {self._fault}, {self.pending} crossings waiting"
+            crossings = self._spooled_crossings + sum(isinstance(r, CrossingEvent)
+                                                      for r in self._buf)
+            others = self.pending - crossings
+            return (f"database: {self._fault}, {crossings} crossings waiting"
+                    + (f" (and {others} visits and alerts)" if others else ""))
 
-    def add(self, events: Iterable[CrossingEvent]) -> None:
+    def add(self, events: Iterable[Record]) -> None:
         with self._lock:
             self._buf.extend(events)
             now = time.monotonic()
@@ -698,7 +805,7 @@ class EventWriter:
             self._buf, self._meta = [], None
             if spooled and self.spool is not None:
                 self.spool.unlink(missing_ok=True)
-            self._spooled = 0
+            self._spooled = self._spooled_crossings = 0
             if self._fault is not None:
                 log.warning("camera %s: the database works again; %d waiting crossings "
                             "written", self.cid, n)
@@ -730,8 +837,7 @@ class EventWriter:
         be written either, they stay in memory (said once)."""
         if self.spool is None or not (self._buf or self._meta):
             return
-        lines = [json.dumps(["e", e.t, e.zone, int(e.track_id), e.cls_name, e.direction])
-                 for e in self._buf]
+        lines = [json.dumps(_to_row(r)) for r in self._buf]
         if self._meta is not None:
             lines.append(json.dumps(["m", *self._meta]))
         try:
@@ -747,9 +853,10 @@ class EventWriter:
             self._spill_failed = True
             return
         self._spooled += len(self._buf)
+        self._spooled_crossings += sum(isinstance(r, CrossingEvent) for r in self._buf)
         self._buf = []
 
-    def _read_spool(self) -> list[CrossingEvent]:
+    def _read_spool(self) -> list[Record]:
         """The spooled events in order; a meta line spooled with them is taken up too
         (memory holds a newer one if it has any)."""
         if not self._spooled or self.spool is None:
@@ -760,8 +867,8 @@ class EventWriter:
                 row = json.loads(line)
             except ValueError:   # a line cut by a crash: everything before it counts
                 continue
-            if row[0] == "e":
-                out.append(CrossingEvent(float(row[1]), row[2], int(row[3]), row[4], row[5]))
+            if row[0] in RECORD_TAGS:
+                out.append(_from_row(row))
             elif row[0] == "m" and self._meta is None:
                 self._meta = (row[1], row[2])
         return out

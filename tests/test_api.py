@@ -42,8 +42,8 @@ def state(srv, cid):
 
 
 def test_health_and_errors_are_json_with_the_right_status(srv):
-    assert srv.get("/api/health") == (200, {"status": "ok", "store": "ok", "cameras": 0,
-                                            "live": 0})
+    assert srv.get("/api/health") == (200, {"status": "ok", "store": "ok", "integrations": "ok",
+                                            "cameras": 0, "live": 0})
     status, body = srv.get("/api/cameras/cam_nope")
     assert status == 404 and "no camera" in body["error"]
     status, body = srv.request("POST", "/api/cameras", headers={"Content-Type": "text/plain"})

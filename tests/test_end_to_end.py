@@ -54,15 +54,16 @@ def runs(clip):
     det = Detector("demo", imgsz=IMGSZ)
     facade = Heatmap(model=str(DEMO_MODEL), region=[(320, 140), (320, 355)], imgsz=IMGSZ)
     n = 0
+    visits = {"truth": [], "ours": []}
     with open_source(video, live=False) as src:
         fps = src.native_fps
         frames = (f.image for f in iter(src.read, None))
         for i, (img, objs) in enumerate(zip(frames, truth["frames"])):
-            exact.update(img, truth_tracks(objs), i / fps)
-            ours.update(img, det.track(img), i / fps)
+            visits["truth"] += exact.update(img, truth_tracks(objs), i / fps).visits
+            visits["ours"] += ours.update(img, det.track(img), i / fps).visits
             last = facade.process(img)
             n += 1
-    return {"frames": n, "truth": exact, "ours": ours, "facade": last}
+    return {"frames": n, "truth": exact, "ours": ours, "facade": last, "visits": visits}
 
 
 def test_clip_is_long_enough_and_truth_matches_it(runs, clip):
@@ -84,6 +85,17 @@ def test_polygon_counts_match_ground_truth(runs):
     t, o = runs["truth"].counts["shopfront"], runs["ours"].counts["shopfront"]
     assert t.in_count + t.out_count >= 5
     assert abs(o.in_count - t.in_count) <= 1 and abs(o.out_count - t.out_count) <= 1
+
+
+def test_dwell_times_match_ground_truth(runs):
+    # The same rules over the true tracks give the true stays in the shop-front area.
+    truth, ours = runs["visits"]["truth"], runs["visits"]["ours"]
+    assert len(truth) >= 4
+    assert abs(len(ours) - len(truth)) <= 1
+    total_t, total_o = sum(v.seconds for v in truth), sum(v.seconds for v in ours)
+    assert total_o == pytest.approx(total_t, rel=0.1)
+    longest_t, longest_o = max(v.seconds for v in truth), max(v.seconds for v in ours)
+    assert longest_o == pytest.approx(longest_t, rel=0.1)
 
 
 def test_hottest_heat_lies_on_the_true_paths(runs):

@@ -11,6 +11,7 @@ from ..errors import DashboardError
 from .heatmap import HeatmapAccumulator, HeatmapConfig
 from .overlay import draw_tracks, draw_zones, pixelate
 from .tracks import Tracks
+from .dwell import Visit
 from .zones import CrossingEvent, Zone, ZoneCounts
 
 
@@ -19,7 +20,8 @@ class FrameResult:
     """What one `Engine.update` produced.
 
     `counts` maps zone name to a snapshot of its `ZoneCounts`; `events` are the crossings
-    counted in this update; `total_tracks` is the number of tracks in this frame.
+    counted in this update and `visits` the stays in areas it ended; `total_tracks` is the
+    number of tracks in this frame.
     """
 
     plot: np.ndarray
@@ -29,6 +31,7 @@ class FrameResult:
     total_tracks: int
     t: float
     tracks: Tracks = field(repr=False, default_factory=Tracks.empty)
+    visits: list[Visit] = field(default_factory=list)
 
 
 class Engine:
@@ -116,8 +119,10 @@ class Engine:
         self._check_names()
         tracks = self._unmasked(tracks)
         events: list[CrossingEvent] = []
+        visits: list[Visit] = []
         for z in self.zones:
             events += z.trigger(tracks, t)
+            visits += z.ended_visits
         self.heatmap.add(tracks, t, frame.shape[:2])
         scene = frame
         if self.blur:   # the picture only: counting and heat above used the tracks as they are
@@ -129,7 +134,11 @@ class Engine:
         counts = self.counts
         draw_zones(plot, self.zones, counts, self.masks if self._masks else ())
         return FrameResult(plot=plot, counts=counts, scene=scene, events=events,
-                           total_tracks=len(tracks), t=float(t), tracks=tracks)
+                           total_tracks=len(tracks), t=float(t), tracks=tracks, visits=visits)
+
+    def inside(self, t: float) -> dict[str, list[Visit]]:
+        """Per area (zone name): the tracks inside now, with when each entered."""
+        return {z.name: z.inside(t) for z in self.zones if z.dwell is not None}
 
     def reset(self) -> None:
         """Counts, track state and heat back to zero; zones stay."""

@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 
 from ..errors import DashboardError
+from .dwell import DwellTimer, Visit
 from .tracks import Tracks, check_anchor
 
 STALE_TRACK_S = 120.0  # forget a track's side after this long unseen (bounds memory)
@@ -115,7 +116,8 @@ class Zone:
 
     kind = "zone"
 
-    def __init__(self, name: str, anchor: str = "center", confirm_frames: int = 2) -> None:
+    def __init__(self, name: str, anchor: str = "center", confirm_frames: int = 2,
+                 classes: Iterable[str] = ()) -> None:
         if not isinstance(name, str) or not name.strip():
             raise DashboardError("A zone needs a non-empty name.")
         if int(confirm_frames) < 1:
@@ -127,8 +129,14 @@ class Zone:
         self.name = name.strip()
         self.label = self.name   # what the overlay shows; a service may key counts by an id
         self.confirm_frames = int(confirm_frames)
+        if isinstance(classes, str) or not all(isinstance(c, str) for c in classes):
+            raise DashboardError(f"Zone {name!r}: classes must be a list of class names.")
+        self.classes = frozenset(c.strip() for c in classes if c.strip())   # empty: all
         self.points = np.zeros((0, 2))
         self.counts = ZoneCounts(occupancy=0 if self.kind == "polygon" else None)
+        # Areas time each stay (see dwell.py); lines have no inside.
+        self.dwell = DwellTimer(self.name) if self.kind == "polygon" else None
+        self.ended_visits: list[Visit] = []   # visits the last `trigger` ended
         self._states: dict[int, _TrackState] = {}
         self._pending: set[int] = set()   # tracks seen on the other side, not yet confirmed
         self._pruned_t = -math.inf
@@ -152,6 +160,8 @@ class Zone:
             >>> z.trigger(mk(0), 0.0), [e.direction for e in z.trigger(mk(20), 0.1)]
             ([], ['in'])
         """
+        if self.classes and len(tracks):
+            tracks = tracks.select(np.isin(tracks.class_names(), list(self.classes)))
         anchors = tracks.anchors(self.anchor)
         sides = self._sides(anchors).tolist() if len(anchors) else []
         names = tracks.class_names()
@@ -190,8 +200,20 @@ class Zone:
             events += self._settle_lost(t)
         if self.counts.occupancy is not None:
             self.counts.occupancy = inside
+        if self.dwell is not None:
+            self.ended_visits = self.dwell.update(
+                self._side_of, tracks.ids.tolist(),
+                {e.track_id: e.t for e in events}, t)
         self._prune(t)
         return events
+
+    def _side_of(self, tid: int) -> tuple[int, float, str] | None:
+        st = self._states.get(tid)
+        return None if st is None else (st.side, st.seen_t, st.cls_name)
+
+    def inside(self, t: float) -> list[Visit]:
+        """Tracks inside this area now, with when they entered (empty for lines)."""
+        return self.dwell.inside(t) if self.dwell is not None else []
 
     def _settle_lost(self, t: float) -> list[CrossingEvent]:
         """A track lost (unseen for LOST_AFTER_S) while pending on the new side is settled
@@ -225,6 +247,9 @@ class Zone:
     def reset(self) -> None:
         """Counts and track states back to zero."""
         self.counts = ZoneCounts(occupancy=0 if self.kind == "polygon" else None)
+        if self.dwell is not None:
+            self.dwell.open.clear()
+        self.ended_visits = []
         self._states.clear()
         self._pending.clear()
 
@@ -235,8 +260,11 @@ class Zone:
             >>> LineZone("door", (0, 5), (10, 5)).to_dict()["points"]
             [[0.0, 5.0], [10.0, 5.0]]
         """
-        return {"name": self.name, "type": self.kind, "points": self.points.tolist(),
-                "anchor": self.anchor, "confirm_frames": self.confirm_frames}
+        d = {"name": self.name, "type": self.kind, "points": self.points.tolist(),
+             "anchor": self.anchor, "confirm_frames": self.confirm_frames}
+        if self.classes:
+            d["classes"] = sorted(self.classes)
+        return d
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, points={self.points.tolist()})"
@@ -256,8 +284,9 @@ class LineZone(Zone):
     kind = "line"
 
     def __init__(self, name: str, a: Sequence[float], b: Sequence[float],
-                 anchor: str = "center", confirm_frames: int = 2) -> None:
-        super().__init__(name, anchor, confirm_frames)
+                 anchor: str = "center", confirm_frames: int = 2,
+                 classes: Iterable[str] = ()) -> None:
+        super().__init__(name, anchor, confirm_frames, classes)
         pts = _as_points([a, b], f"Line zone {self.name!r}")
         if np.allclose(pts[0], pts[1]):
             raise DashboardError(f"Line zone {self.name!r}: its two end points are the same; "
@@ -309,8 +338,8 @@ class PolygonZone(Zone):
     kind = "polygon"
 
     def __init__(self, name: str, points: Sequence[Sequence[float]], anchor: str = "center",
-                 confirm_frames: int = 2) -> None:
-        super().__init__(name, anchor, confirm_frames)
+                 confirm_frames: int = 2, classes: Iterable[str] = ()) -> None:
+        super().__init__(name, anchor, confirm_frames, classes)
         pts = _as_points(points, f"Polygon zone {self.name!r}")
         if len(pts) > 1 and np.allclose(pts[0], pts[-1]):
             pts = pts[:-1]  # a closed ring given with its first point repeated
@@ -355,7 +384,7 @@ def zone_from_dict(d: dict[str, Any]) -> Zone:
     if not isinstance(d, dict):
         raise DashboardError(f"A zone must be an object with name, type and points, got {d!r}.")
     name, kind, pts = d.get("name"), d.get("type"), d.get("points")
-    opts = {k: d[k] for k in ("anchor", "confirm_frames") if k in d}
+    opts = {k: d[k] for k in ("anchor", "confirm_frames", "classes") if k in d}
     if not isinstance(pts, list):
         raise DashboardError(f"Zone {name!r}: 'points' must be a list of [x, y] pairs.")
     if kind == "line":
