@@ -148,3 +148,32 @@ def zone_from_canvas(obj: dict[str, Any], scale: CanvasScale, name: str,
     kind, pts = object_points(obj)
     frame_pts = [[round(v, 2) for v in scale.to_frame(x, y)] for x, y in pts]
     return {"name": name, "type": kind, "points": frame_pts, **options}
+
+
+def fabric_object(kind: str, points: list[list[float]], scale: CanvasScale,
+                  color: str = "#00ffff") -> dict[str, Any]:
+    """A zone (points in 0..1 of the frame) as a fabric object the canvas can show and the
+    operator can move or reshape (its corners drag in the canvas's Edit mode);
+    `object_points` reads it back, edited or not.
+
+    Example:
+        >>> s = CanvasScale(1280, 720, 640, 360)
+        >>> obj = fabric_object("line", [[0.0, 0.5], [0.5, 0.5]], s)
+        >>> unit_points(obj, s)
+        ('line', [[0.0, 0.5], [0.5, 0.5]])
+        >>> square = [[0.25, 0.25], [0.5, 0.25], [0.5, 0.5], [0.25, 0.5]]
+        >>> unit_points(fabric_object("polygon", square, s), s)[1] == square
+        True
+    """
+    pts = [(x * scale.canvas_w, y * scale.canvas_h) for x, y in points]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    common = {"left": cx, "top": cy, "originX": "center", "originY": "center",
+              "width": max(xs) - min(xs), "height": max(ys) - min(ys), "stroke": color,
+              "strokeWidth": 3, "strokeUniform": True, "scaleX": 1, "scaleY": 1, "angle": 0}
+    if kind == "line":
+        (x1, y1), (x2, y2) = pts
+        return {"type": "Line", **common, "fill": color, "x1": x1 - cx, "y1": y1 - cy,
+                "x2": x2 - cx, "y2": y2 - cy}
+    return {"type": "Polygon", **common, "fill": "rgba(0, 255, 255, 0.15)",
+            "points": [{"x": x, "y": y} for x, y in pts], "pathOffset": {"x": cx, "y": cy}}

@@ -1,7 +1,6 @@
 """Heat: decay by time, rendering that leaves unheated pixels alone, export and reload."""
 from __future__ import annotations
 
-import logging
 
 import cv2
 import numpy as np

@@ -84,12 +84,30 @@ def health_banner(svc: UserService) -> None:
 
 def counts_table(counts: list[ZoneFigures]) -> None:
     """Zones with in, out and (for areas) who is inside now, as a plain table: readable in
-    a narrow column where metric labels would be cut; names escaped (tables read Markdown)."""
-    st.table({"zone": [plain(f.name) for f in counts],
-              "in": [str(f.counts.in_count) for f in counts],
-              "out": [str(f.counts.out_count) for f in counts],
-              "now": ["" if f.counts.occupancy is None else str(f.counts.occupancy)
-                      for f in counts]}, border="horizontal", hide_index=True)
+    a narrow column where metric labels would be cut; names escaped (tables read Markdown).
+    A zone over its limit is said in red above the table, and its row turns red."""
+    import pandas as pd
+
+    for f in counts:
+        if f.alert:
+            now = f.counts.occupancy if f.counts.occupancy is not None else f.counts.net
+            st.error(plain(f"{f.name}: {now} {'inside' if f.counts.occupancy is not None else 'in'}"
+                           f", over its limit of {f.limit}"), icon=":material/warning:")
+    table = pd.DataFrame({
+        "zone": [plain(f.name) for f in counts],
+        "in": [str(f.counts.in_count) for f in counts],
+        "out": [str(f.counts.out_count) for f in counts],
+        "now": ["" if f.counts.occupancy is None else str(f.counts.occupancy) for f in counts],
+        "limit": ["" if f.limit is None else str(f.limit) for f in counts]})
+    if not any(f.limit for f in counts):
+        table = table.drop(columns="limit")
+    red = [f.alert for f in counts]
+    styled = table.style.apply(lambda row: [ALERT_STYLE if red[row.name] else ""] * len(row),
+                               axis=1)
+    st.table(styled, border="horizontal", hide_index=True)
+
+
+ALERT_STYLE = "background-color: #ffdddd; color: #b00000; font-weight: 600"
 
 
 def when(t: float) -> str:
