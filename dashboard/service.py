@@ -594,11 +594,16 @@ class Service:
 
     def series(self, cid: str, interval: str = "minute", since: float | None = None,
                until: float | None = None) -> list[dict[str, Any]]:
-        """Crossings per minute, hour or day and zone: start, zone, class, in, out."""
+        """Crossings per minute, hour or day and zone: start, zone, class, in, out. Hours
+        and days are the server's local ones (a day starts at local midnight; the offset of
+        the range's start is used for the whole range)."""
         self.camera(cid)
         names = self._names(cid)
+        offset = time.localtime(since if since is not None and since > 0 else time.time()
+                                ).tm_gmtoff
         return [{"start": b, "zone_id": z, "zone": names.get(z, z), "class": c, "in": i, "out": o}
-                for b, z, c, i, o in self.store.series(CameraId(cid), interval, since, until)]
+                for b, z, c, i, o in self.store.series(CameraId(cid), interval, since, until,
+                                                       offset)]
 
     def events_csv(self, cid: str, since: float | None = None, until: float | None = None
                    ) -> str:

@@ -606,12 +606,16 @@ class SQLiteStore:
         return [CrossingEvent(t, z, tid, c, d) for t, z, tid, c, d in rows]
 
     def series(self, cid: CameraId, interval: str = "minute", since: float | None = None,
-               until: float | None = None) -> list[tuple[int, str, str, int, int]]:
-        """(bucket start in unix seconds, zone id, class, in, out) per minute, hour or day."""
+               until: float | None = None, utc_offset_s: int = 0
+               ) -> list[tuple[int, str, str, int, int]]:
+        """(bucket start in unix seconds, zone id, class, in, out) per minute, hour or day;
+        hours and days start on the clock of a place `utc_offset_s` east of UTC (a day
+        bucket starts at its local midnight)."""
         if interval not in INTERVALS:
             raise DashboardError(f"Counts are kept per {', '.join(INTERVALS)}.")
+        off = int(utc_offset_s) // 60
         rows = self._current(
-            cid, "SELECT (minute / ?5) * ?5 AS bucket, zone_id, cls, "
+            cid, f"SELECT ((minute + {off}) / ?5) * ?5 - {off} AS bucket, zone_id, cls, "
                  "SUM(CASE direction WHEN 'in' THEN n ELSE 0 END), "
                  "SUM(CASE direction WHEN 'out' THEN n ELSE 0 END) FROM minutes "
                  "WHERE camera_id = ?1 AND epoch = ?2 AND minute >= ?3 AND minute <= ?4 "

@@ -73,6 +73,12 @@ def test_events_in_a_time_range_and_counts_per_minute_hour_or_day(tmp_path):
     assert all(b % 3600 == 0 for b, *_ in hour) and sum(i + o for *_, i, o in hour) == 4
     assert {c for _, _, c, _, _ in hour} == {"car", "person"}
     assert sum(i + o for *_, i, o in s.series("demo", "day")) == 4
+    # Local hours and days: in India (UTC+5:30) an hour starts at :30 UTC, a day at 18:30.
+    india = 19800
+    assert all(b % 3600 == 1800 for b, *_ in s.series("demo", "hour", utc_offset_s=india))
+    days = s.series("demo", "day", utc_offset_s=india)
+    assert all((b + india) % 86400 == 0 for b, *_ in days) and \
+        sum(i + o for *_, i, o in days) == 4
     with pytest.raises(Exception, match="per minute, hour, day"):
         s.series("demo", "week")
 
