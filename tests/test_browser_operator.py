@@ -139,3 +139,29 @@ def test_rules_are_edited_and_a_delete_is_undone(setup):
     back = counts(setup, line["id"])
     assert back["in"] >= before["in"] and back["out"] >= before["out"]
     no_traceback(page)
+
+
+def test_blur_is_switched_on_in_the_page_and_the_frames_are_pixelated(setup, tmp_path):
+    import cv2
+    import numpy as np
+
+    page, srv, base = setup["page"], setup["srv"], setup["base"]
+
+    def sharpness() -> float:
+        """High-frequency energy of the newest frame: pixelated people lower it."""
+        status, jpeg = srv.get(f"{base}/frame.jpg")
+        assert status == 200
+        img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+        return float(cv2.Laplacian(img, cv2.CV_64F).var())
+
+    before = np.median([sharpness() for _ in range(5)])
+    page.get_by_text("Look (never changes counts or heat)").first.click()
+    box = page.locator(f".st-key-blur-{base.split('/')[-1]} input").first
+    box.fill("person, car")
+    box.press("Enter")
+    assert wait_until(lambda: srv.get(base)[1]["presentation"]["blur"] == ["person", "car"], 60)
+    page.wait_for_timeout(2000)
+    after = np.median([sharpness() for _ in range(5)])
+    shot(page, tmp_path, "blurred")
+    assert after < before
+    no_traceback(page)
