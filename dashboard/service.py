@@ -152,7 +152,8 @@ class Service:
         self.media = media_dir(data)
         self.models = data / "models"   # uploaded models, named by their content's hash
         self.auth = Auth(store)
-        self.integrations = Integrations.from_env()
+        # A service that runs no cameras (the CLI's) has nothing to send: no connections.
+        self.integrations = Integrations.from_env() if autostart else Integrations()
         password = self.auth.ensure_admin()
         if password is not None:
             # Shown once, here, by design: the first admin must learn it somehow.
