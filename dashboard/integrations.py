@@ -216,6 +216,11 @@ class Integrations:
         self._published: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
+    @property
+    def active(self) -> bool:
+        """Whether anything is configured to send to (else callers skip building messages)."""
+        return self.webhook is not None or self.mqtt is not None
+
     @classmethod
     def from_env(cls) -> "Integrations":
         from .settings import mqtt_url, webhook_url

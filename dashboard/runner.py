@@ -526,7 +526,7 @@ class CameraRunner:
             if self._writer is not None:
                 self._writer.add([*ended, *alerts])
             self._snap = replace(self._snap, inside={}, alerts=())
-        if alerts and self.integrations is not None:
+        if alerts and self.integrations is not None and self.integrations.active:
             self._tell(alerts, {})
 
     def _open(self, source: str, is_file: bool, start: int) -> FrameSource | None:
@@ -604,7 +604,7 @@ class CameraRunner:
                 if self._writer is not None:
                     self._writer.add([*result.events, *result.visits, *alerts])
                 inside = self.engine.inside(now)
-            if self.integrations is not None:
+            if self.integrations is not None and self.integrations.active:
                 self._tell(alerts, result.counts)
             done += 1
             self._done = done
