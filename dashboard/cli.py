@@ -117,7 +117,7 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
     if bar:
         bar.close()
     # Stays still going at the end of the file end at their last sighting.
-    visits += [v for z in engine.zones if z.dwell is not None for v in z.dwell.close_all()]
+    visits += [v for z in engine.zones for v in z.end_stays()]
     with open(out / "visits.csv", "w", newline="") as f:
         rows = csv.writer(f)
         rows.writerow(["zone", "track_id", "class", "entered", "left", "seconds"])

@@ -246,8 +246,7 @@ class CameraRunner:
                 z.label = spec.name
                 zones.append(z)
             kept = {s.id for s in specs}
-            ended = [v for z in old.values() if z.name not in kept and z.dwell is not None
-                     for v in z.dwell.close_all()]
+            ended = [v for z in old.values() if z.name not in kept for v in z.end_stays()]
             if ended and self._writer is not None:   # a removed area's stays end now
                 self._writer.add(ended)
             self.engine.zones = zones
@@ -519,8 +518,7 @@ class CameraRunner:
         """The run ended: what happens while a camera is stopped is not known, so stays
         end at their last sighting and occupancy alerts end now."""
         with self._lock:
-            ended: list[Any] = [v for z in self.engine.zones if z.dwell is not None
-                                for v in z.dwell.close_all()]
+            ended: list[Any] = [v for z in self.engine.zones for v in z.end_stays()]
             alerts = self.alerts.update({}, [], set(), time.time())
             self._alerts.extend(alerts)
             if self._writer is not None:

@@ -211,6 +211,11 @@ class Zone:
         st = self._states.get(tid)
         return None if st is None else (st.side, st.seen_t, st.cls_name)
 
+    def end_stays(self) -> list[Visit]:
+        """End every stay going on at its last sighting (the zone goes, or the run ends);
+        empty for lines."""
+        return self.dwell.close_all() if self.dwell is not None else []
+
     def inside(self, t: float) -> list[Visit]:
         """Tracks inside this area now, with when they entered (empty for lines)."""
         return self.dwell.inside(t) if self.dwell is not None else []
