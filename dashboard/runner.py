@@ -52,6 +52,7 @@ class Snapshot:
     detail: str | None = None
     plot: np.ndarray | None = field(default=None, repr=False)   # the overlay
     still: np.ndarray | None = field(default=None, repr=False)  # the raw frame, to draw on
+    still_blur: tuple[str, ...] = ()                            # classes pixelated in it
     frame_index: int = -1
     frame_size: tuple[int, int] | None = None                   # (width, height)
     counts: dict[str, ZoneCounts] = field(default_factory=dict)  # by zone id
@@ -67,6 +68,12 @@ class Snapshot:
     notice: str | None = None       # something the operator should know, said once
     advice: str | None = None       # e.g. objects too small for the image size
     t: float = 0.0
+
+
+def _hide_all(img: np.ndarray) -> np.ndarray:
+    """The whole picture blurred past recognition (nobody located in it to pixelate)."""
+    k = max(3, img.shape[1] // 60) | 1
+    return cv2.GaussianBlur(img, (k, k), 0)
 
 
 def _shape(spec: ZoneSpec) -> ZoneSpec:
@@ -312,21 +319,28 @@ class CameraRunner:
             return self._jpeg[1]
 
     def still(self) -> np.ndarray:
-        """The newest raw frame; before the first, one frame read from the source."""
-        img = self.snapshot().still
-        if img is None:
-            with open_source(expand_env(self._source), live=False, open_timeout_s=10) as src:
-                frame = src.read()
-            if frame is None:
-                raise DashboardError(f"{self.camera.source} gave no frame to draw on.")
-            img = frame.image
-            if self.camera.presentation.blur:   # nobody found in it yet: blur it all
-                k = max(3, img.shape[1] // 60) | 1
-                img = cv2.GaussianBlur(img, (k, k), 0)
-            with self._lock:
-                if self._snap.still is None:
-                    self._snap = replace(self._snap, still=img)
+        """The newest raw frame; before the first, one frame read from the source. While
+        blur is on and no frame has been pixelated with it yet, the whole picture is blurred:
+        a picture to draw on never shows what the operator asked to hide."""
+        snap = self.snapshot()
+        if snap.still is not None:
+            return self._shown(snap)
+        wanted = set(self.camera.presentation.blur or ())
+        with open_source(expand_env(self._source), live=False, open_timeout_s=10) as src:
+            frame = src.read()
+        if frame is None:
+            raise DashboardError(f"{self.camera.source} gave no frame to draw on.")
+        img = _hide_all(frame.image) if wanted else frame.image
+        with self._lock:
+            if self._snap.still is None:
+                self._snap = replace(self._snap, still=img, still_blur=tuple(wanted))
         return img
+
+    def _shown(self, snap: Snapshot) -> np.ndarray:
+        """The snapshot's still as it may be shown: all blurred if blur asks for classes it
+        was not pixelated for (switched on since)."""
+        wanted = set(self.camera.presentation.blur or ())
+        return snap.still if wanted <= set(snap.still_blur) else _hide_all(snap.still)
 
     def _check_alerts(self, counts: dict[str, ZoneCounts], events: list[CrossingEvent],
                       t: float) -> list[Alert]:
@@ -387,7 +401,7 @@ class CameraRunner:
             if kind in ("png", "scene"):
                 img = heat.colorized()
                 if kind == "scene" and self._snap.still is not None:
-                    img = heat.render(self._snap.still)
+                    img = heat.render(self._shown(self._snap))
                     draw_zones(img, self.engine.zones, self.engine.counts, self.engine.masks)
                 img = np.vstack([img, heat.legend(img.shape[1])])
                 ok, png = cv2.imencode(".png", img)
@@ -445,6 +459,11 @@ class CameraRunner:
     def pending(self) -> int:
         """Crossings counted but not yet in the database."""
         return self._writer.pending if self._writer is not None else 0
+
+    @property
+    def behind(self) -> int:
+        """Records waiting because database writes failed (not the usual batching)."""
+        return self._writer.behind if self._writer is not None else 0
 
     def retry(self) -> None:
         """Try again to write what waits (when its backoff allows): a stopped camera has no
@@ -597,6 +616,7 @@ class CameraRunner:
             now = time.time()
             with self._lock:   # Reset takes this lock too: no crossing slips past it
                 result = self.engine.update(img, tracks, now)
+                blurred = tuple(self.engine.blur)   # what the still was made with
                 alerts = self._check_alerts(result.counts, result.events, now)
                 self._events.extend(result.events)
                 if self._writer is not None:
@@ -623,6 +643,7 @@ class CameraRunner:
                         pass   # the store said why; pruning waits for the next round
             stats = src.stats
             snap = Snapshot(state=CameraState.LIVE, plot=result.plot, still=result.scene,
+                            still_blur=blurred,
                             frame_index=frame.index, frame_size=(w, h), counts=result.counts,
                             total_tracks=result.total_tracks, processed_fps=rate.tick(now),
                             source_fps=src.native_fps if is_file else stats.fps,

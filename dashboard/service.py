@@ -206,11 +206,11 @@ class Service:
             >>> svc.shutdown()
         """
         fault = self.store.fault
-        waiting = sum(r.pending for r in self._runners.values())
+        waiting = sum(r.behind for r in self._runners.values())
         if fault is None and not waiting:
             return None
         return f"database: {fault or 'catching up'}" + \
-            (f", {waiting} crossings waiting" if waiting else "")
+            (f", {waiting} counted events waiting" if waiting else "")
 
     def integrations_health(self) -> str | None:
         """What is wrong with the webhook or MQTT delivery now, or None."""

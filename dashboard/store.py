@@ -764,6 +764,19 @@ class EventWriter:
         return len(self._buf) + self._spooled
 
     @property
+    def behind(self) -> int:
+        """Records waiting because writes failed (or an earlier run left them in the spool);
+        0 while the writer only batches as usual, so a health line never cries wolf.
+
+        Example:
+            >>> w = EventWriter(SQLiteStore(":memory:"), CameraId("cam_1"), flush_s=60)
+            >>> w.add([CrossingEvent(1.0, "zone_a", 1, "car", "out")]); (w.pending, w.behind)
+            (1, 0)
+        """
+        with self._lock:
+            return self.pending if self._fault is not None or self._spooled else 0
+
+    @property
     def status(self) -> str | None:
         """"database: disk full, 37 crossings waiting" while writes fail; else None.
 

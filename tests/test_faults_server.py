@@ -87,14 +87,14 @@ def test_a_full_disk_loses_no_crossing_and_clears_by_itself(tmp_path):
             assert wait_until(lambda: total(api_counts(srv, cid)) > 0, 180)
             filler = fill(disk)
             full_at = time.monotonic()
-            assert wait_until(lambda: "crossings waiting" in health(srv)["store"], 180), \
+            assert wait_until(lambda: "events waiting" in health(srv)["store"], 180), \
                 health(srv)
             h = health(srv)
             assert h["status"] == "degraded" and "disk full" in h["store"]
             status = srv.get(f"/api/cameras/{cid}")[1]["status"]
             assert status["state"] == "live" and "disk full" in status["store"]
             text = page_text(srv, tmp_path / "disk-full.png")
-            assert "disk full" in text and "crossings waiting" in text
+            assert "disk full" in text and "events waiting" in text
             counted_in_fault = total(api_counts(srv, cid))
             filler.unlink()                                   # space comes back
             freed = time.monotonic()
@@ -146,7 +146,7 @@ def test_a_read_only_database_is_said_and_the_server_restarts_on_it(tmp_path):
         assert srv.get(f"/api/cameras/{cid}")[1]["status"]["state"] != "failed"
         for action in ("stop", "start"):                 # the buttons still act
             assert srv.post(f"/api/cameras/{cid}/{action}")[0] == 200
-        assert wait_until(lambda: "crossings waiting" in health(srv)["store"], 180)
+        assert wait_until(lambda: "events waiting" in health(srv)["store"], 180)
         status, body = srv.post(f"/api/cameras/{cid}/zones",
                                 {"name": "x", "type": "line", "points": [[0, 0], [1, 1]]})
         assert status == 503 and "read-only" in body["error"]

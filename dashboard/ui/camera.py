@@ -196,8 +196,9 @@ def duration(seconds: float | None) -> str:
 
 def zone_editor(svc: UserService, cam: Camera) -> None:
     # One picture per visit to draw on (a new one on request): a picture that changed on
-    # every rerun would redraw the canvas under the operator's hand.
-    key = f"still-{cam.id}"
+    # every rerun would redraw the canvas under the operator's hand. Blur is part of the key:
+    # once switched on, no picture taken before may still show faces.
+    key = f"still-{cam.id}-{cam.presentation.blur}"
     if key not in st.session_state or st.button("New picture", key="new_still",
                                                 help="Draw on the camera's latest frame"):
         try:
@@ -402,6 +403,8 @@ def looks(svc: UserService, cam: Camera) -> None:
            "blur": [c.strip() for c in blur.split(",") if c.strip()] or None}
     if new != p.to_dict():
         svc.update_camera(cam.id, presentation=new)
+        if new["blur"] != p.to_dict()["blur"]:
+            st.rerun()   # the picture to draw on, above, must be redrawn without them
 
 
 def exports(svc: UserService, cam: Camera) -> None:
