@@ -99,7 +99,7 @@ def process(video: str, out: str | Path, model: str = "demo", zones: str | None 
             img, n = frame.image, n + 1
             tracks = detector.track(img)
             sizes.observe(detector, img, tracks, n)
-            r = engine.update(img, tracks, frame.t)
+            r = engine.update(img, tracks, frame.t, draw=write_video)   # drawn only to write
             visits += r.visits
             for e in r.events:
                 events.writerow([n - 1, f"{e.t:.3f}", e.zone, e.track_id, e.cls_name,
@@ -147,10 +147,10 @@ def offline_service() -> "Service":
     """The service over the data directory, with no camera started: what the CLI reads."""
     from .service import Service
     from .settings import data_dir
-    from .store import SQLiteStore
+    from .store import open_store
 
     folder = data_dir()
-    return Service(SQLiteStore(folder / "dashboard.db"), folder, demo=False, autostart=False)
+    return Service(open_store(folder), folder, demo=False, autostart=False)
 
 
 def find_camera(svc: "Service", ref: str) -> str:

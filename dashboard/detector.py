@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -333,6 +334,36 @@ class ClassGroups:
         return xyxy[idx], np.asarray(conf)[idx], g[idx].astype(np.float32)
 
 
+_sessions: dict[str, tuple[Any, threading.Lock]] = {}
+_sessions_lock = threading.Lock()
+
+
+def shared_session(onnx: Path) -> tuple[Any, threading.Lock]:
+    """This process's one ONNX Runtime session for a model file, and the lock its calls take.
+
+    Every camera on the same model shares it and calls it one at a time (each keeps its own
+    tracker): N sessions of their own, each with a thread pool spinning on the same cores,
+    ran 1.5-1.8x slower a frame on 2 cores than one session called in turn
+    (benchmarks/onnx_batching.py), and each held its own copy of the weights.
+
+    Example:
+        >>> s, lock = shared_session(cached_onnx(DEMO_MODEL, 320))  # doctest: +SKIP
+        >>> shared_session(cached_onnx(DEMO_MODEL, 320))[0] is s    # doctest: +SKIP
+        True
+    """
+    import onnxruntime as ort
+
+    path = Path(onnx).resolve()
+    st = path.stat()
+    key = f"{path}:{st.st_mtime_ns}:{st.st_size}"   # a file replaced in place is a new model
+    with _sessions_lock:
+        if key not in _sessions:
+            _sessions[key] = (ort.InferenceSession(str(path),
+                                                   providers=["CPUExecutionProvider"]),
+                              threading.Lock())
+        return _sessions[key]
+
+
 class DirectOnnx:
     """ONNX Runtime without ultralytics' predictor: letterbox, run, class-aware NMS (its
     defaults), then ultralytics' own ByteTrack or BoT-SORT. About 4 ms a frame less than
@@ -346,9 +377,7 @@ class DirectOnnx:
 
     def __init__(self, onnx: Path, imgsz: int, conf: float, iou: float,
                  classes: list[int] | None, tracker: str) -> None:
-        import onnxruntime as ort
-
-        self.session = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
+        self.session, self._run_lock = shared_session(onnx)
         self.input = self.session.get_inputs()[0].name
         self.imgsz, self.conf, self.iou, self.classes = imgsz, conf, iou, classes
         self.tracker = make_tracker(tracker)
@@ -368,8 +397,9 @@ class DirectOnnx:
         im = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR) if (nh, nw) != (h, w) else img
         im = cv2.copyMakeBorder(im, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT,
                                 value=(114, 114, 114))
-        out = self.session.run(None, {self.input: cv2.dnn.blobFromImage(im, 1 / 255.0,
-                                                                          swapRB=True)})[0][0]
+        blob = cv2.dnn.blobFromImage(im, 1 / 255.0, swapRB=True)
+        with self._run_lock:   # letterbox, NMS and tracking above and below run in parallel
+            out = self.session.run(None, {self.input: blob})[0][0]
         if out.ndim != 2 or out.shape[0] < 5:
             raise ValueError(f"unexpected ONNX output shape {out.shape}")
         scores = out[4:]

@@ -70,11 +70,14 @@ class Anchor(str, Enum):
 
 
 class Pacing(str, Enum):
-    """How a video file camera is read: every frame either way, so counts never depend on
-    how fast the machine is; NATIVE waits to play at the file's own frame rate."""
+    """How a video file camera is read. NATIVE and FAST read every frame, so counts never
+    depend on how fast the machine is; NATIVE waits to play at the file's own frame rate.
+    LIVE plays it as a live camera sends: at its own rate, skipping the frames the machine
+    cannot keep up with (to try a machine, or a recording standing in for a camera)."""
 
     NATIVE = "native"
     FAST = "fast"
+    LIVE = "live"
 
 
 class ZoneKind(str, Enum):

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from .credentials import expand_env
-from .engine import Alert, AlertMonitor, Engine, Visit, Zone
+from .engine import Alert, AlertMonitor, Engine, Tracks, Visit, Zone
 from .engine.overlay import draw_zones
 from .engine.zones import CrossingEvent, ZoneCounts
 from .entities import Camera, CameraState, Pacing, Presentation, ZoneId, ZoneKind, ZoneSpec
@@ -50,9 +50,8 @@ class Snapshot:
 
     state: CameraState = CameraState.STOPPED
     detail: str | None = None
-    plot: np.ndarray | None = field(default=None, repr=False)   # the overlay
-    still: np.ndarray | None = field(default=None, repr=False)  # the raw frame, to draw on
-    still_blur: tuple[str, ...] = ()                            # classes pixelated in it
+    frame: np.ndarray | None = field(default=None, repr=False)  # raw: never shown as is
+    tracks: Tracks = field(default_factory=Tracks.empty, repr=False)   # its tracks
     frame_index: int = -1
     frame_size: tuple[int, int] | None = None                   # (width, height)
     counts: dict[str, ZoneCounts] = field(default_factory=dict)  # by zone id
@@ -125,6 +124,8 @@ class CameraRunner:
         self._snap = Snapshot()
         self._jpeg_lock = threading.Lock()
         self._jpeg: tuple[np.ndarray | None, bytes | None] = (None, None)
+        self._drawn: tuple[Any, Any, Any] = (None, None, None)   # snapshot, looks, picture
+        self._preview: np.ndarray | None = None   # a frame read before the first processed
         self._events: deque[CrossingEvent] = deque(maxlen=500)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -302,45 +303,45 @@ class CameraRunner:
         with self._lock:
             return self._snap
 
-    def jpeg(self) -> bytes | None:
-        """The latest overlay as JPEG bytes; None before the first frame.
-
-        Encoded on the first call after each new frame and shared by every viewer, so the
-        camera's own loop never spends time on it, and nothing is encoded while nobody
-        watches.
-        """
-        plot = self.snapshot().plot
-        with self._jpeg_lock:
-            if plot is None:
+    def picture(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(overlay, scene) of the newest frame; None before the first. Drawn on the first
+        ask after each frame (or change of looks) and shared by every viewer, so a camera
+        nobody watches spends nothing on drawing, and one watched draws only the frames
+        sent. The scene is the frame as it may be shown: blurred classes pixelated."""
+        with self._lock:
+            snap, looks = self._snap, self.camera.presentation
+            if snap.frame is None:
                 return None
+            if self._drawn[0] is not snap or self._drawn[1] != looks:
+                self._drawn = (snap, looks, self.engine.draw(snap.frame, snap.tracks, snap.t))
+            return self._drawn[2]
+
+    def jpeg(self) -> bytes | None:
+        """The latest overlay as JPEG bytes; None before the first frame. Encoded once per
+        drawn frame, outside the camera's loop, and shared by every viewer."""
+        picture = self.picture()
+        if picture is None:
+            return None
+        plot = picture[0]
+        with self._jpeg_lock:
             if self._jpeg[0] is not plot:
                 ok, buf = cv2.imencode(".jpg", plot, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
                 self._jpeg = (plot, buf.tobytes() if ok else None)
             return self._jpeg[1]
 
     def still(self) -> np.ndarray:
-        """The newest raw frame; before the first, one frame read from the source. While
-        blur is on and no frame has been pixelated with it yet, the whole picture is blurred:
-        a picture to draw on never shows what the operator asked to hide."""
-        snap = self.snapshot()
-        if snap.still is not None:
-            return self._shown(snap)
-        wanted = set(self.camera.presentation.blur or ())
-        with open_source(expand_env(self._source), live=False, open_timeout_s=10) as src:
-            frame = src.read()
-        if frame is None:
-            raise DashboardError(f"{self.camera.source} gave no frame to draw on.")
-        img = _hide_all(frame.image) if wanted else frame.image
-        with self._lock:
-            if self._snap.still is None:
-                self._snap = replace(self._snap, still=img, still_blur=tuple(wanted))
-        return img
-
-    def _shown(self, snap: Snapshot) -> np.ndarray:
-        """The snapshot's still as it may be shown: all blurred if blur asks for classes it
-        was not pixelated for (switched on since)."""
-        wanted = set(self.camera.presentation.blur or ())
-        return snap.still if wanted <= set(snap.still_blur) else _hide_all(snap.still)
+        """The newest frame as it may be shown, to draw zones on; before the first, one
+        frame read from the source, all blurred while blur is on (nobody located in it)."""
+        picture = self.picture()
+        if picture is not None:
+            return picture[1]
+        if self._preview is None:
+            with open_source(expand_env(self._source), live=False, open_timeout_s=10) as src:
+                frame = src.read()
+            if frame is None:
+                raise DashboardError(f"{self.camera.source} gave no frame to draw on.")
+            self._preview = frame.image
+        return _hide_all(self._preview) if self.camera.presentation.blur else self._preview
 
     def _check_alerts(self, counts: dict[str, ZoneCounts], events: list[CrossingEvent],
                       t: float) -> list[Alert]:
@@ -400,8 +401,9 @@ class CameraRunner:
                 return None
             if kind in ("png", "scene"):
                 img = heat.colorized()
-                if kind == "scene" and self._snap.still is not None:
-                    img = heat.render(self._shown(self._snap))
+                picture = self.picture() if kind == "scene" else None
+                if picture is not None:
+                    img = heat.render(picture[1])
                     draw_zones(img, self.engine.zones, self.engine.counts, self.engine.masks)
                 img = np.vstack([img, heat.legend(img.shape[1])])
                 ok, png = cv2.imencode(".png", img)
@@ -497,7 +499,8 @@ class CameraRunner:
         s = self.camera.settings
         try:
             source = expand_env(self._source)
-            is_file = parse_spec(source).kind == "file"
+            # A file paced LIVE is read as a camera would send it: newest frame, none kept.
+            is_file = parse_spec(source).kind == "file" and s.pacing is not Pacing.LIVE
             start = 0 if s.loop or not is_file else self._progress()
             if is_file:   # a file counted to its end needs no model: say so at once
                 self._status(CameraState.CONNECTING)
@@ -548,7 +551,8 @@ class CameraRunner:
 
     def _open(self, source: str, is_file: bool, start: int) -> FrameSource | None:
         """Open the source as `self._src`; None (and ENDED) for a file already counted."""
-        src = self._src = open_source(source, live=not is_file, loop=False, start_frame=start)
+        src = self._src = open_source(source, live=not is_file, start_frame=start,
+                                      loop=not is_file and self.camera.settings.loop)
         if is_file and src.frame_count and start >= src.frame_count:
             src.close()
             self._src = None
@@ -615,8 +619,7 @@ class CameraRunner:
                     log.warning("camera %s: %s", self.name, advice)
             now = time.time()
             with self._lock:   # Reset takes this lock too: no crossing slips past it
-                result = self.engine.update(img, tracks, now)
-                blurred = tuple(self.engine.blur)   # what the still was made with
+                result = self.engine.update(img, tracks, now, draw=False)
                 alerts = self._check_alerts(result.counts, result.events, now)
                 self._events.extend(result.events)
                 if self._writer is not None:
@@ -642,8 +645,7 @@ class CameraRunner:
                     except StoreUnavailable:
                         pass   # the store said why; pruning waits for the next round
             stats = src.stats
-            snap = Snapshot(state=CameraState.LIVE, plot=result.plot, still=result.scene,
-                            still_blur=blurred,
+            snap = Snapshot(state=CameraState.LIVE, frame=img, tracks=result.tracks,
                             frame_index=frame.index, frame_size=(w, h), counts=result.counts,
                             total_tracks=result.total_tracks, processed_fps=rate.tick(now),
                             source_fps=src.native_fps if is_file else stats.fps,

@@ -27,7 +27,7 @@ from .errors import DashboardError
 from .runner import CameraRunner, Snapshot
 from .sources import mask_secrets, parse_spec
 from .integrations import Integrations
-from .store import SQLiteStore, StoreUnavailable, csv_text, iso
+from .store import SQLiteStore, StoreUnavailable, csv_text, iso, open_store
 
 log = logging.getLogger(__name__)
 
@@ -802,7 +802,7 @@ def shared_service() -> Service:
             from .settings import data_dir, demo_enabled
 
             folder = data_dir()
-            _shared = Service(SQLiteStore(folder / "dashboard.db"), folder, demo=demo_enabled())
+            _shared = Service(open_store(folder), folder, demo=demo_enabled())
         return _shared
 
 

@@ -19,6 +19,8 @@ out a full one).
 HEATMAP_DASHBOARD_WEBHOOK_URL: alerts are POSTed here as JSON (default: none).
 HEATMAP_DASHBOARD_MQTT_URL: counts, occupancy and alerts are published to this broker,
 mqtt://[user:password@]host[:port][/topic prefix] (default: none).
+HEATMAP_DASHBOARD_DATABASE_URL: postgresql://user:password@host[:port]/database to keep
+cameras, zones and counts on a PostgreSQL server (default: SQLite in the data directory).
 """
 from __future__ import annotations
 
@@ -141,3 +143,13 @@ def mqtt_url() -> str | None:
         True
     """
     return os.environ.get("HEATMAP_DASHBOARD_MQTT_URL", "").strip() or None
+
+
+def database_url() -> str | None:
+    """The PostgreSQL server to use (HEATMAP_DASHBOARD_DATABASE_URL), or None for SQLite.
+
+    Example:
+        >>> os.environ.pop("HEATMAP_DASHBOARD_DATABASE_URL", None); database_url() is None
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_DATABASE_URL", "").strip() or None

@@ -39,7 +39,7 @@ PREFETCH = 4   # frames a batch source decodes ahead of its reader
 # the credentials (an e-mail address later on the line), never less.
 _CREDENTIALS = re.compile(
     r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?:(?!://)[^\n])*@"
-    r"(?=(?:[\w.\-~%]+|\[[0-9a-fA-F:.]+\])(?::\d*)?(?:[/?#\s,;)\]'\"]|$))")
+    r"(?=(?:[\w.\-~%]+|\[[0-9a-fA-F:.]+\])(?::\d*)?(?:[/?#\s,;)\]'\"]|$)|/)")  # or no host
 # Query or fragment parameters whose name says they hold a secret (api_key, access_token,
 # X-Amz-Signature, credentials, ...).
 _SECRET_PARAMS = re.compile(
@@ -56,6 +56,8 @@ def mask_secrets(text: str) -> str:
         'rtsp://***@10.0.0.5/live?token=***&ch=1'
         >>> mask_secrets("rtsp://admin:p@ss/w rd@cam:554/live?api_key=k1&apikey=k2")
         'rtsp://***@cam:554/live?api_key=***&apikey=***'
+        >>> mask_secrets("postgresql://dash:pw@/counts?host=/run/postgresql")  # a socket
+        'postgresql://***@/counts?host=/run/postgresql'
     """
     text = _CREDENTIALS.sub(lambda m: m.group("scheme") + "***@", text)
     return _SECRET_PARAMS.sub(lambda m: m.group("name") + "=***", text)

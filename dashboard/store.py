@@ -86,6 +86,15 @@ CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, t REAL NOT NULL, username TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL, ok INTEGER NOT NULL, detail TEXT NOT NULL);
 """
+# What makes a write idempotent: the same crossing or visit written twice is one row. A
+# database from before these (where a bug could have doubled a row) opens without them.
+UNIQUE_INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS events_once ON events "
+    "(camera_id, zone_id, track_id, t, direction)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS visits_once ON visits "
+    "(camera_id, zone_id, track_id, entered)")
+
+
 class StoreUnavailable(DashboardError):
     """The database cannot be written now (disk full, read-only, gone); nothing was
     changed. The API answers 503: the same request can work later."""
@@ -125,6 +134,7 @@ META_UPSERT = ("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                "value = excluded.value")
 HEAT_KEPT = 2   # snapshots kept per camera and epoch
 INTERVALS = {"minute": 1, "hour": 60, "day": 1440}
+NO_LIMIT = 2 ** 62   # LIMIT for "all": the one value both SQLite and PostgreSQL take
 
 
 class SQLiteStore:
@@ -137,6 +147,9 @@ class SQLiteStore:
         >>> s.counts(CameraId("cam_1"))["zone_a"].in_count
         1
     """
+
+    ROWID = "rowid"                  # a row's own id, for "all but the newest few"
+    ZONE_ORDER = "created, rowid"    # zones in the order they were added
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -174,6 +187,11 @@ class SQLiteStore:
             db.execute("PRAGMA synchronous=FULL")
             self._migrate(db)
             db.executescript(SCHEMA)
+            for index in UNIQUE_INDEXES:
+                try:
+                    db.execute(index)
+                except sqlite3.IntegrityError as e:
+                    log.warning("database %s: %s; a retried write could count twice", self.path, e)
             # Also a probe: SQLite opens a file it may not write read-only, silently.
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error as e:
@@ -221,6 +239,12 @@ class SQLiteStore:
             if self._write_fault is not None and self._db.total_changes != before:
                 log.warning("database %s: writes work again", self.path)
                 self._write_fault = None
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        """Queries under the lock (one connection shared by threads)."""
+        with self._lock:
+            yield self._db
 
     def _note_write_fault(self, reason: str) -> None:
         if self._write_fault != reason:
@@ -351,7 +375,7 @@ class SQLiteStore:
 
     # -- meta -----------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
-        with self._lock:
+        with self._read():
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
@@ -416,7 +440,7 @@ class SQLiteStore:
 
     def cameras(self) -> list[tuple[Camera, str]]:
         """Every camera not deleted, oldest first, with its sealed source."""
-        with self._lock:
+        with self._read():
             rows = self._db.execute(
                 "SELECT id, name, source_shown, settings_json, presentation_json, enabled, "
                 "created, source_sealed FROM cameras WHERE deleted IS NULL ORDER BY created, id"
@@ -461,9 +485,10 @@ class SQLiteStore:
     def zones(self, cid: CameraId) -> list[ZoneSpec]:
         """A camera's zones in the order they were added; a row that no longer passes the
         checks is skipped with a warning rather than stopping the camera."""
-        with self._lock:
+        with self._read():
             rows = self._db.execute("SELECT spec_json FROM zones WHERE camera_id = ? AND "
-                                    "deleted IS NULL ORDER BY created, rowid", (cid,)).fetchall()
+                                    f"deleted IS NULL ORDER BY {self.ZONE_ORDER}",
+                                    (cid,)).fetchall()
         out = []
         for (text,) in rows:
             try:
@@ -501,7 +526,7 @@ class SQLiteStore:
 
     def _current(self, cid: CameraId, sql: str, *params: Any) -> list[tuple]:
         """Rows of a query over a camera's current epoch: `sql` takes (id, epoch, *params)."""
-        with self._lock:
+        with self._read():
             return self._db.execute(sql, (cid, self._epoch(cid), *params)).fetchall()
 
     # -- events and counts ----------------------------------------------------------------
@@ -511,8 +536,10 @@ class SQLiteStore:
         aggregates, finished visits and alert changes, in one transaction, with a `meta`
         (key, value) in the same one if given (a file camera's position: it can never
         disagree with what was counted). An alert is written by its id: again, it is
-        replaced, never doubled. Returns the number of crossings written."""
+        replaced, never doubled; a crossing or visit written before is skipped. Returns the
+        number of crossings newly written."""
         records = list(events)
+        new: list[tuple] = []
         rows = [(e.t, e.zone, int(e.track_id), e.cls_name, e.direction) for e in records
                 if isinstance(e, CrossingEvent)]
         visits = [(v.zone, int(v.track_id), v.cls_name, v.entered, v.left, v.seconds)
@@ -526,35 +553,53 @@ class SQLiteStore:
             if not records:
                 return 0
             ep = self._epoch(cid)
+            # A crossing is one track through one zone at one instant: written again (a
+            # batch retried after a commit whose answer was lost), it is skipped, and only
+            # what is new adds to the totals.
+            new = []
+            for i in range(0, len(rows), 200):
+                chunk = rows[i:i + 200]
+                new += self._db.execute(
+                    "INSERT INTO events (camera_id, epoch, t, zone_id, track_id, cls, direction) "
+                    "VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                    + " ON CONFLICT DO NOTHING RETURNING t, zone_id, cls, direction",
+                    [v for r in chunk for v in (cid, ep, *r)]).fetchall()
+            totals: dict[tuple, int] = {}
+            minutes: dict[tuple, int] = {}
+            for t, z, c, d in new:
+                totals[(z, c, d)] = totals.get((z, c, d), 0) + 1
+                key = (int(t // 60), z, c, d)
+                minutes[key] = minutes.get(key, 0) + 1
             self._db.executemany(
-                "INSERT INTO events (camera_id, epoch, t, zone_id, track_id, cls, direction) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", [(cid, ep, *r) for r in rows])
+                "INSERT INTO totals VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
+                "(camera_id, epoch, zone_id, cls, direction) DO UPDATE SET "
+                "n = totals.n + excluded.n", [(cid, ep, *k, n) for k, n in totals.items()])
             self._db.executemany(
-                "INSERT INTO totals VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1",
-                [(cid, ep, z, c, d) for _, z, _, c, d in rows])
+                "INSERT INTO minutes VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                "(camera_id, epoch, minute, zone_id, cls, direction) DO UPDATE SET "
+                "n = minutes.n + excluded.n", [(cid, ep, *k, n) for k, n in minutes.items()])
             self._db.executemany(
-                "INSERT INTO minutes VALUES (?, ?, ?, ?, ?, ?, 1) "
-                "ON CONFLICT DO UPDATE SET n = n + 1",
-                [(cid, ep, int(t // 60), z, c, d) for t, z, _, c, d in rows])
+                'INSERT INTO visits (camera_id, epoch, zone_id, track_id, cls, entered, "left", '
+                "seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [(cid, ep, *v) for v in visits])
             self._db.executemany(
-                "INSERT INTO visits (camera_id, epoch, zone_id, track_id, cls, entered, left, "
-                "seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(cid, ep, *v) for v in visits])
-            self._db.executemany(
-                "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
-                "SET ended = COALESCE(excluded.ended, ended), peak = MAX(peak, excluded.peak)",
+                "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                "(camera_id, id) DO UPDATE SET ended = COALESCE(excluded.ended, alerts.ended), "
+                "peak = CASE WHEN excluded.peak > alerts.peak THEN excluded.peak "
+                "ELSE alerts.peak END",
                 [(a.id, cid, ep, a.zone, a.kind.value, a.started, a.ended, a.peak, a.limit,
                   a.track_id) for a in alerts])
-        return len(rows)
+        return len(new)
 
     def visits(self, cid: CameraId, since: float | None = None, until: float | None = None,
                limit: int | None = None) -> list[Visit]:
         """Finished visits of the current epoch that ended in [since, until), oldest first
         (`zone` is the zone id)."""
         rows = self._current(
-            cid, "SELECT zone_id, track_id, cls, entered, left FROM visits WHERE camera_id = ? "
-                 "AND epoch = ? AND left >= ? AND left < ? ORDER BY left, id LIMIT ?",
+            cid, 'SELECT zone_id, track_id, cls, entered, "left" FROM visits WHERE camera_id = ? '
+                 'AND epoch = ? AND "left" >= ? AND "left" < ? ORDER BY "left", id LIMIT ?',
             -1e18 if since is None else since, 1e18 if until is None else until,
-            -1 if limit is None else int(limit))
+            NO_LIMIT if limit is None else int(limit))
         return [Visit(z, tid, c, e, lft) for z, tid, c, e, lft in rows]
 
     def dwell(self, cid: CameraId, since: float | None = None, until: float | None = None
@@ -563,7 +608,7 @@ class SQLiteStore:
         in [since, until) in the current epoch."""
         rows = self._current(
             cid, "SELECT zone_id, COUNT(*), AVG(seconds), MAX(seconds) FROM visits WHERE "
-                 "camera_id = ? AND epoch = ? AND left >= ? AND left < ? GROUP BY zone_id",
+                 'camera_id = ? AND epoch = ? AND "left" >= ? AND "left" < ? GROUP BY zone_id',
             -1e18 if since is None else since, 1e18 if until is None else until)
         return {z: (n, avg, top) for z, n, avg, top in rows}
 
@@ -602,7 +647,7 @@ class SQLiteStore:
             cid, "SELECT t, zone_id, track_id, cls, direction FROM events WHERE camera_id = ? "
                  f"AND epoch = ? AND t >= ? AND t < ? ORDER BY t {order}, id {order} LIMIT ?",
             -1e18 if since is None else since, 1e18 if until is None else until,
-            -1 if limit is None else int(limit))
+            NO_LIMIT if limit is None else int(limit))
         return [CrossingEvent(t, z, tid, c, d) for t, z, tid, c, d in rows]
 
     def series(self, cid: CameraId, interval: str = "minute", since: float | None = None,
@@ -613,15 +658,15 @@ class SQLiteStore:
         bucket starts at its local midnight)."""
         if interval not in INTERVALS:
             raise DashboardError(f"Counts are kept per {', '.join(INTERVALS)}.")
-        off = int(utc_offset_s) // 60
+        off, size = int(utc_offset_s) // 60, INTERVALS[interval]
         rows = self._current(
-            cid, f"SELECT ((minute + {off}) / ?5) * ?5 - {off} AS bucket, zone_id, cls, "
-                 "SUM(CASE direction WHEN 'in' THEN n ELSE 0 END), "
-                 "SUM(CASE direction WHEN 'out' THEN n ELSE 0 END) FROM minutes "
-                 "WHERE camera_id = ?1 AND epoch = ?2 AND minute >= ?3 AND minute <= ?4 "
+            cid, f"SELECT ((minute + {off}) / {size}) * {size} - {off} AS bucket, zone_id, "
+                 "cls, CAST(SUM(CASE direction WHEN 'in' THEN n ELSE 0 END) AS BIGINT), "
+                 "CAST(SUM(CASE direction WHEN 'out' THEN n ELSE 0 END) AS BIGINT) FROM minutes "
+                 "WHERE camera_id = ? AND epoch = ? AND minute >= ? AND minute <= ? "
                  "GROUP BY bucket, zone_id, cls ORDER BY bucket, zone_id, cls",
             int((-1e18 if since is None else since) // 60),
-            int((1e18 if until is None else until) // 60), INTERVALS[interval])
+            int((1e18 if until is None else until) // 60))
         return [(b * 60, z, c, i, o) for b, z, c, i, o in rows]
 
     # -- heat -----------------------------------------------------------------------------
@@ -631,8 +676,9 @@ class SQLiteStore:
             ep = self._epoch(cid)
             self._db.execute("INSERT INTO heat VALUES (?, ?, ?, ?)", (cid, ep, t, npz))
             self._db.execute(
-                "DELETE FROM heat WHERE camera_id = ? AND rowid NOT IN (SELECT rowid FROM heat "
-                "WHERE camera_id = ? AND epoch = ? ORDER BY t DESC LIMIT ?)",
+                f"DELETE FROM heat WHERE camera_id = ? AND {self.ROWID} NOT IN (SELECT "
+                f"{self.ROWID} FROM heat WHERE camera_id = ? AND epoch = ? ORDER BY t DESC "
+                "LIMIT ?)",
                 (cid, cid, ep, HEAT_KEPT))
 
     def load_heat(self, cid: CameraId) -> bytes | None:
@@ -651,13 +697,17 @@ class SQLiteStore:
         with self._tx():
             n = self._db.execute("DELETE FROM events WHERE t < ?",
                                  (now - older_than_s,)).rowcount
-            self._db.execute("DELETE FROM visits WHERE left < ?", (now - older_than_s,))
+            self._db.execute('DELETE FROM visits WHERE "left" < ?', (now - older_than_s,))
             if minutes_older_than_s is not None:
                 self._db.execute("DELETE FROM minutes WHERE minute < ?",
                                  (int((now - minutes_older_than_s) // 60),))
+        self._compact()
+        return n
+
+    def _compact(self) -> None:
+        """Give freed pages back to the file system (best effort)."""
         with self._lock:
             _safe(lambda: self._db.execute("PRAGMA incremental_vacuum"))
-        return n
 
     def integrity(self) -> str:
         with self._lock:
@@ -666,6 +716,24 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def open_store(folder: Path) -> SQLiteStore:
+    """The store the settings choose: PostgreSQL at HEATMAP_DASHBOARD_DATABASE_URL (see
+    `pgstore`), else SQLite in `folder`/dashboard.db.
+
+    Example:
+        >>> import tempfile; type(open_store(Path(tempfile.mkdtemp()))).__name__  # doctest: +SKIP
+        'SQLiteStore'
+    """
+    from .settings import database_url
+
+    url = database_url()
+    if url is None:
+        return SQLiteStore(folder / "dashboard.db")
+    from .pgstore import PostgresStore
+
+    return PostgresStore(url)
 
 
 def csv_text(header: list[str], rows: Iterable[Iterable[Any]]) -> str:

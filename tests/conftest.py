@@ -33,3 +33,41 @@ def no_camera_left_running():
                 if t.name.startswith("camera ") and t.ident not in before]
 
     assert wait_until(lambda: not leaked(), 30), f"cameras left running: {leaked()}"
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the session (see pg.py); each test takes its own
+    database from it with `postgres.new_database()`."""
+    from pg import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
+def open_store(request, tmp_path):
+    """Opens the store a test runs on, again each call (a restart): SQLite in tmp_path, or a
+    fresh database on the test PostgreSQL server (slow: the fast default runs SQLite)."""
+    from dashboard.store import SQLiteStore
+
+    opened = []
+
+    def make():
+        if request.param == "sqlite":
+            opened.append(SQLiteStore(tmp_path / "db.sqlite"))
+        else:
+            from dashboard.pgstore import PostgresStore
+
+            opened.append(PostgresStore(url))
+        return opened[-1]
+
+    url = request.getfixturevalue("postgres").new_database() \
+        if request.param == "postgres" else None
+    yield make
+    for s in opened:
+        try:
+            s.close()
+        except Exception:   # noqa: BLE001 - closed by the test already
+            pass

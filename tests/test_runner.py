@@ -23,11 +23,18 @@ def demo_zones() -> list[ZoneSpec]:
     return [ZoneSpec.from_pixels(d, 640, 360) for d in doc["zones"]]
 
 
-def runner(source: str, zones=(), store=None, **settings) -> CameraRunner:
+def runner(source: str, zones=(), store=None, presentation=None, **settings) -> CameraRunner:
     settings.setdefault("imgsz", 320)
     cam = Camera(CameraId("cam_test"), "test", source, CameraSettings(**settings),
-                 Presentation(), True)
+                 presentation or Presentation(), True)
     return CameraRunner(cam, source, list(zones), store)
+
+
+def counting(obj, method: str) -> list:
+    """Record each call of obj.method (which still runs): how often work was done."""
+    calls, real = [], getattr(obj, method)
+    setattr(obj, method, lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    return calls
 
 
 
@@ -125,17 +132,39 @@ def test_jpeg_is_encoded_once_a_frame_for_all_viewers_and_only_when_asked(monkey
     real = cv2.imencode
     monkeypatch.setattr(runner_module.cv2, "imencode",
                         lambda *a: (encoded.append(1), real(*a))[1])
-    p = runner("demo")
+    p = runner("demo", presentation=Presentation(show_heat=False))
+    drawn = counting(p.engine, "draw")
     assert p.jpeg() is None and not encoded
     frames = [np.full((90, 160, 3), v, np.uint8) for v in (0, 255)]
     for k, img in enumerate(frames, 1):
-        p._snap = dataclasses.replace(p.snapshot(), plot=img)   # what the loop publishes
+        p._snap = dataclasses.replace(p.snapshot(), frame=img, t=float(k))  # as the loop does
         got = []
         viewers = [threading.Thread(target=lambda: got.append(p.jpeg())) for _ in range(4)]
         for v in viewers:
             v.start()
         for v in viewers:
             v.join()
-        assert len(encoded) == k and len({id(j) for j in got}) == 1
+        assert len(encoded) == k == len(drawn) and len({id(j) for j in got}) == 1
         shown = cv2.imdecode(np.frombuffer(got[0], np.uint8), cv2.IMREAD_COLOR)
         assert np.abs(shown.astype(int) - img).max() < 8
+
+
+def test_a_camera_nobody_watches_counts_every_frame_and_draws_none(tmp_path):
+    import dataclasses
+
+    clip = write_clip(tmp_path / "clip.mp4", seconds=4, seed=3)
+    zones = [ZoneSpec.create("mid", "line", [[0.5, 0], [0.5, 1]])]
+    p = runner(str(clip), zones, pacing="fast")
+    drawn = counting(p.engine, "draw")
+    p.start()
+    assert wait_until(lambda: p.snapshot().state is CameraState.ENDED, 60), p.snapshot()
+    counts = next(iter(p.snapshot().counts.values()))
+    assert p.snapshot().frames_read == 60 and counts.in_count + counts.out_count > 0
+    assert drawn == []                                   # 60 frames counted, none drawn
+    first = p.jpeg()
+    assert first[:2] == b"\xff\xd8" and len(drawn) == 1
+    assert p.still().shape == (360, 640, 3) and p.jpeg() is first and len(drawn) == 1
+    looks = dataclasses.replace(p.camera.presentation, blur=("person",))
+    p.configure(dataclasses.replace(p.camera, presentation=looks), str(clip))
+    assert p.jpeg() != first and len(drawn) == 2         # new looks: drawn again, once
+    p.stop()

@@ -16,23 +16,22 @@ from dashboard.engine.zones import CrossingEvent
 from dashboard.entities import CameraState
 from dashboard.errors import DashboardError
 from dashboard.service import Conflict, NotFound, Service
-from dashboard.store import SQLiteStore
 
 
 
 
 @pytest.fixture
-def open_service(tmp_path):
-    """Services over one data directory, as the server starts them; each one opened is a
-    restart of the one before (the earlier one is shut down first)."""
+def open_service(tmp_path, open_store):
+    """Services over one data directory and one database (SQLite, and PostgreSQL in the slow
+    run), as the server starts them; each one opened is a restart of the one before (the
+    earlier one is shut down first)."""
     made: list[Service] = []
 
     def make(demo: bool = False, autostart: bool = True) -> Service:
         if made:
             made[-1].shutdown()
             made[-1].store.close()
-        made.append(Service(SQLiteStore(tmp_path / "dashboard.db"), tmp_path, demo=demo,
-                            autostart=autostart))
+        made.append(Service(open_store(), tmp_path, demo=demo, autostart=autostart))
         return made[-1]
 
     yield make

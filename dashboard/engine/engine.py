@@ -21,12 +21,13 @@ class FrameResult:
 
     `counts` maps zone name to a snapshot of its `ZoneCounts`; `events` are the crossings
     counted in this update and `visits` the stays in areas it ended; `total_tracks` is the
-    number of tracks in this frame.
+    number of tracks in this frame. `plot` and `scene` are None when the update was asked
+    not to draw (`Engine.draw` makes them later, for the frames someone looks at).
     """
 
-    plot: np.ndarray
+    plot: np.ndarray | None
     counts: dict[str, ZoneCounts]
-    scene: np.ndarray = field(repr=False)   # the frame as it may be shown (blurred if asked)
+    scene: np.ndarray | None = field(repr=False)   # the frame as it may be shown (blurred)
     events: list[CrossingEvent]
     total_tracks: int
     t: float
@@ -111,8 +112,11 @@ class Engine:
         """A snapshot of every zone's counts."""
         return {z.name: z.counts.copy() for z in self.zones}
 
-    def update(self, frame: np.ndarray, tracks: Tracks, t: float) -> FrameResult:
-        """Count, accumulate heat and draw for one frame taken at time `t` (seconds)."""
+    def update(self, frame: np.ndarray, tracks: Tracks, t: float, draw: bool = True
+               ) -> FrameResult:
+        """Count, accumulate heat and (if `draw`) draw for one frame taken at time `t`
+        (seconds). Counting and heat never depend on `draw`: a camera nobody watches skips
+        the drawing, blending and encoding, and calls `draw` for the frames that are seen."""
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise DashboardError(f"Expected a BGR uint8 frame (H, W, 3), got {frame.dtype} "
                                  f"{frame.shape}.")
@@ -124,17 +128,32 @@ class Engine:
             events += z.trigger(tracks, t)
             visits += z.ended_visits
         self.heatmap.add(tracks, t, frame.shape[:2])
+        plot, scene = self.draw(frame, tracks, t) if draw else (None, None)
+        return FrameResult(plot=plot, counts=self.counts, scene=scene, events=events,
+                           total_tracks=len(tracks), t=float(t), tracks=tracks, visits=visits)
+
+    def draw(self, frame: np.ndarray, tracks: Tracks, t: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """(overlay, scene) for a frame already counted, with the tracks its `update`
+        returned: heat as of now, boxes, zones with their counts; the scene is the frame as it
+        may be shown (classes in `blur` pixelated). The frame itself is not changed.
+
+        Example:
+            >>> eng = Engine()
+            >>> img = np.zeros((90, 160, 3), np.uint8)
+            >>> r = eng.update(img, Tracks.empty(), 0.0, draw=False)
+            >>> r.plot is None, eng.draw(img, r.tracks, r.t)[0].shape
+            (True, (90, 160, 3))
+        """
         scene = frame
-        if self.blur:   # the picture only: counting and heat above used the tracks as they are
+        if self.blur:   # the picture only: counting and heat used the tracks as they are
             scene = frame.copy()
             pixelate(scene, tracks, self.blur)
         plot = self.heatmap.render(scene, t=t) if self.draw_heat else scene.copy()
         if self.draw_boxes:
             draw_tracks(plot, tracks)
-        counts = self.counts
-        draw_zones(plot, self.zones, counts, self.masks if self._masks else ())
-        return FrameResult(plot=plot, counts=counts, scene=scene, events=events,
-                           total_tracks=len(tracks), t=float(t), tracks=tracks, visits=visits)
+        draw_zones(plot, self.zones, self.counts, self.masks if self._masks else ())
+        return plot, scene
 
     def inside(self, t: float) -> dict[str, list[Visit]]:
         """Per area (zone name): the tracks inside now, with when each entered."""

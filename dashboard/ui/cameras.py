@@ -105,7 +105,8 @@ def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[s
                             "no heat")
     pacing = c3.selectbox("Video files", list(Pacing), list(Pacing).index(s.pacing),
                           format_func={Pacing.NATIVE: "at their own speed",
-                                       Pacing.FAST: "as fast as possible"}.get,
+                                       Pacing.FAST: "as fast as possible",
+                                       Pacing.LIVE: "as a live camera (skip frames)"}.get,
                           key=f"{prefix}-pacing",
                           help="Every frame is counted either way")
     loop = c3.toggle("Loop video files", s.loop, key=f"{prefix}-loop")
