@@ -39,6 +39,10 @@ from .store import EventWriter, SQLiteStore, StoreUnavailable
 log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 80
+# A file resumed mid-way is read from this many frames earlier, counting nothing there: the
+# tracker and the zones learn where everyone is, so a crossing under way at the resume point
+# is counted once, as an uninterrupted run counts it (not missed, not doubled).
+RESUME_WARMUP_FRAMES = 30
 HEAT_SNAPSHOT_S = 5.0    # heat is saved this often while running (if it changed), and on stop
 PRUNE_EVERY_S = 600.0
 PROGRESS_KEY = "progress:{}"   # store meta: frames of a file camera already counted
@@ -134,6 +138,7 @@ class CameraRunner:
         self._writer = EventWriter(store, camera.id, spool=spool) \
             if store is not None else None
         self._heat_saved = -1   # the heat version last saved
+        self._warm = 0          # frames to read again before counting resumes (see _open)
         self.set_zones(zones)
         self._resume()
 
@@ -511,6 +516,8 @@ class CameraRunner:
                                 tracker=s.tracker, runtime=s.runtime.value, groups=s.groups)
             with self._lock:
                 self._snap = replace(self._snap, runtime=detector.runtime)
+                for z in self.engine.zones:   # the new detector's tracker numbers anew
+                    z.forget_tracks()
             if stop.is_set():
                 return
             self._status(CameraState.CONNECTING)
@@ -551,7 +558,8 @@ class CameraRunner:
 
     def _open(self, source: str, is_file: bool, start: int) -> FrameSource | None:
         """Open the source as `self._src`; None (and ENDED) for a file already counted."""
-        src = self._src = open_source(source, live=not is_file, start_frame=start,
+        self._warm = min(start, RESUME_WARMUP_FRAMES) if is_file else 0
+        src = self._src = open_source(source, live=not is_file, start_frame=start - self._warm,
                                       loop=not is_file and self.camera.settings.loop)
         if is_file and src.frame_count and start >= src.frame_count:
             src.close()
@@ -578,6 +586,7 @@ class CameraRunner:
         sizes, advice = SizeCheck(s.imgsz), None
         last_heat = last_prune = time.monotonic()
         paced_from, paced_n = time.monotonic(), 0
+        warm = self._warm   # frames before the resume point: state only, nothing counted
         while not stop.is_set():
             frame = src.read(timeout_s=1.0)
             st = src.status
@@ -603,7 +612,7 @@ class CameraRunner:
                     CameraState.CONNECTING
                 self._status(state, st.last_error if state is CameraState.RECONNECTING else None)
                 continue
-            if is_file and s.pacing is Pacing.NATIVE and src.native_fps:
+            if is_file and s.pacing is Pacing.NATIVE and src.native_fps and not warm:
                 paced_n += 1
                 wait = paced_from + paced_n / src.native_fps - time.monotonic()
                 if wait > 0 and stop.wait(wait):
@@ -612,6 +621,16 @@ class CameraRunner:
             h, w = img.shape[:2]
             self._fit_zones(w, h)
             tracks = detector.track(img)
+            if warm:
+                warm -= 1
+                with self._lock:
+                    kept = {z.name: z.counts for z in self.engine.zones}
+                    for z in self.engine.zones:
+                        z.counts = z.counts.copy()
+                    self.engine.update(img, tracks, time.time(), draw=False)
+                    for z in self.engine.zones:   # counted already, before the stop
+                        z.counts, z.ended_visits = kept.get(z.name, z.counts), []
+                continue
             sizes.observe(detector, img, tracks, done)
             if done % 100 == 0 and (now_advice := sizes.advice()) != advice:
                 advice = now_advice

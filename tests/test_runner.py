@@ -168,3 +168,34 @@ def test_a_camera_nobody_watches_counts_every_frame_and_draws_none(tmp_path):
     p.configure(dataclasses.replace(p.camera, presentation=looks), str(clip))
     assert p.jpeg() != first and len(drawn) == 2         # new looks: drawn again, once
     p.stop()
+
+
+def test_a_file_stopped_and_resumed_counts_what_one_run_counts(tmp_path):
+    """Stopped three times mid-way (a restart, or a node that died), the file is counted
+    as one run counts it: no crossing under way at a resume point is missed or doubled."""
+    from dashboard.store import SQLiteStore
+
+    clip = write_clip(tmp_path / "clip.mp4", seconds=16, seed=11)       # 240 frames
+    line = ZoneSpec.create("door", "line", [[0.5, 0.39], [0.5, 0.99]])
+    area = ZoneSpec.create("front", "polygon", [[0.344, 0.264], [0.656, 0.264],
+                                                [0.656, 0.506], [0.344, 0.506]])
+
+    def counted(name: str, stops: list[int]) -> dict:
+        store = SQLiteStore(tmp_path / f"{name}.db")
+        p = runner(str(clip), [line, area], store, pacing="fast")
+        for at in [*stops, None]:
+            p.start()
+            if at is None:
+                assert wait_until(lambda: p.snapshot().state is CameraState.ENDED, 120)
+            else:
+                assert wait_until(lambda: getattr(p, "_done", 0) >= at, 120)
+                p.stop()
+        p.close()
+        got = {z: (c.in_count, c.out_count) for z, c in store.counts("cam_test").items()}
+        assert sum(store.sql("SELECT COUNT(*) FROM events")[0]) == \
+            sum(i + o for i, o in got.values())                 # each crossing stored once
+        return got
+
+    whole = counted("whole", [])
+    assert sum(i + o for i, o in whole.values()) >= 4
+    assert counted("stopped", [40, 110, 170]) == whole

@@ -249,6 +249,21 @@ class Zone:
             del self._states[k]
             self._pending.discard(k)
 
+    def forget_tracks(self) -> None:
+        """A new run numbers its tracks afresh (a new tracker): the old run's track states
+        go, so a new track #3 is not taken for the old #3. Counts stay.
+
+        Example:
+            >>> z = LineZone("door", (0, 50), (100, 50), confirm_frames=1)
+            >>> z.trigger(Tracks([[45, 25, 55, 35]], [3], [0], [.9], {0: "person"}), 0.0)
+            []
+            >>> z.forget_tracks()   # the next #3, below the line, is someone new: no crossing
+            >>> z.trigger(Tracks([[45, 65, 55, 75]], [3], [0], [.9], {0: "person"}), 1.0)
+            []
+        """
+        self._states.clear()
+        self._pending.clear()
+
     def reset(self) -> None:
         """Counts and track states back to zero."""
         self.counts = ZoneCounts(occupancy=0 if self.kind == "polygon" else None)
