@@ -68,6 +68,7 @@ class Snapshot:
     frames_read: int = 0
     frames_dropped: int = 0
     runtime: str | None = None      # the inference runtime really in use
+    where: str | None = None        # the cluster node running it (None: this process)
     notice: str | None = None       # something the operator should know, said once
     advice: str | None = None       # e.g. objects too small for the image size
     t: float = 0.0

@@ -21,6 +21,7 @@ from .auth import Auth, LoginFailed, NotAllowed, Role, User
 from .credentials import SourceVault
 from .demo import DEMO_DIR
 from .engine.zones import ZoneCounts
+from .engine.heatmap import HeatmapAccumulator
 from .entities import (Camera, CameraId, CameraSettings, CameraState, Presentation,
                        ZoneId, ZoneKind, ZoneSpec, camera_name, new_id)
 from .errors import DashboardError
@@ -115,12 +116,13 @@ class CameraStatus:
     notice: str | None = None   # e.g. the picture changed size
     store: str | None = None    # e.g. "database: disk full, 37 crossings waiting"
     advice: str | None = None   # e.g. objects too small for the image size
+    where: str | None = None    # the Ray node it runs on (None: the server's own process)
 
     @classmethod
     def of(cls, s: Snapshot, store: str | None = None) -> "CameraStatus":
         return cls(s.state, s.detail, round(s.processed_fps, 2), round(s.source_fps, 2),
                    round(s.frame_age_s, 3), s.frames_read, s.frames_dropped, s.total_tracks,
-                   s.frame_size, s.runtime, s.notice, store, s.advice)
+                   s.frame_size, s.runtime, s.notice, store, s.advice, s.where)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -144,7 +146,7 @@ class Service:
 
     def __init__(self, store: SQLiteStore, data: Path, demo: bool = True,
                  autostart: bool = True) -> None:
-        from .settings import media_dir, spool_dir
+        from .settings import media_dir, ray_address, spool_dir
 
         self.store = store
         self.spool = spool_dir(data)
@@ -163,6 +165,14 @@ class Service:
         self._lock = threading.RLock()
         self._cameras: dict[CameraId, Camera] = {}
         self._runners: dict[CameraId, CameraRunner] = {}
+        # Cameras on a Ray cluster when one is named; a service that runs none (the CLI's)
+        # never joins it.
+        self._runner_type: Any = CameraRunner
+        if autostart and ray_address() is not None:
+            from .cluster import RayRunner, connect
+
+            connect(ray_address())
+            self._runner_type = RayRunner
         for cam, sealed in store.cameras():
             self._cameras[cam.id] = cam
             self._runners[cam.id] = self._new_runner(cam, self._open_source(sealed),
@@ -179,8 +189,9 @@ class Service:
                     self._runners[cam.id].start()
 
     def _new_runner(self, cam: Camera, source: str, zones: list[ZoneSpec]) -> CameraRunner:
-        return CameraRunner(cam, source, zones, self.store, spool=self.spool / f"{cam.id}.jsonl",
-                            integrations=self.integrations)
+        return self._runner_type(cam, source, zones, self.store,
+                                 spool=self.spool / f"{cam.id}.jsonl",
+                                 integrations=self.integrations)
 
     def _watch_store(self) -> None:
         """Every second: is the database file still there and writable (see
@@ -658,7 +669,8 @@ class Service:
 
     def heat_legend(self, cid: str, width: int = 640) -> Any:
         """What the heat's colours mean for this camera, as a BGR strip `width` wide."""
-        return self._runner(cid).engine.heatmap.legend(width)
+        cam = self.camera(cid)
+        return HeatmapAccumulator(cam.presentation.heatmap_config(cam.settings)).legend(width)
 
     def heat_npz(self, cid: str) -> bytes | None:
         return self._runner(cid).heat_bytes("npz")

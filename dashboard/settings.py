@@ -21,6 +21,9 @@ HEATMAP_DASHBOARD_MQTT_URL: counts, occupancy and alerts are published to this b
 mqtt://[user:password@]host[:port][/topic prefix] (default: none).
 HEATMAP_DASHBOARD_DATABASE_URL: postgresql://user:password@host[:port]/database to keep
 cameras, zones and counts on a PostgreSQL server (default: SQLite in the data directory).
+HEATMAP_DASHBOARD_RAY_ADDRESS: "auto", "host:port" or "ray://host:port" to run each camera
+as a Ray actor on that cluster (needs HEATMAP_DASHBOARD_DATABASE_URL; default: threads in
+this process). HEATMAP_DASHBOARD_RAY_CPUS: the CPUs each camera asks of it (default 1).
 """
 from __future__ import annotations
 
@@ -153,3 +156,13 @@ def database_url() -> str | None:
         True
     """
     return os.environ.get("HEATMAP_DASHBOARD_DATABASE_URL", "").strip() or None
+
+
+def ray_address() -> str | None:
+    """The Ray cluster cameras run on (HEATMAP_DASHBOARD_RAY_ADDRESS), or None: in-process.
+
+    Example:
+        >>> os.environ.pop("HEATMAP_DASHBOARD_RAY_ADDRESS", None); ray_address() is None
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_RAY_ADDRESS", "").strip() or None

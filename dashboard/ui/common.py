@@ -63,6 +63,8 @@ def state_line(s: CameraStatus) -> str:
         line += f" · {s.processed_fps:.1f} fps"
     if s.detail:
         line += f": {s.detail}"
+    if s.where:
+        line += f" · on node {s.where[:8]}"
     text = f":{STATE_COLORS[s.state]}[{plain(line)}]"
     if s.store:      # crossings waiting on the database: the operator must know at once
         text += f"  \n:red[{plain(s.store)}]"
