@@ -87,8 +87,13 @@ def test_a_zone_is_moved_on_the_canvas_and_keeps_its_id_and_counts(setup, tmp_pa
             break
     reshaping.wait_for(timeout=60_000)
     canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=30_000)
-    canvas.scroll_into_view_if_needed()
+    for _ in range(5):      # a rerun may replace the canvas under the scroll: find it again
+        try:
+            canvas.wait_for(timeout=30_000)
+            canvas.scroll_into_view_if_needed(timeout=10_000)
+            break
+        except Exception:  # noqa: BLE001 - playwright's Error: detached while scrolling
+            page.wait_for_timeout(1000)
     page.wait_for_timeout(1500)
     page.get_by_role("button", name="Edit").first.click()
     page.wait_for_timeout(500)

@@ -89,3 +89,34 @@ def test_failed_export_falls_back_to_pytorch_with_one_line(monkeypatch, caplog):
         Detector("demo", imgsz=320, runtime="onnx")
     with pytest.raises(DashboardError, match="Runtime"):
         Detector("demo", runtime="tensorrt")
+
+
+def test_cameras_sharing_the_model_get_their_own_answers_in_merged_calls():
+    """Eight cameras' threads on one shared session: each frame's output is the output that
+    frame gets alone, while calls made at the same moment ran as batches."""
+    import threading
+
+    from dashboard.detector import SharedModel
+
+    model = SharedModel(cached_onnx(DEMO_MODEL, 320))
+    rng = np.random.default_rng(0)
+    frames = [rng.random((1, 3, 192, 320), dtype=np.float32) for _ in range(8)]
+    alone = [model.run(f) for f in frames]
+    calls0, got, errors = model.calls, {}, []
+
+    def camera(k: int) -> None:
+        try:
+            for n in range(10):
+                got[k, n] = model.run(frames[k])
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=camera, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(got) == 80
+    for (k, _), out in got.items():
+        np.testing.assert_allclose(out, alone[k], rtol=1e-3, atol=1e-3)
+    assert model.frames == 88 and model.calls - calls0 < 80      # some calls were merged
