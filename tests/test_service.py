@@ -260,3 +260,20 @@ def test_new_cameras_blur_what_the_server_asks_and_each_can_change_it(open_servi
     assert changed.presentation.blur is None
     assert svc.add_camera("Own", "demo", presentation={"blur": ["car"]},
                           enabled=False).presentation.blur == ("car",)
+
+
+def test_without_a_ray_address_nothing_of_ray_is_loaded(tmp_path):
+    """In a fresh interpreter: the server's whole service, cameras running, and no Ray."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pathlib, tempfile; from dashboard.service import Service; "
+            "from dashboard.store import SQLiteStore; d = pathlib.Path(tempfile.mkdtemp()); "
+            "s = Service(SQLiteStore(d / 'x.db'), d, demo=False); s.shutdown(); "
+            "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))")
+    env = {k: v for k, v in __import__("os").environ.items()
+           if k != "HEATMAP_DASHBOARD_RAY_ADDRESS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
