@@ -129,14 +129,6 @@ class RayRunner:
     def source(self) -> str:
         return self._source
 
-    @property
-    def running(self) -> bool:
-        return self.snapshot().state.active
-
-    def node(self) -> str:
-        """The Ray node this camera runs on now."""
-        return ray.get(self._actor.node.remote(), timeout=60)
-
     def snapshot(self) -> Snapshot:
         try:
             self._last = ray.get(self._actor.snapshot.remote(), timeout=CALL_TIMEOUT_S)
@@ -187,10 +179,6 @@ class RayRunner:
             return None
 
     @property
-    def pending(self) -> int:
-        return self._get("pending")
-
-    @property
     def behind(self) -> int:
         return self._get("behind")
 
@@ -202,9 +190,6 @@ class RayRunner:
 
     def retry(self) -> None:
         """The actor's own writer retries by itself."""
-
-    def save_heat(self) -> None:
-        self._call("save_heat")
 
     def close(self) -> None:
         try:
