@@ -624,13 +624,14 @@ class CameraRunner:
             tracks = detector.track(img)
             if warm:
                 warm -= 1
-                with self._lock:
-                    kept = {z.name: z.counts for z in self.engine.zones}
-                    for z in self.engine.zones:
+                with self._lock:   # the zones cannot change while it is held
+                    zones = self.engine.zones
+                    kept = [z.counts for z in zones]
+                    for z in zones:
                         z.counts = z.counts.copy()
                     self.engine.update(img, tracks, time.time(), draw=False)
-                    for z in self.engine.zones:   # counted already, before the stop
-                        z.counts, z.ended_visits = kept.get(z.name, z.counts), []
+                    for z, counts in zip(zones, kept):   # counted already, before the stop
+                        z.counts, z.ended_visits = counts, []
                 continue
             sizes.observe(detector, img, tracks, done)
             if done % 100 == 0 and (now_advice := sizes.advice()) != advice:
