@@ -15,6 +15,7 @@ import cv2
 
 from .engine import HeatmapConfig, Zone, zone_from_dict
 from .errors import DashboardError
+from .sources import BROWSER
 
 CameraId = NewType("CameraId", str)
 ZoneId = NewType("ZoneId", str)
@@ -44,6 +45,7 @@ class CameraState(str, Enum):
     CONNECTING = "connecting"
     LIVE = "live"
     RECONNECTING = "reconnecting"
+    WAITING = "waiting"          # a browser's camera between visits: counts kept
     ENDED = "ended"
     FAILED = "failed"
 
@@ -51,7 +53,7 @@ class CameraState(str, Enum):
     def active(self) -> bool:
         """True while the camera's thread is meant to be running."""
         return self in (CameraState.LOADING, CameraState.CONNECTING, CameraState.LIVE,
-                        CameraState.RECONNECTING)
+                        CameraState.RECONNECTING, CameraState.WAITING)
 
 
 class Runtime(str, Enum):
@@ -447,6 +449,11 @@ class Camera:
     presentation: Presentation
     enabled: bool
     created: float = 0.0
+
+    @property
+    def from_browser(self) -> bool:
+        """Whether its frames come from the camera of a browser that opens its page."""
+        return self.source == BROWSER
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "source": self.source,

@@ -32,7 +32,8 @@ from .engine.zones import CrossingEvent, ZoneCounts
 from .entities import Camera, CameraState, Pacing, Presentation, ZoneId, ZoneKind, ZoneSpec
 from .errors import DashboardError
 from .settings import retention_s
-from .sources import FrameSource, mask_secrets, open_source, parse_spec
+from .sources import (STOPPED, BrowserSource, FrameSource, SourceKind, mask_secrets,
+                      open_source, parse_spec)
 from .integrations import Integrations
 from .store import EventWriter, SQLiteStore, StoreUnavailable
 
@@ -135,7 +136,7 @@ class CameraRunner:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._control = threading.Lock()   # start/stop one at a time
-        self._src: FrameSource | None = None
+        self._src: FrameSource | BrowserSource | None = None
         self._writer = EventWriter(store, camera.id, spool=spool) \
             if store is not None else None
         self._heat_saved = -1   # the heat version last saved
@@ -225,7 +226,7 @@ class CameraRunner:
         if self.camera.settings.loop:
             return False
         try:
-            return parse_spec(expand_env(self._source)).kind == "file"
+            return parse_spec(expand_env(self._source)).kind is SourceKind.FILE
         except DashboardError:
             return False
 
@@ -287,12 +288,14 @@ class CameraRunner:
                 z.counts.per_class = saved.per_class
         return z
 
-    def _fit_zones(self, width: int, height: int) -> None:
-        """Lay the zones onto a frame of this size (first frame, or a new resolution)."""
+    def _fit_zones(self, width: int, height: int) -> bool:
+        """Lay the zones onto a frame of this size (first frame, or a new resolution); True
+        when the size changed from an earlier frame's."""
         if self._size == (width, height):
-            return
+            return False
+        changed = self._size != (1, 1)
         with self._lock:
-            if self._size != (1, 1):
+            if changed:
                 note = (f"The picture changed from {self._size[0]}x{self._size[1]} to "
                         f"{width}x{height} at {time.strftime('%H:%M:%S')}: zones and heat "
                         "follow it.")
@@ -303,6 +306,7 @@ class CameraRunner:
             self.engine.zones = [self._zone_at_size(s, old.get(s.id))
                                  for s in self._specs.values() if s.kind.counts]
             self._fit_masks()
+        return changed
 
     # -- reading --------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -341,6 +345,10 @@ class CameraRunner:
         picture = self.picture()
         if picture is not None:
             return picture[1]
+        if self._preview is None and self.takes_pushed_frames:
+            raise DashboardError("the browser's camera has sent no picture yet: press "
+                                 "Start my camera above (the browser asks for the camera), "
+                                 "then Try again.")
         if self._preview is None:
             with open_source(expand_env(self._source), live=False, open_timeout_s=10) as src:
                 frame = src.read()
@@ -348,6 +356,40 @@ class CameraRunner:
                 raise DashboardError(f"{self.camera.source} gave no frame to draw on.")
             self._preview = frame.image
         return _hide_all(self._preview) if self.camera.presentation.blur else self._preview
+
+    @property
+    def takes_pushed_frames(self) -> bool:
+        """Whether the frames come from a browser (handed in with `push`)."""
+        try:
+            return parse_spec(self._source).kind is SourceKind.BROWSER
+        except DashboardError:
+            return False
+
+    def push(self, sender: str, img: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Hand a frame of a browser's camera to the running camera; returns the newest
+        (overlay, scene) to send back (None before the first is processed). `DashboardError`
+        if this camera does not take a browser's frames, is stopped, or another browser
+        sends (see `BrowserSource.push`).
+
+        Example:
+            >>> from dashboard.entities import CameraId, CameraSettings
+            >>> cam = Camera(CameraId("cam_1"), "Laptop", "browser", CameraSettings(),
+            ...              Presentation(), True)
+            >>> CameraRunner(cam, "browser", [], store=None).push("tab", np.zeros((9, 9, 3), np.uint8))
+            Traceback (most recent call last):
+            dashboard.errors.DashboardError: The camera is stopped: press Start ...
+        """
+        if not self.takes_pushed_frames:
+            raise DashboardError(f"{self.name} does not take pictures from a browser: its "
+                                 "source is another camera.")
+        src = self._src
+        if not isinstance(src, BrowserSource):
+            if self.running:
+                raise DashboardError("The camera is starting (loading its model): its "
+                                     "pictures are counted in a moment.")
+            raise DashboardError(STOPPED)
+        src.push(sender, img)
+        return self.picture()
 
     def _check_alerts(self, counts: dict[str, ZoneCounts], events: list[CrossingEvent],
                       t: float) -> list[Alert]:
@@ -506,7 +548,7 @@ class CameraRunner:
         try:
             source = expand_env(self._source)
             # A file paced LIVE is read as a camera would send it: newest frame, none kept.
-            is_file = parse_spec(source).kind == "file" and s.pacing is not Pacing.LIVE
+            is_file = parse_spec(source).kind is SourceKind.FILE and s.pacing is not Pacing.LIVE
             start = 0 if s.loop or not is_file else self._progress()
             if is_file:   # a file counted to its end needs no model: say so at once
                 self._status(CameraState.CONNECTING)
@@ -557,7 +599,8 @@ class CameraRunner:
         if alerts and self.integrations is not None and self.integrations.active:
             self._tell(alerts, {})
 
-    def _open(self, source: str, is_file: bool, start: int) -> FrameSource | None:
+    def _open(self, source: str, is_file: bool, start: int
+              ) -> FrameSource | BrowserSource | None:
         """Open the source as `self._src`; None (and ENDED) for a file already counted."""
         self._warm = min(start, RESUME_WARMUP_FRAMES) if is_file else 0
         src = self._src = open_source(source, live=not is_file, start_frame=start - self._warm,
@@ -570,7 +613,7 @@ class CameraRunner:
             return None
         return src
 
-    def _loop(self, detector: Any, src: FrameSource, is_file: bool, done: int,
+    def _loop(self, detector: Any, src: FrameSource | BrowserSource, is_file: bool, done: int,
               stop: threading.Event) -> None:
         try:
             self._frames(detector, src, is_file, done, stop)
@@ -578,7 +621,7 @@ class CameraRunner:
             if is_file and not self.camera.settings.loop:
                 self._set_progress(self._done)
 
-    def _frames(self, detector: Any, src: FrameSource, is_file: bool, done: int,
+    def _frames(self, detector: Any, src: FrameSource | BrowserSource, is_file: bool, done: int,
                 stop: threading.Event) -> None:
         from .detector import SizeCheck
 
@@ -588,6 +631,7 @@ class CameraRunner:
         last_heat = last_prune = time.monotonic()
         paced_from, paced_n = time.monotonic(), 0
         warm = self._warm   # frames before the resume point: state only, nothing counted
+        gap = False         # the source went quiet (a browser's camera between visits)
         while not stop.is_set():
             frame = src.read(timeout_s=1.0)
             st = src.status
@@ -609,10 +653,18 @@ class CameraRunner:
                                       f"{done} frames counted.")
                     self._status(state, detail)
                     return
-                state = CameraState.RECONNECTING if st.state == "reconnecting" else \
-                    CameraState.CONNECTING
-                self._status(state, st.last_error if state is CameraState.RECONNECTING else None)
+                state = {"reconnecting": CameraState.RECONNECTING,
+                         "waiting": CameraState.WAITING}.get(st.state, CameraState.CONNECTING)
+                self._status(state, st.last_error)
+                gap = gap or state is CameraState.WAITING
                 continue
+            if gap:   # a browser back after a gap: who is where now is not known
+                gap = False
+                detector.reset()
+                self._end_stays()
+                with self._lock:
+                    for z in self.engine.zones:
+                        z.forget_tracks()
             if is_file and s.pacing is Pacing.NATIVE and src.native_fps and not warm:
                 paced_n += 1
                 wait = paced_from + paced_n / src.native_fps - time.monotonic()
@@ -620,7 +672,8 @@ class CameraRunner:
                     return
             img = frame.image
             h, w = img.shape[:2]
-            self._fit_zones(w, h)
+            if self._fit_zones(w, h):
+                detector.reset()   # its tracks are in the old size's pixels
             tracks = detector.track(img)
             if warm:
                 warm -= 1

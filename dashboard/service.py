@@ -26,7 +26,7 @@ from .entities import (Camera, CameraId, CameraSettings, CameraState, Presentati
                        ZoneId, ZoneKind, ZoneSpec, camera_name, new_id)
 from .errors import DashboardError
 from .runner import CameraRunner, Snapshot
-from .sources import mask_secrets, parse_spec
+from .sources import BROWSER, SourceKind, mask_secrets, parse_spec
 from .integrations import Integrations
 from .store import SQLiteStore, StoreUnavailable, csv_text, iso, open_store
 
@@ -46,7 +46,7 @@ def shown_source(source: str, media: Path) -> str:
         >>> shown_source("rtsp://admin:pw@cam/live", Path("/m")), shown_source("/m/a.mp4", Path("/m"))
         ('rtsp://***@cam/live', 'a.mp4')
     """
-    if "://" not in source and source not in ("demo",) and not source.isdigit():
+    if "://" not in source and source not in ("demo", BROWSER) and not source.isdigit():
         try:
             return str(Path(source).resolve().relative_to(media.resolve()))
         except ValueError:
@@ -189,9 +189,19 @@ class Service:
                     self._runners[cam.id].start()
 
     def _new_runner(self, cam: Camera, source: str, zones: list[ZoneSpec]) -> CameraRunner:
-        return self._runner_type(cam, source, zones, self.store,
-                                 spool=self.spool / f"{cam.id}.jsonl",
-                                 integrations=self.integrations)
+        return self._runner_class(source)(cam, source, zones, self.store,
+                                          spool=self.spool / f"{cam.id}.jsonl",
+                                          integrations=self.integrations)
+
+    def _runner_class(self, source: str) -> Any:
+        """Where a camera runs: a browser's frames arrive in this process, so its camera
+        runs here too; the others on the cluster when there is one."""
+        try:
+            if parse_spec(source).kind is SourceKind.BROWSER:
+                return CameraRunner
+        except DashboardError:
+            pass   # it fails with its message when started
+        return self._runner_type
 
     def _watch_store(self) -> None:
         """Every second: is the database file still there and writable (see
@@ -275,9 +285,10 @@ class Service:
 
         if not isinstance(source, str) or not source.strip():
             raise DashboardError("A camera needs a source: 'demo', a video in the media "
-                                 "folder, a webcam index or an rtsp:// or http(s):// address.")
+                                 "folder, a webcam index, an rtsp:// or http(s):// address, "
+                                 "or 'browser' (the camera of the browser that opens its page).")
         source = source.strip()
-        if source == "demo" or source.isdigit():
+        if source in ("demo", BROWSER) or source.isdigit():
             return source
         if "://" in source:
             if "${" not in source:
@@ -373,7 +384,12 @@ class Service:
                 sealed = self.vault.seal(real)
             self.store.update_camera(new, sealed)
             self._cameras[cam.id] = new
-            restart = runner.configure(new, real)
+            if type(runner) is not self._runner_class(real):   # to or from a browser, on Ray
+                runner.close()
+                runner = self._runners[cam.id] = self._new_runner(new, real, runner.zone_specs())
+                restart = new.enabled
+            else:
+                restart = runner.configure(new, real)
         if source is not None:
             self._clean_uploads()
         log.info("camera %s updated", cam.id)
@@ -427,6 +443,24 @@ class Service:
     def status(self, cid: str) -> CameraStatus:
         runner = self._runner(cid)
         return CameraStatus.of(runner.snapshot(), runner.store_status())
+
+    def push_frame(self, cid: str, sender: str, image: Any) -> Any:
+        """Count a frame of the camera of the browser that has this camera's page open
+        (`sender`: that page's own random id; one browser at a time). Returns the picture to
+        send back: the newest overlay (BGR), or None before the first. `DashboardError`
+        says why a frame is not taken (stopped, another browser sends, not a browser camera).
+
+        Example:
+            >>> import tempfile, numpy as np
+            >>> svc = Service(SQLiteStore(":memory:"), Path(tempfile.mkdtemp()), demo=False)
+            >>> cam = svc.add_camera("Laptop", "browser", enabled=False)
+            >>> svc.push_frame(cam.id, "tab-1", np.zeros((360, 640, 3), np.uint8))
+            Traceback (most recent call last):
+            dashboard.errors.DashboardError: The camera is stopped: press Start ...
+            >>> svc.shutdown()
+        """
+        picture = self._runner(cid).push(sender, image)
+        return None if picture is None else picture[0]
 
     # -- zones ----------------------------------------------------------------------------
     def zones(self, cid: str) -> list[ZoneSpec]:
@@ -738,14 +772,16 @@ NEEDS: dict[str, Role] = {
         "visits", "visits_csv", "alerts", "recent_alerts", "integrations_health")},
     **{m: Role.OPERATOR for m in (
         "start", "stop", "reset", "add_zone", "update_zone", "flip_zone", "delete_zone",
-        "restore_zone")},
+        "restore_zone", "push_frame")},
     **{m: Role.ADMIN for m in (
         "add_camera", "update_camera", "remove_camera", "save_upload", "save_model", "users",
         "add_user",
         "set_role",
         "set_password", "remove_user", "audit_log")},
 }
-AUDITED = {m for m, r in NEEDS.items() if r is not Role.VIEWER} - {"users", "audit_log"}
+# Frames come many times a second: the runner logs when a browser starts sending instead.
+AUDITED = {m for m, r in NEEDS.items() if r is not Role.VIEWER} - {"users", "audit_log",
+                                                                    "push_frame"}
 
 
 class UserService:

@@ -24,11 +24,16 @@ cameras, zones and counts on a PostgreSQL server (default: SQLite in the data di
 HEATMAP_DASHBOARD_RAY_ADDRESS: "auto", "host:port" or "ray://host:port" to run each camera
 as a Ray actor on that cluster (needs HEATMAP_DASHBOARD_DATABASE_URL; default: threads in
 this process). HEATMAP_DASHBOARD_RAY_CPUS: the CPUs each camera asks of it (default 1).
+HEATMAP_DASHBOARD_ICE_SERVERS: STUN/TURN servers for a browser's camera (WebRTC) when the
+browser and the server cannot reach each other directly: comma-separated stun: URLs, or a
+JSON list of {"urls", "username", "credential"} (default none: no outside host is asked).
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 
 def data_dir() -> Path:
@@ -166,3 +171,34 @@ def ray_address() -> str | None:
         True
     """
     return os.environ.get("HEATMAP_DASHBOARD_RAY_ADDRESS", "").strip() or None
+
+
+def ice_servers() -> list[dict[str, Any]]:
+    """The STUN/TURN servers a browser's camera may use (HEATMAP_DASHBOARD_ICE_SERVERS); by
+    default none, so neither the server nor the browser asks an outside host anything (a
+    browser and a server that reach each other directly need none).
+
+    Example:
+        >>> os.environ["HEATMAP_DASHBOARD_ICE_SERVERS"] = "stun:stun.example.org:3478"
+        >>> ice_servers()
+        [{'urls': ['stun:stun.example.org:3478']}]
+        >>> del os.environ["HEATMAP_DASHBOARD_ICE_SERVERS"]; ice_servers()
+        []
+    """
+    from .errors import DashboardError
+
+    text = os.environ.get("HEATMAP_DASHBOARD_ICE_SERVERS", "").strip()
+    if not text:
+        return []
+    if not text.startswith("["):
+        return [{"urls": [u.strip() for u in text.split(",") if u.strip()]}]
+    try:
+        servers = json.loads(text)
+        if not isinstance(servers, list) or not all(
+                isinstance(d, dict) and d.get("urls") for d in servers):
+            raise ValueError
+    except ValueError:
+        raise DashboardError('HEATMAP_DASHBOARD_ICE_SERVERS must be stun: URLs separated by '
+                             'commas, or a JSON list like [{"urls": "turn:host:3478", '
+                             '"username": "u", "credential": "p"}].') from None
+    return servers

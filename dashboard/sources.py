@@ -1,8 +1,11 @@
-"""Frame sources: webcams, RTSP/HTTP streams, video files and the demo clip.
+"""Frame sources: webcams, RTSP/HTTP streams, video files, the demo clip, and the camera of
+a visitor's browser.
 
 Live sources are read in a background thread that keeps only the newest frame, so a slow
 consumer gets fresh frames instead of a growing backlog; dropped streams reconnect with
-capped exponential backoff. Credentials in URLs are masked in every name and message.
+capped exponential backoff. A browser's camera is pushed in frame by frame by the page that
+receives it (`BrowserSource.push`) and read the same way. Credentials in URLs are masked in
+every name and message.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
+from enum import Enum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +36,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
+BROWSER = "browser"   # the source of a camera whose frames a visitor's browser sends
 PREFETCH = 4   # frames a batch source decodes ahead of its reader
 # The user-info part of a URL runs to the last "@" on its line (before any other "://")
 # that is followed by a host name: operators type passwords with "@", "/", ":" and spaces
@@ -88,7 +93,8 @@ class Frame:
 
 @dataclass(frozen=True)
 class SourceStatus:
-    """Where a source stands: connecting, live, reconnecting, ended or failed.
+    """Where a source stands: connecting, live, reconnecting, waiting (a browser's camera
+    between visits), ended or failed.
 
     Example:
         >>> str(SourceStatus("reconnecting", attempt=3, last_error="no frames for 2 s"))
@@ -102,8 +108,8 @@ class SourceStatus:
     def __str__(self) -> str:
         if self.state == "reconnecting":
             return f"reconnecting (attempt {self.attempt}; last error: {self.last_error})"
-        if self.state == "failed" and self.last_error:
-            return f"failed: {self.last_error}"
+        if self.state in ("failed", "waiting") and self.last_error:
+            return f"{self.state}: {self.last_error}"
         return self.state
 
 
@@ -118,9 +124,16 @@ class SourceStats:
     last_frame_t: float | None = None
 
 
+class SourceKind(str, Enum):
+    WEBCAM = "webcam"      # a camera plugged into the server
+    STREAM = "stream"      # rtsp(s):// or http(s)://
+    FILE = "file"
+    BROWSER = "browser"    # a visitor's own camera, sent by their browser over WebRTC
+
+
 @dataclass
 class _Spec:
-    kind: str            # "webcam", "stream" or "file"
+    kind: SourceKind
     target: Any          # what cv2.VideoCapture opens
     name: str            # safe to show and log
 
@@ -129,7 +142,7 @@ def parse_spec(spec: str | int | Path) -> _Spec:
     """Classify what an operator typed; raise `DashboardError` for what cannot be a source.
 
     Example:
-        >>> parse_spec("0").kind, parse_spec("rtsp://u:p@cam/live").name
+        >>> parse_spec("0").kind.value, parse_spec("rtsp://u:p@cam/live").name
         ('webcam', 'rtsp://***@cam/live')
     """
     text = str(spec).strip()
@@ -138,9 +151,11 @@ def parse_spec(spec: str | int | Path) -> _Spec:
     if text == "demo":
         from .demo.scene import demo_clip
 
-        return _Spec("file", str(demo_clip()), "demo clip")
+        return _Spec(SourceKind.FILE, str(demo_clip()), "demo clip")
+    if text == BROWSER:
+        return _Spec(SourceKind.BROWSER, None, "the browser's camera")
     if text.isdigit():
-        return _Spec("webcam", int(text), f"webcam {text}")
+        return _Spec(SourceKind.WEBCAM, int(text), f"webcam {text}")
     if "://" in text:
         name = mask_secrets(text)
         try:
@@ -154,13 +169,13 @@ def parse_spec(spec: str | int | Path) -> _Spec:
                                  "http:// or https://.")
         if not host:
             raise DashboardError(f"Malformed URL {name}: it has no host name.")
-        return _Spec("stream", text, name)
+        return _Spec(SourceKind.STREAM, text, name)
     path = Path(text).expanduser()
     if not path.exists():
         raise DashboardError(f"Video file not found: {path}.")
     if not path.is_file():
         raise DashboardError(f"{path} is a folder, not a video file.")
-    return _Spec("file", str(path), path.name)
+    return _Spec(SourceKind.FILE, str(path), path.name)
 
 
 def _open_capture(spec: _Spec, timeout_s: float) -> tuple[cv2.VideoCapture | None, str | None]:
@@ -170,7 +185,7 @@ def _open_capture(spec: _Spec, timeout_s: float) -> tuple[cv2.VideoCapture | Non
 
     def work() -> None:
         try:
-            if spec.kind == "webcam":
+            if spec.kind is SourceKind.WEBCAM:
                 cap = cv2.VideoCapture(spec.target)
             else:
                 cap = cv2.VideoCapture(spec.target, cv2.CAP_FFMPEG,
@@ -196,7 +211,52 @@ def _open_capture(spec: _Spec, timeout_s: float) -> tuple[cv2.VideoCapture | Non
     return cap, None
 
 
-class FrameSource:
+class _Frames:
+    """What every source shares: its status and its figures."""
+
+    name: str
+    live: bool = True
+
+    def _init_frames(self, status: SourceStatus) -> None:
+        self._status = status
+        self._stats = SourceStats()
+        self._arrivals: deque[float] = deque(maxlen=30)
+        self._lock = threading.Condition()
+        self._index = 0
+
+    @property
+    def status(self) -> SourceStatus:
+        with self._lock:
+            return self._status
+
+    @property
+    def stats(self) -> SourceStats:
+        with self._lock:
+            return replace(self._stats)
+
+    def _set_status(self, status: SourceStatus) -> None:
+        with self._lock:
+            changed = status != self._status
+            self._status = status
+            self._lock.notify_all()
+        if changed:
+            level = logging.WARNING if status.state in ("reconnecting", "failed") else logging.INFO
+            log.log(level, "source %s: %s", self.name, status)
+
+    def _arrived(self, img: np.ndarray, t: float) -> Frame:
+        """A new frame, numbered and counted in the figures (under the lock)."""
+        frame = Frame(img, t, self._index)
+        self._index += 1
+        self._stats.frames_read += 1
+        self._stats.last_frame_t = t
+        self._arrivals.append(time.monotonic())
+        if len(self._arrivals) > 1:
+            span = self._arrivals[-1] - self._arrivals[0]
+            self._stats.fps = (len(self._arrivals) - 1) / span if span > 0 else 0.0
+        return frame
+
+
+class FrameSource(_Frames):
     """An open source. Use `open_source` to make one.
 
     Example:
@@ -215,16 +275,12 @@ class FrameSource:
         fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
         self.native_fps = fps if 0 < fps < 1000 else 0.0
         self.frame_count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)) \
-            if spec.kind == "file" else 0
+            if spec.kind is SourceKind.FILE else 0
         self.start_frame = start_frame
         self.truncated: str | None = None   # why a file looks cut short, once it ended
-        self._status = SourceStatus("live")
-        self._stats = SourceStats()
-        self._arrivals: deque[float] = deque(maxlen=30)
-        self._lock = threading.Condition()
+        self._init_frames(SourceStatus("live"))
         self._latest: Frame | None = None
         self._handed = -1       # index of the last frame handed out
-        self._index = 0
         self._stop = threading.Event()
         # Batch sources decode a few frames ahead in their thread, so decoding overlaps the
         # caller's work on the previous frame instead of adding to it.
@@ -234,16 +290,6 @@ class FrameSource:
         self._thread.start()
 
     # -- public -------------------------------------------------------------------------
-    @property
-    def status(self) -> SourceStatus:
-        with self._lock:
-            return self._status
-
-    @property
-    def stats(self) -> SourceStats:
-        with self._lock:
-            return replace(self._stats)
-
     def read(self, timeout_s: float = 1.0) -> Frame | None:
         """The newest frame not yet handed out; None if none came within `timeout_s` or the
         source has ended or failed (see `status`). Batch sources return every frame in order."""
@@ -257,15 +303,7 @@ class FrameSource:
             with self._lock:
                 self._handed = frame.index
             return frame
-        deadline = time.monotonic() + timeout_s
-        with self._lock:
-            while self._latest is None or self._latest.index <= self._handed:
-                left = deadline - time.monotonic()
-                if left <= 0 or self._status.state in ("ended", "failed"):
-                    return None
-                self._lock.wait(left)
-            self._handed = self._latest.index
-            return self._latest
+        return self._newest(timeout_s)
 
     def close(self) -> None:
         """Stop reading and release the device or connection; waits for the reader thread."""
@@ -296,29 +334,26 @@ class FrameSource:
         return f"FrameSource({self.name!r}, {self.status})"
 
     # -- internals ----------------------------------------------------------------------
-    def _set_status(self, status: SourceStatus) -> None:
+    def _newest(self, timeout_s: float) -> Frame | None:
+        """The newest frame not yet handed out, waiting up to `timeout_s` for one; None at
+        the deadline or once the source has ended or failed. One a reader did not take
+        before the next arrived was dropped (and counted in `_publish`)."""
+        deadline = time.monotonic() + timeout_s
         with self._lock:
-            changed = status != self._status
-            self._status = status
-            self._lock.notify_all()
-        if changed:
-            level = logging.WARNING if status.state in ("reconnecting", "failed") else logging.INFO
-            log.log(level, "source %s: %s", self.name, status)
+            while self._latest is None or self._latest.index <= self._handed:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._status.state in ("ended", "failed"):
+                    return None
+                self._lock.wait(left)
+            self._handed = self._latest.index
+            return self._latest
 
     def _publish(self, img: np.ndarray, t: float) -> Frame:
         with self._lock:
             if self.live and self._latest is not None and self._latest.index > self._handed:
                 self._stats.frames_dropped += 1   # replaced before anyone took it
-            frame = Frame(img, t, self._index)
-            self._index += 1
+            frame = self._arrived(img, t)
             self._latest = frame
-            self._stats.frames_read += 1
-            self._stats.last_frame_t = t
-            now = time.monotonic()
-            self._arrivals.append(now)
-            if len(self._arrivals) > 1:
-                span = self._arrivals[-1] - self._arrivals[0]
-                self._stats.fps = (len(self._arrivals) - 1) / span if span > 0 else 0.0
             self._lock.notify_all()
             return frame
 
@@ -385,7 +420,7 @@ class FrameSource:
             if self._stop.is_set():
                 return
             if not ok:
-                if self.spec.kind == "file":
+                if self.spec.kind is SourceKind.FILE:
                     if self.loop and cap.set(cv2.CAP_PROP_POS_FRAMES, 0):
                         started, played = time.monotonic(), 0
                         continue
@@ -394,7 +429,7 @@ class FrameSource:
                 if not self._reconnect("the stream stopped sending frames"):
                     return
                 continue
-            if self.spec.kind == "file" and self.native_fps:
+            if self.spec.kind is SourceKind.FILE and self.native_fps:
                 played += 1
                 wait = started + played / self.native_fps - time.monotonic()
                 if wait > 0 and self._stop.wait(wait):
@@ -402,10 +437,138 @@ class FrameSource:
             self._publish(img, time.time())
 
 
+# A browser that has sent nothing for this long is gone (its page closed, its camera
+# stopped, its network dropped): the camera waits for one to come back.
+BROWSER_IDLE_S = 2.0
+# A browser's frames wait up to this long to be counted, every one of them, while the server
+# is busy for a moment; only older ones are dropped. (Each frame costs a tracker that
+# skips it: measured on a loaded machine, newest-only dropped frames and miscounted.)
+BROWSER_BACKLOG_S = 3.0
+BROWSER_MAX_PIXELS = 3840 * 2160
+WAITING = ("no browser is sending its camera: open this camera's page and press Start my "
+           "camera (the browser asks for the camera)")
+GONE = ("the browser stopped sending (its page was closed or its camera stopped); counts are "
+        "kept: press Start my camera on this camera's page to go on")
+STOPPED = "The camera is stopped: press Start in the sidebar to count what this browser sends."
+
+
+class BrowserSource(_Frames):
+    """The camera of a visitor's browser: frames its page receives (over WebRTC) and hands
+    in with `push`, read in order; a frame waits at most `BROWSER_BACKLOG_S` (older ones
+    are dropped, and counted). One browser at a time: another's frames are refused while the
+    first keeps sending. Between visits it waits, and says why; it never ends by itself.
+
+    Example:
+        >>> src = open_source("browser")
+        >>> src.status.state
+        'waiting'
+        >>> src.push("tab-1", np.zeros((360, 640, 3), np.uint8))
+        >>> src.read(timeout_s=0.1).image.shape, src.status.state
+        ((360, 640, 3), 'live')
+        >>> src.push("tab-2", np.zeros((360, 640, 3), np.uint8))
+        Traceback (most recent call last):
+        dashboard.errors.DashboardError: Another browser is sending this camera's pictures now...
+        >>> src.close()
+    """
+
+    def __init__(self, spec: _Spec, idle_s: float = BROWSER_IDLE_S) -> None:
+        self.spec, self.name, self.idle_s = spec, spec.name, idle_s
+        self.native_fps, self.frame_count, self.start_frame, self.loop = 0.0, 0, 0, False
+        self.truncated: str | None = None
+        self._init_frames(SourceStatus("waiting", last_error=WAITING))
+        self._sender: str | None = None
+        self._last_push = -idle_s
+        self._backlog: deque[Frame] = deque()
+        self._size: tuple[int, int] | None = None       # (w, h) frames are counted at
+        self._received: tuple[int, int] | None = None   # the size the browser sent last
+        self._closed = False
+
+    def push(self, sender: str, img: np.ndarray) -> None:
+        """Hand in one BGR frame from the browser session `sender`; `DashboardError` (to
+        show that browser) if the source is closed, the frame unfit, or another browser is
+        sending."""
+        if not (isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3
+                and img.shape[2] == 3):
+            raise DashboardError("A browser's frame must be a colour picture (BGR, 8 bits).")
+        h, w = img.shape[:2]
+        if w * h > BROWSER_MAX_PIXELS:
+            raise DashboardError(f"The browser sends {w}x{h} pictures; at most 3840x2160 are "
+                                 "taken: choose a lower camera resolution.")
+        img = self._steady(img)
+        now = time.monotonic()
+        with self._lock:
+            if self._closed:
+                raise DashboardError(STOPPED)
+            if sender != self._sender and now - self._last_push < self.idle_s:
+                raise DashboardError("Another browser is sending this camera's pictures now, "
+                                     "and one camera counts one browser: stop it there, or "
+                                     "add a camera for this one.")
+            started = sender != self._sender or self._status.state != "live"
+            self._sender, self._last_push = sender, now
+        if started:
+            log.info("source %s: a browser sends %dx%d pictures", self.name, w, h)
+            self._set_status(SourceStatus("live"))
+        with self._lock:
+            self._backlog.append(self._arrived(img, time.time()))
+            while self._backlog[-1].t - self._backlog[0].t > BROWSER_BACKLOG_S:
+                self._backlog.popleft()
+                self._stats.frames_dropped += 1
+            self._lock.notify_all()
+
+    def _steady(self, img: np.ndarray) -> np.ndarray:
+        """The frame at the size frames of this shape have had. A browser lowers the
+        resolution it sends while its machine or network is busy, and raises it again;
+        counted at the size they had, tracks, zones and heat go on undisturbed. A larger
+        picture, or another shape (another camera, a phone turned), is the new size."""
+        h, w = img.shape[:2]
+        with self._lock:
+            size = self._size
+            same_shape = size is not None and abs(w * size[1] - h * size[0]) <= 0.02 * w * size[1]
+            if size is None or not same_shape or w > size[0]:
+                self._size = size = (w, h)
+            received, self._received = self._received, (w, h)
+        if received != (w, h) and (w, h) != size:
+            log.info("source %s: the browser lowered its pictures to %dx%d (a busy machine "
+                     "or network); they are counted at %dx%d", self.name, w, h, *size)
+        return img if (w, h) == size else cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
+
+    def read(self, timeout_s: float = 1.0) -> Frame | None:
+        """The oldest frame not yet handed out, or None if none came within `timeout_s`
+        (the status says "waiting" once the browser has been silent `idle_s`)."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            while not self._backlog and not self._closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._lock.wait(left)
+            frame = self._backlog.popleft() if self._backlog and not self._closed else None
+        if frame is None:
+            with self._lock:
+                gone = self._status.state == "live" and \
+                    time.monotonic() - self._last_push >= self.idle_s
+            if gone:
+                self._set_status(SourceStatus("waiting", last_error=GONE))
+        return frame
+
+    def close(self) -> None:
+        """Take no more frames; a reader waiting gets None."""
+        with self._lock:
+            self._closed = True
+        self._set_status(SourceStatus("ended"))
+
+    def __enter__(self) -> "BrowserSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def open_source(spec: str | int | Path, live: bool = True, open_timeout_s: float = 10.0,
                 loop: bool | None = None, backoff_s: tuple[float, float] = (0.5, 10.0),
-                start_frame: int = 0) -> FrameSource:
-    """Open a webcam index ("0"), rtsp(s)/http(s) URL, video file path or "demo".
+                start_frame: int = 0) -> FrameSource | BrowserSource:
+    """Open a webcam index ("0"), rtsp(s)/http(s) URL, video file path, "demo", or
+    "browser" (a visitor's camera, live only: its frames are handed in, see `BrowserSource`).
 
     live=True reads in a background thread that always offers the newest frame (files play
     at their native rate; "demo" loops); live=False reads every frame in order as fast as
@@ -420,13 +583,21 @@ def open_source(spec: str | int | Path, live: bool = True, open_timeout_s: float
         DashboardError: Cannot open rtsp://***@127.0.0.1:8554/cam: no answer within 2 s ...
     """
     parsed = parse_spec(spec)
+    if parsed.kind is SourceKind.BROWSER:
+        if not live:
+            raise DashboardError("A browser's camera sends its pictures only to the "
+                                 "dashboard's camera page, live: give a video file or a "
+                                 "stream address here.")
+        return BrowserSource(parsed)
     cap, err = _open_capture(parsed, open_timeout_s)
     if cap is None:
-        hint = {"webcam": "Is a camera connected, and is the index right?",
-                "stream": "Check the address, port and credentials, and that the camera is on.",
-                "file": "Is it a video file OpenCV can decode (mp4, avi, mkv, webm...)?"}
+        hint = {SourceKind.WEBCAM: "Is a camera connected, and is the index right?",
+                SourceKind.STREAM: "Check the address, port and credentials, and that the "
+                                   "camera is on.",
+                SourceKind.FILE: "Is it a video file OpenCV can decode (mp4, avi, mkv, "
+                                 "webm...)?"}
         raise DashboardError(f"Cannot open {parsed.name}: {err}. {hint[parsed.kind]}")
-    if parsed.kind == "file":
+    if parsed.kind is SourceKind.FILE:
         ok, _ = cap.read()  # a file that opens but yields nothing is not a video
         if not ok:
             cap.release()
@@ -437,4 +608,5 @@ def open_source(spec: str | int | Path, live: bool = True, open_timeout_s: float
         loop = live and str(spec).strip() == "demo"
     log.info("opened %s (%s)", parsed.name, "live" if live else "batch")
     return FrameSource(parsed, cap, live, open_timeout_s, loop, backoff_s,
-                       start_frame=max(0, int(start_frame)) if parsed.kind == "file" else 0)
+                       start_frame=max(0, int(start_frame)) if parsed.kind is SourceKind.FILE
+                       else 0)

@@ -44,6 +44,11 @@ def test_a_camera_whose_node_dies_moves_to_the_other_with_its_counts(postgres, t
             return srv.get(f"/api/cameras/{cid}")[1]["status"]
 
         assert wait_until(lambda: all(status(c)["state"] == "live" for c in cams), 240)
+        # A browser's camera runs where its frames arrive: in the server's own process.
+        laptop = srv.post("/api/cameras", {"name": "laptop", "source": "browser",
+                                           "settings": {"imgsz": 320}})[1]
+        assert wait_until(lambda: status(laptop["id"])["state"] == "waiting", 120)
+        assert status(laptop["id"])["where"] is None
         where = {c: status(c)["where"] for c in cams}
         assert set(where.values()) == {cluster.head_id, cluster.worker_id}, where   # spread
         moved = next(c for c in cams if where[c] == cluster.worker_id)

@@ -290,11 +290,12 @@ class Scene:
                                   counts[a.id] / areas[a.id]))
         return img, truth
 
-    def frames(self, seconds: float) -> Iterator[tuple[np.ndarray, list[TruthBox]]]:
-        """Yield (frame, truth) for `seconds` of scene time at `fps`."""
+    def frames(self, seconds: float, warm_s: float = 8.0
+               ) -> Iterator[tuple[np.ndarray, list[TruthBox]]]:
+        """Yield (frame, truth) for `seconds` of scene time at `fps`, after `warm_s` seconds
+        unseen for the street to fill up (0: it starts empty and everyone walks in)."""
         dt = 1.0 / self.fps
-        warm = 8.0  # let the street fill up before the first frame
-        for _ in range(int(warm * self.fps)):
+        for _ in range(int(warm_s * self.fps)):
             self._step(dt)
         for _ in range(int(round(seconds * self.fps))):
             yield self.render()

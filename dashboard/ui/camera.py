@@ -84,18 +84,28 @@ def controls(svc: UserService, cid: str) -> None:
 def live_view(svc: UserService, cam: Camera) -> None:
     video, metrics = st.columns([3, 2])
     with video:
-        # The browser plays the camera's MJPEG stream itself: no script rerun per frame.
-        # The id is ours (random hex), escaped all the same; nothing typed goes in here.
-        cid = html.escape(cam.id, quote=True)
-        st.markdown(f'<img src="/api/cameras/{cid}/video.mjpg" alt="live view" '
-                    'style="width:100%; border-radius:0.5rem; min-height:120px; '
-                    'background:#222">', unsafe_allow_html=True)
+        if cam.from_browser and can(svc, Role.OPERATOR):
+            from dashboard.ui import browser
+
+            browser.view(cam)   # this browser's camera goes out, the overlay comes back
+        else:
+            mjpeg(cam)
         if cam.presentation.show_heat:
             st.image(cv2.cvtColor(svc.heat_legend(cam.id, 640), cv2.COLOR_BGR2RGB),
                      width="stretch")
     with metrics:
         chart = st.selectbox("Crossings chart", list(CHART_RANGES), key=f"chart-{cam.id}")
         figures(svc, cam.id, chart)
+
+
+def mjpeg(cam: Camera) -> None:
+    """The camera's overlay as the server streams it."""
+    # The browser plays the camera's MJPEG stream itself: no script rerun per frame.
+    # The id is ours (random hex), escaped all the same; nothing typed goes in here.
+    cid = html.escape(cam.id, quote=True)
+    st.markdown(f'<img src="/api/cameras/{cid}/video.mjpg" alt="live view" '
+                'style="width:100%; border-radius:0.5rem; min-height:120px; '
+                'background:#222">', unsafe_allow_html=True)
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -204,7 +214,9 @@ def zone_editor(svc: UserService, cam: Camera) -> None:
         try:
             st.session_state[key] = svc.still(cam.id)
         except DashboardError as e:
-            st.warning(plain(f"No picture to draw on yet: {e} Start the camera, then draw."))
+            then = "" if cam.from_browser else " Start the camera, then draw."
+            st.warning(plain(f"No picture to draw on yet: {e}{then}"))
+            st.button("Try again", key="still_again")   # a click runs the page again
             return
     h, w = st.session_state[key].shape[:2]
     scale = CanvasScale.fit(w, h, max_w=CANVAS_MAX_W)

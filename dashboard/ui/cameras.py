@@ -8,12 +8,13 @@ import streamlit as st
 from dashboard.entities import (IMAGE_SIZES, Anchor, Camera, CameraSettings, Pacing, Runtime,
                                 groups_text)
 from dashboard.errors import DashboardError
+from dashboard.sources import BROWSER
 from dashboard.service import UserService
 from dashboard.auth import Role
 from dashboard.ui.common import can, open_camera, plain, service, state_line
 
 SOURCE_KINDS = ["Demo clip", "Video file on the server", "Upload a video", "Webcam",
-                "Camera URL"]
+                "Camera URL", "This browser's camera"]
 VIDEO_TYPES = ["mp4", "avi", "mkv", "mov", "webm"]
 MODEL_KINDS = {"Bundled demo model": "demo", "yolo26n.pt": "yolo26n.pt",
                "Model file on the server": None, "Upload a model": None}
@@ -51,6 +52,11 @@ def source_widgets(svc: UserService, prefix: str) -> str | None:
     if kind == "Webcam":
         return str(st.number_input("Webcam index (a camera on the server)", 0, 16, 0,
                                    key=f"{prefix}-webcam"))
+    if kind == "This browser's camera":
+        st.caption("The camera of the browser that opens this camera's page (a laptop's, a "
+                   "phone's), sent while the page is open and its camera started. Needs the "
+                   "dashboard over HTTPS, or `http://localhost` on the server itself.")
+        return BROWSER
     return st.text_input("rtsp:// or http(s):// address", type="password", key=f"{prefix}-url",
                          help="Hidden while you type; stored sealed, never shown or logged. "
                               "${VAR} takes a value from the server's environment.").strip() \

@@ -13,6 +13,7 @@ from dashboard.service import CameraStatus, UserService, ZoneFigures, shared_ser
 
 STATE_COLORS = {CameraState.LIVE: "green", CameraState.LOADING: "orange",
                 CameraState.CONNECTING: "orange", CameraState.RECONNECTING: "orange",
+                CameraState.WAITING: "blue",
                 CameraState.ENDED: "gray", CameraState.STOPPED: "gray", CameraState.FAILED: "red"}
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -24,6 +25,19 @@ def cookie_token() -> str | None:
 
 def current_user() -> User | None:
     return shared_service().user_for(cookie_token())
+
+
+def user_service(token: str | None) -> UserService | None:
+    """The service as the holder of this session token may use it; None once the session
+    has ended (logged out, expired, user removed). For work that outlives a page's run,
+    such as a browser camera's frames: it looks the user and their role up again.
+
+    Example:
+        >>> user_service(None) is None  # doctest: +SKIP
+        True
+    """
+    user = shared_service().user_for(token)
+    return None if user is None else shared_service().as_user(user)
 
 
 def service() -> UserService:

@@ -1,0 +1,178 @@
+"""The operator's own camera, through the browser: real headless Chromium with a fake camera
+playing a generated clip (`camera_clip`), real WebRTC to the real server.
+
+The operator adds a camera whose source is "This browser's camera", starts their camera on
+its page, draws a counting line on the picture it sent, and one whole pass of the clip is
+counted as the clip's ground truth says, and as closely as the CLI counts the same clip. They
+leave (the camera waits, counts kept) and come back: counting goes on from the kept counts.
+"""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from camera_clip import CameraClip, read_stamp
+from dashboard.cli import main as cli_main
+from dashboard.engine import LineZone
+from helpers import wait_until
+from server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
+from test_browser import draw_line, no_traceback, shot
+
+pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return CameraClip.make(tmp_path_factory.mktemp("camera"), seconds=25)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser-camera")
+    srv = DashboardServer(root / "data", demo=False,
+                          HEATMAP_DASHBOARD_CACHE=str(root / "cache")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server, clip):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            *CHROMIUM_ARGS, "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={clip.y4m}"])
+        context = browser.new_context(permissions=["camera"],
+                                      viewport={"width": 1280, "height": 1100})
+        page = context.new_page()
+        log_in(page, server.url)
+        yield page
+        browser.close()
+
+
+def start_camera(page) -> None:
+    """Press the view's own Start (inside the WebRTC component's frame)."""
+    view = page.frame_locator('iframe[src*="streamlit_webrtc"]')
+    view.get_by_role("button", name="Start my camera").click(timeout=120_000)
+    view.get_by_role("button", name="Stop my camera").wait_for(timeout=60_000)
+
+
+class Camera:
+    """What the server shows of one camera, read through its API."""
+
+    def __init__(self, server: DashboardServer, cid: str, clip: CameraClip) -> None:
+        self.server, self.base, self.clip = server, f"/api/cameras/{cid}", clip
+
+    def state(self) -> str:
+        return self.server.get(self.base)[1]["status"]["state"]
+
+    def counts(self) -> tuple[int, int]:
+        (z,) = self.server.get(f"{self.base}/counts")[1]["zones"]
+        return z["in"], z["out"]
+
+    def frame(self) -> int | None:
+        """Which frame of the clip the camera counted last (the stamp in its picture)."""
+        status, jpeg = self.server.get(f"{self.base}/frame.jpg")
+        if status != 200:
+            return None
+        return read_stamp(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR))
+
+    def quiet(self) -> tuple[int, int] | None:
+        """The counts while the clip's empty street shows (between two passes of the scene,
+        when they cannot change); None while the scene plays."""
+        before = self.frame()
+        counts = self.counts()
+        after = self.frame()
+        if None in (before, after) or before in self.clip.scene or after in self.clip.scene:
+            return None
+        if (before < self.clip.scene.start) != (after < self.clip.scene.start):
+            return None        # the clip looped between the two reads: still quiet, re-read
+        return counts
+
+    def one_pass(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The counts before and after one whole pass of the scene: at a quiet point, then
+        the scene seen playing, then at the next quiet point."""
+        first: list = []
+        assert wait_until(lambda: first.append(self.quiet()) or first[-1] is not None, 120,
+                          0.3), "the empty street never showed"
+        assert wait_until(lambda: self.frame() in self.clip.scene, 60, 0.3)
+        last: list = []
+        assert wait_until(lambda: last.append(self.quiet()) or last[-1] is not None, 120, 0.3)
+        return first[-1], last[-1]
+
+
+def added(before: tuple[int, int], after: tuple[int, int]) -> tuple[int, int]:
+    return after[0] - before[0], after[1] - before[1]
+
+
+def test_the_browsers_camera_counts_a_drawn_line_like_the_truth_and_the_cli(
+        server, page, clip, tmp_path):
+    page.goto(server.url + "/cameras")
+    page.locator(".st-key-add-name input").fill("My laptop")
+    page.locator(".st-key-add-source-kind").get_by_text("This browser's camera").click()
+    page.get_by_text("sent while the page is open").wait_for(timeout=30_000)
+    page.locator(".st-key-add-imgsz").get_by_role("slider").focus()
+    page.keyboard.press("Home")                      # image size 320, as the CLI below
+    page.get_by_role("button", name="Add camera").click()
+    page.get_by_role("heading", name="My laptop").wait_for(timeout=60_000)
+    (cam,) = server.get("/api/cameras")[1]
+    assert (cam["source"], cam["settings"]["imgsz"]) == ("browser", 320)
+    camera = Camera(server, cam["id"], clip)
+    assert wait_until(lambda: camera.state() == "waiting", 120, 0.5)
+    page.get_by_text("no browser is sending its camera").first.wait_for(timeout=30_000)
+
+    start_camera(page)
+    assert wait_until(lambda: camera.state() == "live", 60, 0.5)
+    assert wait_until(lambda: camera.frame() is not None, 60, 0.5)   # its picture is the clip
+    for _ in range(10):              # the picture to draw on, once the camera has sent one
+        if page.locator("canvas.upper-canvas").count():
+            break
+        page.get_by_role("button", name="Try again").click()
+        page.wait_for_timeout(2000)
+    x, y0, y1 = draw_line(page, 0.5, 0.39, 0.98)
+    page.get_by_label("Zone name").fill("gate")
+    page.get_by_role("button", name="Add zone").click()
+    page.locator('[data-testid="stTable"]').get_by_text("gate").wait_for(timeout=60_000)
+    (zone,) = server.get(f"{camera.base}/zones")[1]
+    points = [(px * 640, py * 360) for px, py in zone["points"]]
+
+    truth = clip.truth(LineZone("gate", *points))
+    zones = tmp_path / "zones.json"
+    zones.write_text(json.dumps({"zones": [{"name": "gate", "type": "line",
+                                            "points": [list(p) for p in points]}]}))
+    assert cli_main(["process", str(clip.video), "--zones", str(zones), "--out",
+                     str(tmp_path / "cli"), "--imgsz", "320", "--no-video"]) == 0
+    cli = json.loads((tmp_path / "cli" / "summary.json").read_text())["zones"]["gate"]
+    cli = cli["in"], cli["out"]
+    assert sum(truth) >= 6                               # the clip exercises the line
+
+    def as_close_as_the_cli(got: tuple[int, int]) -> bool:
+        status = server.get(camera.base)[1]["status"]
+        print(f"one pass: browser {got}, CLI {cli}, truth {truth}; frames read "
+              f"{status['frames_read']}, dropped {status['frames_dropped']}")
+        return all(abs(ours - true) <= abs(batch - true)
+                   for ours, batch, true in zip(got, cli, truth))
+
+    start, end = camera.one_pass()
+    assert as_close_as_the_cli(added(start, end))
+    shot(page, tmp_path, "browser-camera")
+    no_traceback(page)
+
+    # The operator leaves: the camera waits with its counts; back, it goes on from them.
+    page.goto(server.url + "/")
+    assert wait_until(lambda: camera.state() == "waiting", 60, 0.5)
+    kept = camera.counts()
+    assert kept[0] >= end[0] and kept[1] >= end[1]
+    page.goto(f"{server.url}/camera?camera={cam['id']}")
+    page.get_by_text("the browser stopped sending").first.wait_for(timeout=60_000)
+    assert camera.counts() == kept
+    start_camera(page)
+    assert wait_until(lambda: camera.state() == "live", 60, 0.5)
+    start, end = camera.one_pass()
+    assert start[0] >= kept[0] and start[1] >= kept[1]            # kept, not reset
+    assert as_close_as_the_cli(added(start, end))
+    no_traceback(page)
