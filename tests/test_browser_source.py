@@ -147,7 +147,7 @@ def push_all(svc, cid: str, frames: list[np.ndarray]) -> None:
 @pytest.mark.slow
 def test_pushed_frames_count_as_the_cli_counts_them_and_counts_are_kept_between_visits(
         service, tmp_path):
-    clip = CameraClip.make(tmp_path, seconds=12)
+    clip = CameraClip.make(tmp_path, seconds=20)
     with open_source(clip.video, live=False) as src:
         frames = [f.image for f in iter(src.read, None)]
     line = [[320, 140], [320, 353]]
