@@ -4,7 +4,8 @@ playing a generated clip (`camera_clip`), real WebRTC to the real server.
 The operator adds a camera whose source is "This browser's camera", starts their camera on
 its page, draws a counting line on the picture it sent, and one whole pass of the clip is
 counted as the clip's ground truth says, and as closely as the CLI counts the same clip. They
-leave (the camera waits, counts kept) and come back: counting goes on from the kept counts.
+leave (the camera waits, counts kept) and come back: counting goes on from the kept counts
+(that a camera counts right again after a wait is `test_browser_source`'s, without a browser).
 """
 from __future__ import annotations
 
@@ -178,7 +179,8 @@ def test_the_browsers_camera_counts_a_drawn_line_like_the_truth_and_the_cli(
     assert camera.counts() == kept
     start_camera(page)
     assert wait_until(lambda: camera.state() == "live", 60, 0.5)
-    start, end = camera.one_pass()
-    assert start[0] >= kept[0] and start[1] >= kept[1]            # kept, not reset
-    assert as_close_as_the_cli(added(start, end))
+    seen: list = []                  # counting goes on from the kept counts, never below
+    assert wait_until(lambda: seen.append(camera.counts()) or sum(seen[-1]) > sum(kept), 120,
+                      0.5)
+    assert all(c[0] >= kept[0] and c[1] >= kept[1] for c in seen)
     no_traceback(page)
