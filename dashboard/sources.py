@@ -445,10 +445,10 @@ BROWSER_IDLE_S = 2.0
 # skips it: measured on a loaded machine, newest-only dropped frames and miscounted.)
 BROWSER_BACKLOG_S = 3.0
 BROWSER_MAX_PIXELS = 3840 * 2160
-WAITING = ("no browser is sending its camera: open this camera's page and press Start my "
-           "camera (the browser asks for the camera)")
+WAITING = ("no browser is sending its camera (an operator sends theirs with Start my camera "
+           "on this camera's page; the browser asks for the camera)")
 GONE = ("the browser stopped sending (its page was closed or its camera stopped); counts are "
-        "kept: press Start my camera on this camera's page to go on")
+        "kept and go on when Start my camera is pressed again on this camera's page")
 STOPPED = "The camera is stopped: press Start in the sidebar to count what this browser sends."
 
 

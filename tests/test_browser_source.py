@@ -123,7 +123,7 @@ def test_frames_go_only_to_a_running_browser_camera_and_only_from_an_operator(se
         service.still(cam.id)
     operator.start(cam.id)
     assert wait_until(lambda: service.status(cam.id).state is CameraState.WAITING, 60)
-    assert "open this camera's page" in service.status(cam.id).detail
+    assert "Start my camera" in service.status(cam.id).detail
     # A refusal is audited; Start is; frames are not (many a second: see the slow test).
     assert [(a["user"], a["action"], a["ok"]) for a in reversed(service.audit_log())] == [
         ("vic", "push_frame", False), ("olga", "start", True)]
