@@ -345,7 +345,7 @@ class CameraRunner:
         picture = self.picture()
         if picture is not None:
             return picture[1]
-        if self._preview is None and self.takes_pushed_frames:
+        if self._preview is None and self.camera.from_browser:
             raise DashboardError("the browser's camera has sent no picture yet: press "
                                  "Start my camera above (the browser asks for the camera), "
                                  "then Try again.")
@@ -356,14 +356,6 @@ class CameraRunner:
                 raise DashboardError(f"{self.camera.source} gave no frame to draw on.")
             self._preview = frame.image
         return _hide_all(self._preview) if self.camera.presentation.blur else self._preview
-
-    @property
-    def takes_pushed_frames(self) -> bool:
-        """Whether the frames come from a browser (handed in with `push`)."""
-        try:
-            return parse_spec(self._source).kind is SourceKind.BROWSER
-        except DashboardError:
-            return False
 
     def push(self, sender: str, img: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """Hand a frame of a browser's camera to the running camera; returns the newest
@@ -379,7 +371,7 @@ class CameraRunner:
             Traceback (most recent call last):
             dashboard.errors.DashboardError: The camera is stopped: press Start ...
         """
-        if not self.takes_pushed_frames:
+        if not self.camera.from_browser:
             raise DashboardError(f"{self.name} does not take pictures from a browser: its "
                                  "source is another camera.")
         src = self._src

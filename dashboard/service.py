@@ -26,7 +26,7 @@ from .entities import (Camera, CameraId, CameraSettings, CameraState, Presentati
                        ZoneId, ZoneKind, ZoneSpec, camera_name, new_id)
 from .errors import DashboardError
 from .runner import CameraRunner, Snapshot
-from .sources import BROWSER, SourceKind, mask_secrets, parse_spec
+from .sources import BROWSER, mask_secrets, parse_spec
 from .integrations import Integrations
 from .store import SQLiteStore, StoreUnavailable, csv_text, iso, open_store
 
@@ -196,12 +196,7 @@ class Service:
     def _runner_class(self, source: str) -> Any:
         """Where a camera runs: a browser's frames arrive in this process, so its camera
         runs here too; the others on the cluster when there is one."""
-        try:
-            if parse_spec(source).kind is SourceKind.BROWSER:
-                return CameraRunner
-        except DashboardError:
-            pass   # it fails with its message when started
-        return self._runner_type
+        return CameraRunner if source == BROWSER else self._runner_type
 
     def _watch_store(self) -> None:
         """Every second: is the database file still there and writable (see
