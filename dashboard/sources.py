@@ -494,7 +494,6 @@ class BrowserSource(_Frames):
         if w * h > BROWSER_MAX_PIXELS:
             raise DashboardError(f"The browser sends {w}x{h} pictures; at most 3840x2160 are "
                                  "taken: choose a lower camera resolution.")
-        img = self._steady(img)
         now = time.monotonic()
         with self._lock:
             if self._closed:
@@ -505,6 +504,7 @@ class BrowserSource(_Frames):
                                      "add a camera for this one.")
             started = sender != self._sender or self._status.state != "live"
             self._sender, self._last_push = sender, now
+        img = self._steady(img)   # only a frame taken may set the size
         if started:
             log.info("source %s: a browser sends %dx%d pictures", self.name, w, h)
             self._set_status(SourceStatus("live"))

@@ -188,6 +188,10 @@ def test_a_browser_lowering_its_resolution_is_counted_at_the_size_it_had():
     src.push("tab-1", np.zeros((720, 960, 3), np.uint8))    # larger: the new size
     src.push("tab-1", np.zeros((240, 320, 3), np.uint8))
     assert [src.read(timeout_s=0.05).image.shape for _ in range(2)] == [(720, 960, 3)] * 2
+    with pytest.raises(DashboardError, match="Another browser"):   # refused: sets nothing
+        src.push("tab-2", np.zeros((1080, 1920, 3), np.uint8))
+    src.push("tab-1", np.zeros((480, 640, 3), np.uint8))     # still scaled to 960x720
+    assert src.read(timeout_s=0.05).image.shape == (720, 960, 3)
     src.close()
 
 
