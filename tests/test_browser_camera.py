@@ -55,11 +55,18 @@ def page(server, clip):
         browser.close()
 
 
-def start_camera(page) -> None:
-    """Press the view's own Start (inside the WebRTC component's frame)."""
+def start_camera(page, camera: "Camera") -> None:
+    """Press the view's own Start (inside the WebRTC component's frame) until the server
+    gets pictures: a connection that never carries any (seen once in ten CI runs, cause not
+    known) is stopped and started again, as a person would."""
     view = page.frame_locator('iframe[src*="streamlit_webrtc"]')
-    view.get_by_role("button", name="Start my camera").click(timeout=120_000)
-    view.get_by_role("button", name="Stop my camera").wait_for(timeout=60_000)
+    for _ in range(3):
+        view.get_by_role("button", name="Start my camera").click(timeout=120_000)
+        view.get_by_role("button", name="Stop my camera").wait_for(timeout=60_000)
+        if wait_until(lambda: camera.state() == "live", 45, 0.5):
+            return
+        view.get_by_role("button", name="Stop my camera").click(timeout=30_000)
+    raise AssertionError("the browser's camera never reached the server")
 
 
 class Camera:
@@ -126,8 +133,7 @@ def test_the_browsers_camera_counts_a_drawn_line_like_the_truth_and_the_cli(
     assert wait_until(lambda: camera.state() == "waiting", 120, 0.5)
     page.get_by_text("no browser is sending its camera").first.wait_for(timeout=30_000)
 
-    start_camera(page)
-    assert wait_until(lambda: camera.state() == "live", 60, 0.5)
+    start_camera(page, camera)
     assert wait_until(lambda: camera.frame() is not None, 60, 0.5)   # its picture is the clip
     canvas, again = page.locator("canvas.upper-canvas"), page.get_by_role("button",
                                                                           name="Try again")
@@ -177,8 +183,7 @@ def test_the_browsers_camera_counts_a_drawn_line_like_the_truth_and_the_cli(
     page.goto(f"{server.url}/camera?camera={cam['id']}")
     page.get_by_text("the browser stopped sending").first.wait_for(timeout=60_000)
     assert camera.counts() == kept
-    start_camera(page)
-    assert wait_until(lambda: camera.state() == "live", 60, 0.5)
+    start_camera(page, camera)
     seen: list = []                  # counting goes on from the kept counts, never below
     assert wait_until(lambda: seen.append(camera.counts()) or sum(seen[-1]) > sum(kept), 120,
                       0.5)
