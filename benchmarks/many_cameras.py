@@ -59,7 +59,9 @@ def ours(n: int, warm: float, seconds: float) -> list[tuple[float, float]]:
         r.start()
     try:
         time.sleep(warm)
-        done0 = [r._done for r in runners]
+        # Counted frames from each runner's public snapshot (0 until its model has loaded;
+        # a private counter read here crashed the benchmark before that).
+        done0 = [r.snapshot().frames_done for r in runners]
         ages: list[list[float]] = [[] for _ in runners]
         end = time.monotonic() + seconds
         t0 = time.monotonic()
@@ -68,7 +70,7 @@ def ours(n: int, warm: float, seconds: float) -> list[tuple[float, float]]:
                 ages[k].append(r.snapshot().frame_age_s)
             time.sleep(0.1)
         span = time.monotonic() - t0
-        return [((r._done - d0) / (FPS * span), p95(a))
+        return [((r.snapshot().frames_done - d0) / (FPS * span), p95(a))
                 for r, d0, a in zip(runners, done0, ages)]
     finally:
         for r in runners:

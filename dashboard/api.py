@@ -1,29 +1,34 @@
 """The HTTP API under /api: JSON over the service, mounted into the dashboard's server.
 
 Every answer is JSON (or a picture, CSV, or the MJPEG stream); an error is
-`{"error": "what went wrong and what to do"}` with 400 (bad input), 404 (no such camera or
-zone), 409 (a clash, such as a taken name) or 500 (our fault: logged, never detailed).
-Service calls can block (a start waits for the old run to end), so they run on Starlette's
-thread pool, never on the event loop that serves every page.
+`{"error": "what went wrong and what to do"}` with the status its exception carries
+(`dashboard.errors`: 400 bad input, 401 no live login, 403 not allowed, 404 no such camera
+or zone, 409 a clash, 415 not JSON, 503 the database cannot be written now), or 500 (our
+fault: logged, never detailed).
+Service calls can block (a start waits for the old run to end, a camera on Ray may be
+moving between nodes), so every one runs on Starlette's thread pool, never on the event loop
+that serves every page and every other client.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import math
 from typing import Any, AsyncIterator, Callable
 
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .entities import ZoneSpec
-from .auth import NotAllowed
-from .gate import api_login, api_logout, login, logout
-from .errors import DashboardError
-from .service import Conflict, NotFound, UserService, shared_service
-from .store import StoreUnavailable
+from .gate import (AuthGate, api_login, api_logout, capped_body, client_of, login, logout,
+                   service_of, token_of)
+from .errors import DashboardError, NotAllowed, NotFound, NotJson
+from .service import Service, UserService
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,9 @@ POLL_S = 0.01          # how often a viewer's stream looks for a new frame
 BOUNDARY = b"frame"
 REPEAT_S = 1.0         # a still picture is sent again this often
 CAMERA_FIELDS = {"name", "source", "settings", "presentation", "enabled"}
+MAX_BODY = 256 * 1024  # a JSON body: a camera or a zone is a few KB
+MAX_NUMBER = 1e12      # query numbers: unix seconds to the year 33,000, or row counts
+MAX_ROWS = 100_000     # rows one answer may hold
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -41,18 +49,14 @@ def _endpoint(fn: Callable[..., Any]) -> Callable[[Request], Any]:
     """Wrap a handler: the service's errors become JSON answers with their status code."""
     async def handler(request: Request) -> Response:
         try:
-            # The gate let this user in; the service checks what they may do.
-            return await fn(request, shared_service().as_user(request.scope["user"]))
-        except NotAllowed as e:
-            return error(403, str(e))
-        except NotFound as e:
-            return error(404, str(e))
-        except Conflict as e:
-            return error(409, str(e))
-        except StoreUnavailable as e:
-            return error(503, str(e))
-        except DashboardError as e:
-            return error(400, str(e))
+            # The gate let this token in; the service looks its user up again at every
+            # call (a long stream outlives neither a logout nor a lost role) and checks
+            # what they may do.
+            svc = await run_in_threadpool(service_of(request).as_session,
+                                          token_of(request.scope))
+            return await fn(request, svc)
+        except DashboardError as e:          # each knows its status (dashboard.errors)
+            return error(e.status, str(e))
         except Exception:   # noqa: BLE001 - the visitor gets no traceback; the log has it
             log.exception("API %s %s failed", request.method, request.url.path)
             return error(500, "Internal error: the server log has the details.")
@@ -61,9 +65,17 @@ def _endpoint(fn: Callable[..., Any]) -> Callable[[Request], Any]:
 
 
 async def _body(request: Request, allowed: set[str] | None = None) -> dict[str, Any]:
+    """The request's JSON object. A body must say it is JSON (`Content-Type:
+    application/json`): a page of another site can send text/plain or a form without asking
+    the browser first, but not JSON."""
+    raw = await capped_body(request, MAX_BODY)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if raw and kind != "application/json":
+        raise NotJson(f"Send the body as JSON with Content-Type: application/json (got "
+                      f"{kind[:60] or 'none'}).")
     try:
-        data = json.loads(await request.body() or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError):   # nested thousands deep
         raise DashboardError("The request body must be JSON.") from None
     if not isinstance(data, dict):
         raise DashboardError("The request body must be a JSON object.")
@@ -74,17 +86,37 @@ async def _body(request: Request, allowed: set[str] | None = None) -> dict[str, 
 
 
 def _number(request: Request, name: str, default: float | None = None) -> float | None:
+    """A query parameter as a finite number (times: unix seconds), or `default`.
+
+    Example:
+        >>> from starlette.requests import Request
+        >>> def ask(q): return Request({"type": "http", "query_string": q.encode()})
+        >>> _number(ask("since=1.5e9"), "since"), _number(ask(""), "since", 7.0)
+        (1500000000.0, 7.0)
+        >>> _number(ask("since=inf"), "since")
+        Traceback (most recent call last):
+        dashboard.errors.DashboardError: Query parameter since must be a finite number (unix seconds for times).
+    """
     value = request.query_params.get(name)
     if value is None or value == "":
         return default
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
-        raise DashboardError(f"Query parameter {name} must be a number (unix seconds for "
-                             "times).") from None
+        number = math.nan
+    if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+        raise DashboardError(f"Query parameter {name} must be a finite number (unix seconds "
+                             "for times).")
+    return number
+
+
+def _limit(request: Request, default: int) -> int:
+    """How many rows to answer: ?limit=, 1 to MAX_ROWS."""
+    return int(min(max(_number(request, "limit", default) or 1, 1), MAX_ROWS))
 
 
 def _call(svc: UserService, method: str, /, *args: Any, **kwargs: Any) -> Any:
+    """A service call on the thread pool (awaitable)."""
     return run_in_threadpool(getattr(svc, method), *args, **kwargs)
 
 
@@ -99,17 +131,31 @@ def camera_json(svc: UserService, cid: str, zones: bool = False) -> dict[str, An
 # -- routes ---------------------------------------------------------------------------------
 @_endpoint
 async def me(request: Request, svc: UserService) -> Response:
-    return JSONResponse({"user": svc.user.name, "role": svc.user.role.value})
+    user = await run_in_threadpool(lambda: svc.user)
+    return JSONResponse({"user": user.name, "role": user.role.value})
+
+
+def health_json(svc: UserService) -> dict[str, Any]:
+    cams = svc.cameras()
+    live = sum(svc.status(c.id).state.value == "live" for c in cams)
+    store, sent = svc.store_health(), svc.integrations_health()
+    return {"status": "degraded" if store or sent else "ok", "store": store or "ok",
+            "integrations": sent or "ok", "cameras": len(cams), "live": live}
+
+
+@_endpoint
+async def my_password(request: Request, svc: UserService) -> Response:
+    """POST {"old", "new"}: the caller's own new password (any role); every session and
+    token of theirs ends, this one too: log in again."""
+    d = await _body(request, {"old", "new"})
+    await run_in_threadpool(svc.change_my_password, str(d.get("old", "")),
+                            str(d.get("new", "")), client_of(request.scope))
+    return JSONResponse({"ok": True, "logged_out": True})
 
 
 @_endpoint
 async def health(request: Request, svc: UserService) -> Response:
-    cams = svc.cameras()
-    live = sum(svc.status(c.id).state.value == "live" for c in cams)
-    store, sent = svc.store_health(), svc.integrations_health()
-    return JSONResponse({"status": "degraded" if store or sent else "ok",
-                         "store": store or "ok", "integrations": sent or "ok",
-                         "cameras": len(cams), "live": live})
+    return JSONResponse(await run_in_threadpool(health_json, svc))
 
 
 @_endpoint
@@ -118,8 +164,10 @@ async def cameras(request: Request, svc: UserService) -> Response:
         d = await _body(request, CAMERA_FIELDS)
         cam = await _call(svc, "add_camera", d.get("name"), d.get("source"), d.get("settings"),
                           d.get("presentation"), bool(d.get("enabled", True)))
-        return JSONResponse(camera_json(svc, cam.id, zones=True), status_code=201)
-    return JSONResponse([camera_json(svc, c.id) for c in svc.cameras()])
+        return JSONResponse(await run_in_threadpool(camera_json, svc, cam.id, True),
+                            status_code=201)
+    return JSONResponse(await run_in_threadpool(
+        lambda: [camera_json(svc, c.id) for c in svc.cameras()]))
 
 
 @_endpoint
@@ -132,7 +180,7 @@ async def camera(request: Request, svc: UserService) -> Response:
     elif request.method == "DELETE":
         await _call(svc, "remove_camera", cid)
         return Response(status_code=204)
-    return JSONResponse(camera_json(svc, cid, zones=True))
+    return JSONResponse(await run_in_threadpool(camera_json, svc, cid, True))
 
 
 @_endpoint
@@ -141,7 +189,7 @@ async def command(request: Request, svc: UserService) -> Response:
     if action not in ("start", "stop", "reset"):
         raise NotFound(f"No action {action!r}: use start, stop or reset.")
     await _call(svc, action, cid)
-    return JSONResponse(camera_json(svc, cid))
+    return JSONResponse(await run_in_threadpool(camera_json, svc, cid))
 
 
 @_endpoint
@@ -151,10 +199,10 @@ async def zones(request: Request, svc: UserService) -> Response:
         d = await _body(request, {"name", "type", "points", "anchor", "confirm_frames",
                                   *ZoneSpec.RULES})
         z = await _call(svc, "add_zone", cid, d.get("name"), d.get("type"), d.get("points"),
-                        d.get("anchor", "center"), d.get("confirm_frames", 2),
-                        **{k: d[k] for k in ZoneSpec.RULES if k in d})
+                        **{k: d[k] for k in ("anchor", "confirm_frames", *ZoneSpec.RULES)
+                           if k in d})
         return JSONResponse(z.to_dict(), status_code=201)
-    return JSONResponse([z.to_dict() for z in svc.zones(cid)])
+    return JSONResponse([z.to_dict() for z in await _call(svc, "zones", cid)])
 
 
 @_endpoint
@@ -166,7 +214,7 @@ async def zone(request: Request, svc: UserService) -> Response:
     if request.method == "DELETE":
         await _call(svc, "delete_zone", cid, zid)
         return Response(status_code=204)
-    return JSONResponse(svc.zone(cid, zid).to_dict())
+    return JSONResponse((await _call(svc, "zone", cid, zid)).to_dict())
 
 
 @_endpoint
@@ -195,7 +243,7 @@ async def visits(request: Request, svc: UserService) -> Response:
     cid = request.path_params["cid"]
     return JSONResponse(await _call(svc, "visits", cid, _number(request, "since"),
                                     _number(request, "until"),
-                                    int(_number(request, "limit", 1000))))
+                                    _limit(request, 1000)))
 
 
 @_endpoint
@@ -203,21 +251,21 @@ async def alerts(request: Request, svc: UserService) -> Response:
     """Alerts going on and those started since ?since=, newest first."""
     cid = request.path_params["cid"]
     return JSONResponse(await _call(svc, "alerts", cid, _number(request, "since"),
-                                    int(_number(request, "limit", 100))))
+                                    _limit(request, 100)))
 
 
 @_endpoint
 async def counts(request: Request, svc: UserService) -> Response:
     cid = request.path_params["cid"]
-    return JSONResponse({"camera_id": cid, "zones": [f.to_dict() for f in svc.counts(cid)]})
+    return JSONResponse({"camera_id": cid,
+                         "zones": [f.to_dict() for f in await _call(svc, "counts", cid)]})
 
 
 @_endpoint
 async def events(request: Request, svc: UserService) -> Response:
     cid = request.path_params["cid"]
-    limit = _number(request, "limit", 100)
     return JSONResponse(await _call(svc, "events", cid, _number(request, "since"),
-                                    _number(request, "until"), int(limit)))
+                                    _number(request, "until"), _limit(request, 100)))
 
 
 @_endpoint
@@ -264,29 +312,32 @@ async def mjpeg_parts(svc: UserService, cid: str, request: Request | None = None
                       ) -> AsyncIterator[bytes]:
     """The camera's overlay as a multipart/x-mixed-replace stream. Each part is followed at
     once by the next boundary, and while no new frame comes (a stopped camera) the last one
-    is sent again every `REPEAT_S`: a browser shows a part only once the next one begins."""
+    is sent again every `REPEAT_S`: a browser shows a part only once the next one begins.
+    Each picture is a checked call: the stream ends within `REPEAT_S` of its viewer's
+    logout, removal or password change."""
     yield b"--" + BOUNDARY + b"\r\n"
     last, sent = None, 0.0
     loop = asyncio.get_running_loop()
     while request is None or not await request.is_disconnected():
         try:
-            index = svc.frame_index(cid)
+            index = await run_in_threadpool(svc.peek_frame_index, cid)
             if index != last or loop.time() - sent >= REPEAT_S:
                 jpeg = await run_in_threadpool(svc.jpeg, cid)
+                sent = loop.time()
                 if jpeg is not None:
-                    last, sent = index, loop.time()
+                    last = index
                     yield (b"Content-Type: image/jpeg\r\nContent-Length: "
                            + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg
                            + b"\r\n--" + BOUNDARY + b"\r\n")
-        except NotFound:
-            return   # the camera was removed
+        except (NotFound, NotAllowed):
+            return   # the camera was removed, or the viewer's login ended
         await asyncio.sleep(POLL_S)
 
 
 @_endpoint
 async def video(request: Request, svc: UserService) -> Response:
     cid = request.path_params["cid"]
-    svc.camera(cid)
+    await _call(svc, "camera", cid)
     return StreamingResponse(mjpeg_parts(svc, cid, request),
                              media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY.decode()}",
                              headers={"Cache-Control": "no-store"})
@@ -323,7 +374,7 @@ async def user(request: Request, svc: UserService) -> Response:
 @_endpoint
 async def audit(request: Request, svc: UserService) -> Response:
     """Admins: the newest audit entries (?limit=)."""
-    return JSONResponse(await _call(svc, "audit_log", int(_number(request, "limit", 200))))
+    return JSONResponse(await _call(svc, "audit_log", _limit(request, 200)))
 
 
 ROUTES = [
@@ -332,6 +383,7 @@ ROUTES = [
     Route("/api/login", api_login, methods=["POST"]),
     Route("/api/logout", api_logout, methods=["POST"]),
     Route("/api/me", me),
+    Route("/api/me/password", my_password, methods=["POST"]),
     Route("/api/users", users, methods=["GET", "POST"]),
     Route("/api/users/{name}", user, methods=["PATCH", "DELETE"]),
     Route("/api/audit", audit),
@@ -353,3 +405,20 @@ ROUTES = [
     Route("/api/cameras/{cid}/{what}", picture),
     Route("/api/cameras/{cid}/{action}", command, methods=["POST"]),
 ]
+
+
+def create_app(service: Service) -> Starlette:
+    """The login and API routes alone, over `service`: what tests build on a temporary
+    store (as Frigate's `create_fastapi_app` receives its database). The server mounts the
+    same routes and gate into Streamlit's app over its own service (`dashboard.web`).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from dashboard.store import SQLiteStore
+        >>> app = create_app(Service(SQLiteStore(":memory:"), Path(tempfile.mkdtemp()),
+        ...                          demo=False, autostart=False))
+        >>> sorted(r.path for r in app.routes)[:2]
+        ['/api/audit', '/api/cameras']
+    """
+    return Starlette(routes=ROUTES, middleware=[Middleware(AuthGate, service=lambda: service)])

@@ -8,15 +8,34 @@ which every tab and the API share.
 """
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import streamlit as st
+from PIL import Image
 
 from dashboard.auth import Role
+from dashboard.errors import SessionEnded
 from dashboard.ui import camera, cameras, overview, users
 from dashboard.ui.common import current_user, health_banner, plain, service
 
 
+def favicon() -> Image.Image:
+    """A 32x32 favicon drawn here: a warm spot on a cool field, as the heatmap paints.
+
+    Example:
+        >>> favicon().size
+        (32, 32)
+    """
+    y, x = np.mgrid[0:32, 0:32]
+    heat = np.clip(255 - 16 * np.hypot(x - 16, y - 16), 0, 255).astype(np.uint8)
+    return Image.fromarray(cv2.cvtColor(cv2.applyColorMap(heat, cv2.COLORMAP_JET),
+                                        cv2.COLOR_BGR2RGB))
+
+
 def main() -> None:
-    st.set_page_config(page_title="Heatmap dashboard", layout="wide")
+    # A favicon of our own: a page's material icon would become it, and browsers fetch
+    # those from an outside font host (the dashboard must work offline and ask no one).
+    st.set_page_config(page_title="Heatmap dashboard", page_icon=favicon(), layout="wide")
     user = current_user()
     pages = {"overview": st.Page(overview.page, title="Overview", icon=":material/grid_view:",
                                  url_path="overview", default=True),
@@ -35,7 +54,13 @@ def main() -> None:
                             unsafe_allow_html=True)
     nav = st.navigation(list(pages.values()))
     if user is not None:
-        health_banner(service())
+        try:
+            svc = service()
+            health_banner(svc)
+            with st.sidebar:
+                users.my_password(svc)
+        except SessionEnded:     # ended since the line above: the page says so
+            pass
     nav.run()
 
 

@@ -8,6 +8,7 @@ HttpOnly cookie; integrations send an API token as `Authorization: Bearer ...`.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import re
@@ -18,8 +19,8 @@ from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
-from .errors import DashboardError
-from .store import SQLiteStore, StoreUnavailable
+from .errors import DashboardError, LoginFailed, StoreUnavailable
+from .store import SQLiteStore
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ FAILS_ALLOWED = 5              # failed logins for one user from one client ...
 CLIENT_FAILS_ALLOWED = 20      # ... or from one client whatever the user name ...
 FAILS_WINDOW_S = 300.0         # ... within this many seconds, then the door shuts ...
 LOCKOUT_S = 60.0               # ... for this long
+VERIFY_AT_ONCE = 2             # password checks at a time (2 cores: the rest still answer)
+DEVICE_KEY = "device_mark_key"   # meta: the key browsers' marks of past logins are signed with
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD = 8
 
@@ -57,18 +60,6 @@ class User:
 SYSTEM = User("system", Role.ADMIN)   # the CLI on the server's own data directory
 
 
-class NotAllowed(DashboardError):
-    """The user's role does not allow this (the API answers 403)."""
-
-
-class LoginFailed(DashboardError):
-    """Wrong name or password, or too many tries (the API answers 401 or 429)."""
-
-    def __init__(self, message: str, retry_after_s: float = 0.0) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -91,7 +82,10 @@ class Auth:
         self._hasher = PasswordHasher()
         self._fails: dict[str, deque[float]] = {}
         self._locked: dict[str, float] = {}
+        self._trying: dict[str, int] = {}     # tries being checked now, per key
         self._lock = threading.Lock()
+        self._verifying = threading.BoundedSemaphore(VERIFY_AT_ONCE)
+        self._key: bytes | None = None        # see _device_key
         # Tokens issued while the database could not be written (disk full, read-only):
         # people can still log in to see what is wrong; these end with the process.
         self._held: dict[str, tuple[str, float]] = {}
@@ -167,31 +161,18 @@ class Auth:
             raise DashboardError(f"A password needs at least {MIN_PASSWORD} characters.")
 
     # -- logging in -----------------------------------------------------------------------
-    def login(self, name: str, password: str, client: str, kind: str = "session") -> str:
-        """A new token for a right name and password; `LoginFailed` otherwise. After
-        FAILS_ALLOWED failures for a name from a client (or CLIENT_FAILS_ALLOWED from a client
-        for any names) within FAILS_WINDOW_S, every such try is refused for LOCKOUT_S,
-        right password or not."""
-        keys = (f"user:{name}@{client}", f"client:{client}")
-        now = time.monotonic()
-        with self._lock:
-            until = max(self._locked.get(k, 0.0) for k in keys)
-        if until > now:
-            raise LoginFailed(f"Too many failed logins: try again in {until - now:.0f} s.",
-                              until - now)
-        row = self.store.sql("SELECT pw_hash FROM users WHERE username = ?", str(name))
-        ok = False
-        try:
-            ok = self._hasher.verify(row[0][0] if row else self._decoy, str(password)) \
-                and bool(row)
-        except Exception:   # argon2 raises VerifyMismatchError (and kin) for a wrong one
-            ok = False
-        if not ok:
-            self._failed(keys, now)
-            raise LoginFailed("Wrong user name or password.")
-        with self._lock:
-            for k in keys:
-                self._fails.pop(k, None)
+    def login(self, name: str, password: str, client: str, kind: str = "session",
+              device: str | None = None) -> str:
+        """A new token for a right name and password; `LoginFailed` otherwise.
+
+        Tries are counted before the password is checked, under one lock, so parallel tries
+        cannot slip past the limit. They are counted per name and address, and per address
+        for any names (a spray of names); after FAILS_ALLOWED (or CLIENT_FAILS_ALLOWED) within
+        FAILS_WINDOW_S, that door shuts for LOCKOUT_S, right password or not. A browser that
+        logged in as `name` before carries a `device` mark (`device_mark`): its tries are
+        counted on their own, so nobody else's failures, from the same address or for the
+        same name, can keep that person out."""
+        self._attempt(name, password, client, device)
         token = secrets.token_urlsafe(32)
         life = SESSION_S if kind == "session" else API_TOKEN_S
         try:
@@ -203,16 +184,132 @@ class Auth:
                 self._held[_digest(token)] = (str(name), time.time() + life)
         return token
 
+    def change_own_password(self, name: str, old: str, new: str, client: str) -> None:
+        """A user's own new password, given their current one (tried and counted like a
+        login); every session of theirs ends, this one too.
+
+        Example:
+            >>> a = Auth(SQLiteStore(":memory:"))
+            >>> a.add_user("ann", "correct horse", Role.VIEWER)
+            >>> a.change_own_password("ann", "correct horse", "battery staple", "127.0.0.1")
+            >>> a.user_for(a.login("ann", "battery staple", "127.0.0.1")).name
+            'ann'
+        """
+        self._check_password(new)
+        self._attempt(name, old, client, None)
+        self.set_password(name, new)
+
+    def _attempt(self, name: str, password: str, client: str, device: str | None) -> None:
+        """Check a password, counted against the limits (`login`); `LoginFailed` if wrong."""
+        keys = self._keys(name, client, device)
+        now = time.monotonic()
+        with self._lock:
+            until = max(self._locked.get(k, 0.0) for k in keys)
+            if until > now:
+                raise LoginFailed(f"Too many failed logins: try again in {until - now:.0f} s.",
+                                  until - now)
+            if any(len(self._recent(k, now)) + self._trying.get(k, 0) >= self._limit(k)
+                   for k in keys):
+                raise LoginFailed("Too many logins tried at once: try again in a few seconds.",
+                                  2.0)
+            for k in keys:
+                self._trying[k] = self._trying.get(k, 0) + 1
+        try:
+            ok = self._verify(str(name), password)
+        finally:
+            with self._lock:
+                for k in keys:
+                    self._trying[k] -= 1
+        if not ok:
+            self._failed(keys, now)
+            raise LoginFailed("Wrong user name or password.")
+        with self._lock:
+            for k in keys:
+                self._fails.pop(k, None)
+
+    def _keys(self, name: str, client: str, device: str | None) -> tuple[str, ...]:
+        mark = self._device_of(device)
+        if mark is not None and mark[0] == name:
+            return (f"device:{mark[1]}",)       # this browser's own tries, nobody else's
+        return (f"user:{name}@{client}", f"client:{client}")
+
+    @staticmethod
+    def _limit(key: str) -> int:
+        return CLIENT_FAILS_ALLOWED if key.startswith("client:") else FAILS_ALLOWED
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._fails.setdefault(key, deque())
+        while q and now - q[0] > FAILS_WINDOW_S:
+            q.popleft()
+        return q
+
+    def _verify(self, name: str, password: str) -> bool:
+        """Whether `password` is `name`'s: argon2, a few at a time (each takes tens of
+        milliseconds of a core and 64 MiB), as long for a name that does not exist."""
+        row = self.store.sql("SELECT pw_hash FROM users WHERE username = ?", name)
+        with self._verifying:
+            try:
+                return self._hasher.verify(row[0][0] if row else self._decoy,
+                                           str(password)) and bool(row)
+            except Exception:   # argon2 raises VerifyMismatchError (and kin) for a wrong one
+                return False
+
     def _failed(self, keys: tuple[str, ...], now: float) -> None:
         with self._lock:
             for k in keys:
-                q = self._fails.setdefault(k, deque())
+                q = self._recent(k, now)
                 q.append(now)
-                while q and now - q[0] > FAILS_WINDOW_S:
-                    q.popleft()
-                if len(q) >= (CLIENT_FAILS_ALLOWED if k.startswith("client:") else FAILS_ALLOWED):
+                if len(q) >= self._limit(k):
                     self._locked[k] = now + LOCKOUT_S
                     q.clear()
+
+    # -- a browser's mark of a past login -------------------------------------------------
+    def device_mark(self, name: str) -> str:
+        """A mark for a browser that just logged in as `name` (kept in a long-lived cookie):
+        random, signed with a key of this server's, naming the user.
+
+        Example:
+            >>> a = Auth(SQLiteStore(":memory:"))
+            >>> mark = a.device_mark("ann")
+            >>> a.device_user(mark), a.device_user(mark.replace("ann", "bob"))
+            ('ann', None)
+        """
+        nonce = secrets.token_urlsafe(12)
+        return f"{nonce}:{self._sign(nonce, name)}:{name}"
+
+    def device_user(self, mark: str | None) -> str | None:
+        """The user a browser's genuine mark names; None for none or a forged one."""
+        found = self._device_of(mark)
+        return found[0] if found else None
+
+    def _device_of(self, mark: str | None) -> tuple[str, str] | None:
+        """(user name, the mark's own id) of a genuine mark; None for none or a forged one."""
+        parts = (mark or "").split(":", 2)
+        if len(parts) != 3 or not hmac.compare_digest(parts[1], self._sign(parts[0],
+                                                                            parts[2])):
+            return None
+        return parts[2], parts[0]
+
+    def _sign(self, nonce: str, name: str) -> str:
+        return hmac.new(self._device_key(), f"{nonce}:{name}".encode(),
+                        hashlib.sha256).hexdigest()[:32]
+
+    def _device_key(self) -> bytes:
+        """The key marks are signed with: kept in the store, made on first use. While the
+        store cannot be written (disk full) a new one lives in memory: logins go on, and
+        the marks it signs last until the next start."""
+        with self._lock:
+            if self._key is None:
+                key = self.store.meta(DEVICE_KEY)
+                if key is None:
+                    key = secrets.token_hex(32)
+                    try:
+                        self.store.set_meta(DEVICE_KEY, key)
+                    except StoreUnavailable:
+                        log.warning("the key for browsers' login marks could not be stored: "
+                                    "marks made now last until the server restarts")
+                self._key = bytes.fromhex(key)
+            return self._key
 
     def user_for(self, token: str | None) -> User | None:
         """The user a token logs in, or None (unknown, expired, or its user removed)."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import cv2
 
-from .entities import groups_from_text
+from .entities import DEFAULT_SETTINGS, Anchor, Runtime, groups_from_text
 from .errors import DashboardError
 from .sources import SecretFilter, open_source
 
@@ -56,12 +56,14 @@ class Progress:
             print(file=sys.stderr)
 
 
-def process(video: str, out: str | Path, model: str = "demo", zones: str | None = None,
-            conf: float = 0.25, imgsz: int = 640, tracker: str = "bytetrack.yaml",
+def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
+            zones: str | None = None, conf: float = DEFAULT_SETTINGS.conf,
+            imgsz: int = DEFAULT_SETTINGS.imgsz, tracker: str = DEFAULT_SETTINGS.tracker,
             classes: list[str] | None = None, half_life_s: float | None = None,
-            anchor: str = "center", write_video: bool = True, progress: bool = True,
-            runtime: str = "auto", groups: dict[str, list[str]] | None = None,
-            moving_heat: bool = True) -> dict:
+            anchor: str = DEFAULT_SETTINGS.heat_anchor.value, write_video: bool = True,
+            progress: bool = True, runtime: str = DEFAULT_SETTINGS.runtime.value,
+            groups: dict[str, list[str]] | None = None,
+            moving_heat: bool = DEFAULT_SETTINGS.heat_moving_only) -> dict:
     """Run detector, tracker and engine over a video file; write the outputs; return the summary.
 
     Example:
@@ -225,27 +227,33 @@ def list_cameras() -> list[dict]:
         svc.store.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of `heatmap-dashboard` / `python -m dashboard.cli`."""
+def parser() -> argparse.ArgumentParser:
+    """The command line, its defaults the camera settings' own (`DEFAULT_SETTINGS`).
+
+    Example:
+        >>> parser().parse_args(["process", "demo"]).imgsz == DEFAULT_SETTINGS.imgsz
+        True
+    """
+    d = DEFAULT_SETTINGS
     ap = argparse.ArgumentParser(prog="heatmap-dashboard", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("process", help="process a video file headless")
     p.add_argument("video", help='video file path, or "demo" for the bundled clip')
-    p.add_argument("--model", default="demo", help='"demo", yolo26n.pt, or a .pt/.onnx path')
+    p.add_argument("--model", default=d.model, help='"demo", yolo26n.pt, or a .pt/.onnx path')
     p.add_argument("--zones", default=None, help="zones JSON file (as the dashboard saves)")
     p.add_argument("--out", default="out", help="output folder")
-    p.add_argument("--conf", type=float, default=0.25)
-    p.add_argument("--imgsz", type=int, default=640)
-    p.add_argument("--tracker", default="bytetrack.yaml")
+    p.add_argument("--conf", type=float, default=d.conf)
+    p.add_argument("--imgsz", type=int, default=d.imgsz)
+    p.add_argument("--tracker", default=d.tracker)
     p.add_argument("--classes", nargs="*", default=None, help="class names or ids to keep")
     p.add_argument("--groups", default=None,
                    help='several model classes counted as one: "person = Normal + Fall; ..."')
     p.add_argument("--half-life", type=float, default=None, help="heat half-life in seconds")
-    p.add_argument("--anchor", default="center", choices=["center", "bottom_center"])
+    p.add_argument("--anchor", default=d.heat_anchor.value, choices=[a.value for a in Anchor])
     p.add_argument("--no-video", action="store_true", help="skip the annotated video")
     p.add_argument("--heat-all-tracks", action="store_true",
                    help="heat from every track, also those that never move")
-    p.add_argument("--runtime", choices=["auto", "onnx", "torch"], default="auto",
+    p.add_argument("--runtime", choices=[r.value for r in Runtime], default=d.runtime.value,
                    help="auto: ONNX Runtime on a CPU, PyTorch on a GPU")
     sub.add_parser("cameras", help="list the saved cameras with their zones and counts (JSON)")
     e = sub.add_parser("export", help="export what the dashboard stored for a camera")
@@ -257,7 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--to", dest="until", help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (excluded)")
     e.add_argument("--visits", help="write visits (time spent in each area) to this CSV")
     e.add_argument("--heatmap", help="write the last heatmap snapshot (.png or .npz)")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `heatmap-dashboard` / `python -m dashboard.cli`."""
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(SecretFilter())

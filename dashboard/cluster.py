@@ -27,8 +27,9 @@ import ray
 from .engine import Tracks
 from .entities import Camera, CameraState, ZoneSpec
 from .errors import DashboardError
+from .integrations import Integrations
 from .runner import CameraRunner, Snapshot
-from .settings import database_url
+from .settings import database_url, mqtt_url, webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ def connect(address: str) -> None:
 class CameraActor:
     """One camera in a Ray worker; built again from the database when Ray restarts it."""
 
-    def __init__(self, cid: str, source: str, url: str) -> None:
+    def __init__(self, cid: str, source: str, url: str, webhook_url: str | None = None,
+                 mqtt_url: str | None = None) -> None:
         from .pgstore import PostgresStore
 
         logging.basicConfig(level=logging.INFO)
@@ -68,8 +70,12 @@ class CameraActor:
             raise DashboardError(f"There is no camera {cid} in the database.")
         cam = cameras[cid]
         spool = Path(tempfile.gettempdir()) / "heatmap-dashboard-spool" / f"{cid}.jsonl"
+        # Alerts and counts go out from where they are counted, to the server's webhook and
+        # broker (its settings, handed over), through an outbox of this node's.
+        self.integrations = Integrations(webhook_url, mqtt_url, Path(tempfile.gettempdir())
+                                         / "heatmap-dashboard-outbox" / cid)
         self.runner = CameraRunner(cam, source, self.store.zones(cam.id), self.store,
-                                   spool=spool)
+                                   spool=spool, integrations=self.integrations)
         # First made, the server starts it (as it starts local cameras); made again after
         # its node died, it carries on by itself if it was meant to run.
         if ray.get_runtime_context().was_current_actor_reconstructed:
@@ -93,6 +99,7 @@ class CameraActor:
 
     def close(self) -> None:
         self.runner.close()
+        self.integrations.close()
         self.store.close()
 
 
@@ -107,11 +114,14 @@ class RayRunner:
 
     def __init__(self, camera: Camera, source: str, zones: list[ZoneSpec], store: Any,
                  **_: Any) -> None:
+        # The server's own integrations stay here (the spool too): the actor sends from its
+        # node, to the webhook and broker the server's settings name.
         self.camera, self._source, self.store = camera, source, store
         cpus = float(os.environ.get("HEATMAP_DASHBOARD_RAY_CPUS", "1"))
         self._actor = CameraActor.options(
             name=f"camera-{camera.id}", get_if_exists=True, num_cpus=cpus,
-            scheduling_strategy="SPREAD").remote(camera.id, source, database_url())
+            scheduling_strategy="SPREAD").remote(camera.id, source, database_url(),
+                                                 webhook_url(), mqtt_url())
         self._last = Snapshot(state=CameraState.LOADING)
 
     def _call(self, method: str, *args: Any, timeout_s: float = CALL_TIMEOUT_S) -> Any:

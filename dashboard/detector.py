@@ -14,7 +14,7 @@ import numpy as np
 
 from .demo import DEMO_MODEL
 from .engine.tracks import Tracks
-from .entities import IMAGE_SIZES
+from .entities import DEFAULT_SETTINGS, IMAGE_SIZES
 from .errors import DashboardError
 from .settings import downloads_allowed
 
@@ -480,9 +480,10 @@ class Detector:
         ('onnx', array([1, 2]))
     """
 
-    def __init__(self, model: str | Path = "demo", conf: float = 0.25, iou: float = 0.7,
-                 imgsz: int = 640, classes: Iterable[int | str] | None = None,
-                 tracker: str = "bytetrack.yaml", device: str | None = None,
+    def __init__(self, model: str | Path = DEFAULT_SETTINGS.model,
+                 conf: float = DEFAULT_SETTINGS.conf, iou: float = 0.7,
+                 imgsz: int = DEFAULT_SETTINGS.imgsz, classes: Iterable[int | str] | None = None,
+                 tracker: str = DEFAULT_SETTINGS.tracker, device: str | None = None,
                  runtime: str | None = None,
                  groups: dict[str, Sequence[str]] | None = None) -> None:
         if not 0.0 < conf < 1.0:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import unicodedata
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from typing import Any, Callable, ClassVar, NewType, Sequence
@@ -93,12 +94,28 @@ class ZoneKind(str, Enum):
 
 
 def _name(value: Any, what: str) -> str:
+    """A checked name: printable, at most NAME_MAX characters, and without the characters
+    that reorder or hide text (right-to-left overrides, zero-width marks), which can make a
+    name read as another.
+
+    Example:
+        >>> _name("Door \u202egnp.exe", "A zone")
+        Traceback (most recent call last):
+        dashboard.errors.DashboardError: A zone name must be at most 80 printable characters, with no characters that reorder or hide text.
+    """
     if not isinstance(value, str) or not value.strip():
         raise DashboardError(f"{what} needs a name.")
     value = value.strip()
-    if len(value) > NAME_MAX or any(ord(c) < 32 for c in value):
-        raise DashboardError(f"{what} name must be at most {NAME_MAX} printable characters.")
+    if len(value) > NAME_MAX or any(unicodedata.category(c) in HIDDEN for c in value):
+        raise DashboardError(f"{what} name must be at most {NAME_MAX} printable characters, "
+                             "with no characters that reorder or hide text.")
     return value
+
+
+# Unicode categories refused in names: controls, format characters (bidirectional overrides
+# and isolates, zero-width and direction marks: shown, they reorder or hide the text around
+# them, unicode.org/reports/tr36), line and paragraph separators, private and unassigned.
+HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
 
 
 def _enum(cls: type[Enum]) -> Callable[[Any], Enum]:
@@ -273,6 +290,9 @@ class CameraSettings:
         return {g: list(m) for g, m in self.class_groups} if self.class_groups else None
 
 
+DEFAULT_SETTINGS = CameraSettings()   # each default once: the CLI, facade and detector too
+
+
 @dataclass(frozen=True)
 class Presentation:
     """How the overlay looks. Changing it never touches counts or heat.
@@ -317,6 +337,12 @@ def _unit_points(v: Any) -> tuple[tuple[float, float], ...]:
     return tuple(out)
 
 
+# A zone's defaults, here once: the page, the API, the CLI and the zones file take these.
+ZONE_ANCHOR = Anchor.CENTER
+CONFIRM_FRAMES = 2
+CONFIRM_RANGE = (1, 30)
+
+
 @dataclass(frozen=True)
 class ZoneSpec:
     """A saved zone: its id, the name shown, and its shape in 0..1 of the frame's width and
@@ -332,8 +358,9 @@ class ZoneSpec:
     name: str
     kind: ZoneKind
     points: tuple[tuple[float, float], ...] = field(metadata={"parse": _unit_points})
-    anchor: Anchor = field(default=Anchor.CENTER, metadata={"parse": _enum(Anchor)})
-    confirm_frames: int = field(default=2, metadata={"parse": _number(int, 1, 30)})
+    anchor: Anchor = field(default=ZONE_ANCHOR, metadata={"parse": _enum(Anchor)})
+    confirm_frames: int = field(default=CONFIRM_FRAMES,
+                                metadata={"parse": _number(int, *CONFIRM_RANGE)})
     classes: tuple[str, ...] | None = field(default=None, metadata={"parse": _classes})
     # An alert when a polygon holds more than this many (a line: more in than out).
     limit: int | None = field(default=None,
@@ -345,8 +372,9 @@ class ZoneSpec:
     RULES: ClassVar[tuple[str, ...]] = ("classes", "limit", "wrong_way")   # optional
 
     @classmethod
-    def create(cls, name: Any, kind: Any, points: Any, anchor: Any = "center",
-               confirm_frames: Any = 2, zone_id: str | None = None, **rules: Any) -> "ZoneSpec":
+    def create(cls, name: Any, kind: Any, points: Any, anchor: Any = ZONE_ANCHOR,
+               confirm_frames: Any = CONFIRM_FRAMES, zone_id: str | None = None,
+               **rules: Any) -> "ZoneSpec":
         """A checked new zone (a fresh id unless one is given); `rules` are any of
         classes, limit, wrong_way.
 
@@ -408,7 +436,7 @@ class ZoneSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ZoneSpec":
         return cls.create(d.get("name"), d.get("type", d.get("kind")), d.get("points"),
-                          d.get("anchor", "center"), d.get("confirm_frames", 2), d.get("id"),
+                          d.get("anchor", ZONE_ANCHOR), d.get("confirm_frames", CONFIRM_FRAMES), d.get("id"),
                           **{k: d[k] for k in cls.RULES if k in d})
 
     @classmethod

@@ -11,6 +11,7 @@ import numpy as np
 from .detector import Detector
 from .engine import Engine, HeatmapConfig, LineZone, PolygonZone
 from .engine.zones import Zone
+from .entities import DEFAULT_SETTINGS
 from .errors import DashboardError
 
 
@@ -63,8 +64,9 @@ class Heatmap:
 
     def __init__(self, model: str | Path = "yolo26n.pt", region: Sequence[Sequence[float]] | None = None,
                  colormap: int = cv2.COLORMAP_JET, classes: Iterable[int | str] | None = None,
-                 conf: float = 0.25, iou: float = 0.7, imgsz: int = 640,
-                 tracker: str = "bytetrack.yaml", device: str | None = None,
+                 conf: float = DEFAULT_SETTINGS.conf, iou: float = 0.7,
+                 imgsz: int = DEFAULT_SETTINGS.imgsz, tracker: str = DEFAULT_SETTINGS.tracker,
+                 device: str | None = None,
                  half_life_s: float | None = None, opacity: float = 0.5, **_ignored: Any) -> None:
         zones = [region_zone(region)] if region is not None else []
         self.detector = Detector(model, conf=conf, iou=iou, imgsz=imgsz, classes=classes,

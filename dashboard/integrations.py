@@ -2,9 +2,9 @@
 
 Both are set by the admin who runs the server (environment, like Frigate's config file),
 never from the page: a visitor must not make the server post to an address of their
-choosing. Neither ever blocks a camera: the webhook has its own thread and queue (retried
-with backoff, the oldest dropped past `QUEUE_MAX`, said in the log), and paho-mqtt
-publishes from its own network thread and reconnects by itself.
+choosing. Neither ever blocks a camera: the webhook has its own thread and a stored outbox
+(nothing dropped while the receiver is down; kept over a restart), and paho-mqtt publishes
+from its own network thread and reconnects by itself.
 
 MQTT topics, under the prefix (default `heatmap_dashboard`), the way Home Assistant users
 read Frigate's:
@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
+import sqlite3
 import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,74 +38,162 @@ from .sources import mask_secrets
 
 log = logging.getLogger(__name__)
 
-QUEUE_MAX = 1000
-RETRIES = 5                    # a POST is tried this often, waiting 0.5, 1, 2, 4 s between
+OUTBOX_MAX = 100_000          # undelivered messages kept; past that the oldest go (logged)
+RETRY_MIN_S, RETRY_MAX_S = 0.5, 30.0   # between tries of one message, doubling
 DEFAULT_PREFIX = "heatmap_dashboard"
+OUTBOX_FILE = "webhook-outbox.sqlite"
+
+
+class Outbox:
+    """Messages waiting for delivery, in a SQLite file of their own (this server's, not the
+    shared store: it survives a restart and a database on another machine alike), oldest
+    first, each with the key it is delivered under, at most `OUTBOX_MAX` of them.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> box = Outbox(pathlib.Path(tempfile.mkdtemp()) / "outbox.sqlite")
+        >>> box.add({"n": 1}); box.add({"n": 2}); len(box)
+        2
+        >>> key, doc = box.oldest(); doc, len(key)
+        ({'n': 1}, 32)
+        >>> box.done(key); len(box)
+        1
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY "
+                         "AUTOINCREMENT, key TEXT NOT NULL, body TEXT NOT NULL)")
+        self._lock = threading.RLock()    # one connection, used from two threads
+        self.dropped = 0
+
+    def add(self, doc: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO outbox (key, body) VALUES (?, ?)",
+                             (uuid.uuid4().hex, json.dumps(doc)))
+            over = len(self) - OUTBOX_MAX
+            if over > 0:     # the receiver has been gone for days: keep the newest
+                self._db.execute("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox "
+                                 "ORDER BY seq LIMIT ?)", (over,))
+                self.dropped += over
+
+    def oldest(self) -> tuple[str, dict[str, Any]] | None:
+        with self._lock:
+            row = self._db.execute("SELECT key, body FROM outbox ORDER BY seq LIMIT 1"
+                                   ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def done(self, key: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM outbox WHERE key = ?", (key,))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
 
 
 class Webhook:
-    """POSTs JSON documents to one URL from a thread of its own, in order, retried.
+    """POSTs JSON documents to one URL from a thread of its own, in order. Nothing is
+    dropped while the receiver is down or slow: each message waits in a stored `Outbox`
+    (a restart keeps it) and is tried again, 0.5 s doubling to `RETRY_MAX_S` apart, until
+    the receiver takes it (any 2xx). Each carries an `Idempotency-Key` header, the same on
+    every try, so a receiver that took a message whose answer was lost can tell.
 
     Example:
-        >>> hook = Webhook("http://127.0.0.1:9/hook")   # doctest: +SKIP
-        >>> hook.post({"type": "alert"}); hook.close()  # doctest: +SKIP
+        >>> hook = Webhook("http://127.0.0.1:9/hook", Path("outbox.sqlite"))  # doctest: +SKIP
+        >>> hook.post({"type": "alert"}); hook.close()                          # doctest: +SKIP
     """
 
-    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
+    def __init__(self, url: str, outbox: Path, timeout_s: float = 5.0) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise DashboardError(f"Webhook URL {mask_secrets(url)!r}: use http:// or https:// "
                                  "with a host.")
         self.url, self.timeout_s = url, timeout_s
-        self.sent = self.failed = 0
+        self.sent = 0
         self.last_error: str | None = None
-        self._q: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._dropped = 0
+        self._box = Outbox(outbox)
+        self._wake = threading.Condition()
+        self._closing = False
+        if len(self._box):
+            log.warning("webhook %s: %d messages from before the restart to deliver",
+                        mask_secrets(url), len(self._box))
         self._thread = threading.Thread(target=self._run, name="webhook", daemon=True)
         self._thread.start()
 
+    @property
+    def waiting(self) -> int:
+        """Messages not yet delivered."""
+        return len(self._box)
+
+    @property
+    def dropped(self) -> int:
+        """Messages given up because more than `OUTBOX_MAX` waited."""
+        return self._box.dropped
+
     def post(self, doc: dict[str, Any]) -> None:
-        """Queue one document (never blocks; past `QUEUE_MAX` the oldest is dropped)."""
-        if self._q.qsize() >= QUEUE_MAX:
-            try:
-                self._q.get_nowait()
-                self._dropped += 1
-                if self._dropped == 1 or self._dropped % 100 == 0:
-                    log.error("webhook %s: %d undelivered messages dropped (the receiver is "
-                              "down or slow)", mask_secrets(self.url), self._dropped)
-            except queue.Empty:
-                pass
-        self._q.put(doc)
+        """Keep one document for delivery (a local write: it never waits on the receiver)."""
+        self._box.add(doc)
+        with self._wake:
+            self._wake.notify()
 
     def _run(self) -> None:
-        while (doc := self._q.get()) is not None:
-            body = json.dumps(doc).encode()
-            for attempt in range(RETRIES):
-                try:
-                    req = urllib.request.Request(self.url, body, method="POST", headers={
-                        "Content-Type": "application/json",
-                        "User-Agent": "heatmap-dashboard"})
-                    with urllib.request.urlopen(req, timeout=self.timeout_s) as r:
-                        r.read()
-                    self.sent += 1
-                    if self.last_error is not None:
-                        log.warning("webhook %s: delivering again", mask_secrets(self.url))
-                    self.last_error = None
-                    break
-                except (urllib.error.URLError, OSError, ValueError) as e:
-                    if self.last_error is None:
-                        log.error("webhook %s: %s (retrying)", mask_secrets(self.url),
-                                  mask_secrets(str(e)))
-                    self.last_error = mask_secrets(str(e))
-                    if attempt + 1 < RETRIES:
-                        time.sleep(0.5 * 2 ** attempt)
-            else:
-                self.failed += 1
+        delay = RETRY_MIN_S
+        while True:
+            with self._wake:
+                while not self._closing and not len(self._box):
+                    self._wake.wait()
+                if self._closing:
+                    return
+            key, doc = self._box.oldest() or (None, None)
+            if key is None:
+                continue
+            if self._deliver(key, doc):
+                self._box.done(key)
+                delay = RETRY_MIN_S
+                continue
+            with self._wake:       # wait before the next try, unless closing
+                self._wake.wait_for(lambda: self._closing, timeout=delay)
+            delay = min(RETRY_MAX_S, delay * 2)
+
+    def _deliver(self, key: str, doc: dict[str, Any]) -> bool:
+        try:
+            req = urllib.request.Request(self.url, json.dumps(doc).encode(), method="POST",
+                                         headers={"Content-Type": "application/json",
+                                                  "Idempotency-Key": key,
+                                                  "User-Agent": "heatmap-dashboard"})
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as r:
+                r.read()
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            if self.last_error is None:     # said once per outage, not once per try
+                log.error("webhook %s: %s; alerts wait in the outbox and are tried again",
+                          mask_secrets(self.url), mask_secrets(str(e)))
+            self.last_error = mask_secrets(str(e))
+            return False
+        self.sent += 1
+        if self.last_error is not None:
+            log.warning("webhook %s: delivering again (%d waiting)", mask_secrets(self.url),
+                        len(self._box) - 1)
+        self.last_error = None
+        return True
 
     def close(self, wait_s: float = 5.0) -> None:
-        """Send what is queued (for up to `wait_s`), then stop."""
-        self._q.put(None)
-        self._thread.join(timeout=wait_s)
+        """Send what waits for up to `wait_s`, then stop; what is left stays in the outbox
+        for the next start."""
+        end = time.monotonic() + wait_s
+        while len(self._box) and self.last_error is None and time.monotonic() < end:
+            time.sleep(0.05)
+        with self._wake:
+            self._closing = True
+            self._wake.notify_all()
+        self._thread.join(timeout=max(0.5, self.timeout_s + 1))
+        self._box.close()
 
 
 @dataclass(frozen=True)
@@ -199,12 +289,14 @@ class Integrations:
         True
     """
 
-    def __init__(self, webhook_url: str | None = None, mqtt_url: str | None = None) -> None:
+    def __init__(self, webhook_url: str | None = None, mqtt_url: str | None = None,
+                 data: Path | None = None) -> None:
         self.webhook: Webhook | None = None
         self.mqtt: Mqtt | None = None
         self.problems: list[str] = []   # settings that could not be used: said, not fatal
         try:
-            self.webhook = Webhook(webhook_url) if webhook_url else None
+            self.webhook = Webhook(webhook_url, (data or Path(".")) / OUTBOX_FILE) \
+                if webhook_url else None
         except DashboardError as e:
             self.problems.append(str(e))
         try:
@@ -222,10 +314,11 @@ class Integrations:
         return self.webhook is not None or self.mqtt is not None
 
     @classmethod
-    def from_env(cls) -> "Integrations":
+    def from_env(cls, data: Path) -> "Integrations":
+        """As the environment says, the webhook's outbox in the data directory `data`."""
         from .settings import mqtt_url, webhook_url
 
-        return cls(webhook_url(), mqtt_url())
+        return cls(webhook_url(), mqtt_url(), data)
 
     def alert(self, camera: dict[str, str], alert: dict[str, Any]) -> None:
         """An alert started, peaked or ended: to the webhook and MQTT."""
@@ -258,7 +351,11 @@ class Integrations:
         """What is wrong with delivery now, in words, or None."""
         problems = list(self.problems)
         if self.webhook is not None and self.webhook.last_error:
-            problems.append(f"webhook: {self.webhook.last_error}")
+            problems.append(f"webhook: {self.webhook.last_error} (waiting to be delivered: "
+                            f"{self.webhook.waiting})")
+        if self.webhook is not None and self.webhook.dropped:
+            problems.append(f"webhook: {self.webhook.dropped} oldest alerts dropped "
+                            f"(more than {OUTBOX_MAX} waited)")
         if self.mqtt is not None and not self.mqtt.connected:
             problems.append(f"MQTT broker {self.mqtt.target.host}:{self.mqtt.target.port} "
                             "not connected")

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
-from .errors import DashboardError
+from .errors import DashboardError, StoreUnavailable
 from .sources import mask_secrets
-from .store import SQLiteStore, StoreUnavailable, UNIQUE_INDEXES
+from .store import SQLiteStore, UNIQUE_INDEXES
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -25,17 +26,16 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .credentials import expand_env
 from .engine import Alert, AlertMonitor, Engine, Tracks, Visit, Zone
 from .engine.overlay import draw_zones
 from .engine.zones import CrossingEvent, ZoneCounts
 from .entities import Camera, CameraState, Pacing, Presentation, ZoneId, ZoneKind, ZoneSpec
-from .errors import DashboardError
+from .errors import DashboardError, StoreUnavailable
 from .settings import retention_s
 from .sources import (STOPPED, BrowserSource, FrameSource, SourceKind, mask_secrets,
-                      open_source, parse_spec)
+                      open_source, parse_spec, resolve_address)
 from .integrations import Integrations
-from .store import EventWriter, SQLiteStore, StoreUnavailable
+from .store import EventWriter, SQLiteStore
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class Snapshot:
     frame_age_s: float = 0.0
     frames_read: int = 0
     frames_dropped: int = 0
+    frames_done: int = 0            # counted in this run (a resumed file: from its resume point)
     runtime: str | None = None      # the inference runtime really in use
     where: str | None = None        # the cluster node running it (None: this process)
     notice: str | None = None       # something the operator should know, said once
@@ -99,6 +100,39 @@ class _Rate:
         return (len(self.times) - 1) / span if span > 0 else 0.0
 
 
+ALERT_LOG_S = 60.0
+
+
+class QuietLog:
+    """WARNING lines that say one kind of thing at most once per `every_s`, then how many
+    more there were (one line per wrong-way crossing filled a log with 374 in 3.5 minutes;
+    every alert is still stored, shown and sent).
+
+    Example:
+        >>> import logging
+        >>> q = QuietLog(logging.getLogger("doc"), 60.0)
+        >>> [q.say("door", "wrong way") for _ in range(3)]
+        [True, False, False]
+    """
+
+    def __init__(self, logger: logging.Logger, every_s: float) -> None:
+        self.logger, self.every_s = logger, every_s
+        self._said: dict[str, tuple[float, int]] = {}
+
+    def say(self, kind: str, text: str) -> bool:
+        """Log `text` unless this kind was said within `every_s`; whether it was."""
+        now = time.monotonic()
+        last, held = self._said.get(kind, (-math.inf, 0))
+        if now - last < self.every_s:
+            self._said[kind] = (last, held + 1)
+            return False
+        if held:
+            text += f" (and {held} more like it in the last {now - last:.0f} s)"
+        self.logger.warning("%s", text)
+        self._said[kind] = (now, 0)
+        return True
+
+
 class CameraRunner:
     """Counts and heat for one camera, and the thread that feeds them.
 
@@ -120,6 +154,7 @@ class CameraRunner:
         self.camera, self.store = camera, store
         self.integrations = integrations
         self.alerts = AlertMonitor()
+        self._said = QuietLog(log, ALERT_LOG_S)   # alerts in the log: each kind once a minute
         self._alerts: deque[Alert] = deque(maxlen=100)   # the newest alert changes
         self._source = source
         self.engine = Engine(heatmap=camera.presentation.heatmap_config(camera.settings))
@@ -226,7 +261,7 @@ class CameraRunner:
         if self.camera.settings.loop:
             return False
         try:
-            return parse_spec(expand_env(self._source)).kind is SourceKind.FILE
+            return parse_spec(resolve_address(self._source)).kind is SourceKind.FILE
         except DashboardError:
             return False
 
@@ -350,7 +385,7 @@ class CameraRunner:
                                  "Start my camera above (the browser asks for the camera), "
                                  "then Try again.")
         if self._preview is None:
-            with open_source(expand_env(self._source), live=False, open_timeout_s=10) as src:
+            with open_source(resolve_address(self._source), live=False, open_timeout_s=10) as src:
                 frame = src.read()
             if frame is None:
                 raise DashboardError(f"{self.camera.source} gave no frame to draw on.")
@@ -402,8 +437,9 @@ class CameraRunner:
             what = (f"track {a.track_id} crossed the wrong way" if a.limit is None else
                     f"{a.peak} over its limit of {a.limit}" if a.active else
                     f"back under its limit of {a.limit} (peak {a.peak})")
-            log.warning("camera %s: alert: zone %s: %s", self.name,
-                        spec.name if spec else a.zone, what)
+            self._said.say(f"{a.zone} {a.limit is None}",
+                           f"camera {self.name}: alert: zone "
+                           f"{spec.name if spec else a.zone}: {what}")
         self._alerts.extend(changed)
         return changed
 
@@ -538,7 +574,7 @@ class CameraRunner:
 
         s = self.camera.settings
         try:
-            source = expand_env(self._source)
+            source = resolve_address(self._source)
             # A file paced LIVE is read as a camera would send it: newest frame, none kept.
             is_file = parse_spec(source).kind is SourceKind.FILE and s.pacing is not Pacing.LIVE
             start = 0 if s.loop or not is_file else self._progress()
@@ -632,7 +668,7 @@ class CameraRunner:
                     return
                 if is_file and s.loop and st.state == "ended":
                     src.close()
-                    src = self._open(expand_env(self._source), True, 0)
+                    src = self._open(resolve_address(self._source), True, 0)
                     paced_from, paced_n = time.monotonic(), 0
                     continue
                 if st.state in ("ended", "failed"):
@@ -717,7 +753,7 @@ class CameraRunner:
                             source_fps=src.native_fps if is_file else stats.fps,
                             frame_age_s=0.0 if is_file else max(0.0, now - frame.t),
                             frames_read=stats.frames_read, frames_dropped=stats.frames_dropped,
-                            runtime=detector.runtime, notice=self._snap.notice,
+                            frames_done=done, runtime=detector.runtime, notice=self._snap.notice,
                             advice=advice, t=now, inside=inside,
                             alerts=tuple(self.alerts.active.values()))
             with self._lock:

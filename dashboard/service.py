@@ -7,28 +7,31 @@ check, store, then the runner.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Callable
 
-from .auth import Auth, LoginFailed, NotAllowed, Role, User
-from .credentials import SourceVault
+from .auth import Auth, Role, User
+from .credentials import SourceVault, env_names, expand_env
 from .demo import DEMO_DIR
 from .engine.zones import ZoneCounts
 from .engine.heatmap import HeatmapAccumulator
-from .entities import (Camera, CameraId, CameraSettings, CameraState, Presentation,
-                       ZoneId, ZoneKind, ZoneSpec, camera_name, new_id)
-from .errors import DashboardError
+from .entities import (CONFIRM_FRAMES, ZONE_ANCHOR, Camera, CameraId, CameraSettings,
+                       CameraState, Presentation, ZoneId, ZoneKind, ZoneSpec, camera_name,
+                       new_id)
+from .errors import (Conflict, DashboardError, LoginFailed, NotAllowed, NotFound, SessionEnded,
+                     StoreUnavailable)
 from .runner import CameraRunner, Snapshot
-from .sources import BROWSER, mask_secrets, parse_spec
+from .sources import BROWSER, check_address, is_webcam_index, mask_secrets
 from .integrations import Integrations
-from .store import SQLiteStore, StoreUnavailable, csv_text, iso, open_store
+from .store import SQLiteStore, csv_text, iso, open_store
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ def shown_source(source: str, media: Path) -> str:
         >>> shown_source("rtsp://admin:pw@cam/live", Path("/m")), shown_source("/m/a.mp4", Path("/m"))
         ('rtsp://***@cam/live', 'a.mp4')
     """
-    if "://" not in source and source not in ("demo", BROWSER) and not source.isdigit():
+    if "://" not in source and source not in ("demo", BROWSER) and not is_webcam_index(source):
         try:
             return str(Path(source).resolve().relative_to(media.resolve()))
         except ValueError:
@@ -73,14 +76,6 @@ def keep_by_hash(folder: Path, data: bytes, suffix: str) -> str:
         tmp.write_bytes(data)
         tmp.replace(path)
     return str(path)
-
-
-class NotFound(DashboardError):
-    """No camera or zone with that id (the API answers 404)."""
-
-
-class Conflict(DashboardError):
-    """The change clashes with what exists, e.g. a name already taken (the API answers 409)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +140,7 @@ class Service:
     """
 
     def __init__(self, store: SQLiteStore, data: Path, demo: bool = True,
-                 autostart: bool = True) -> None:
+                 autostart: bool = True, runner_type: Any = None) -> None:
         from .settings import media_dir, ray_address, spool_dir
 
         self.store = store
@@ -155,7 +150,7 @@ class Service:
         self.models = data / "models"   # uploaded models, named by their content's hash
         self.auth = Auth(store)
         # A service that runs no cameras (the CLI's) has nothing to send: no connections.
-        self.integrations = Integrations.from_env() if autostart else Integrations()
+        self.integrations = Integrations.from_env(data) if autostart else Integrations()
         password = self.auth.ensure_admin()
         if password is not None:
             # Shown once, here, by design: the first admin must learn it somehow.
@@ -167,8 +162,10 @@ class Service:
         self._runners: dict[CameraId, CameraRunner] = {}
         # Cameras on a Ray cluster when one is named; a service that runs none (the CLI's)
         # never joins it.
-        self._runner_type: Any = CameraRunner
-        if autostart and ray_address() is not None:
+        # `runner_type`: what runs each camera, when a test hands one in (CameraRunner's
+        # constructor and methods).
+        self._runner_type: Any = runner_type or CameraRunner
+        if runner_type is None and autostart and ray_address() is not None:
             from .cluster import RayRunner, connect
 
             connect(ray_address())
@@ -276,23 +273,19 @@ class Service:
         an allowed host, if a list is set), or a video file inside the media folder (given
         by its name there or its path; one answer for every way a path can be wrong, so the
         answer tells nothing of the server's other files)."""
-        from .settings import camera_hosts
-
         if not isinstance(source, str) or not source.strip():
             raise DashboardError("A camera needs a source: 'demo', a video in the media "
                                  "folder, a webcam index, an rtsp:// or http(s):// address, "
                                  "or 'browser' (the camera of the browser that opens its page).")
         source = source.strip()
-        if source in ("demo", BROWSER) or source.isdigit():
+        if source in ("demo", BROWSER) or is_webcam_index(source):
             return source
         if "://" in source:
-            if "${" not in source:
-                spec = parse_spec(source)   # scheme and host checked, credentials masked
-                hosts = camera_hosts()
-                host = (urlsplit(source).hostname or "").lower()
-                if hosts and host not in hosts:
-                    raise DashboardError(f"{spec.name}: this server may only reach the camera "
-                                         f"hosts {', '.join(hosts)} (HEATMAP_DASHBOARD_CAMERA_HOSTS).")
+            # Checked now as far as it can be (a variable may be set later), and again with
+            # the variables filled in each time the camera opens (`resolve_address`).
+            unset = [n for n in env_names(source) if n not in os.environ]
+            if not unset:
+                check_address(expand_env(source))
             return source
         media = self.media.resolve()
         try:
@@ -475,8 +468,9 @@ class Service:
     def _put_zones(self, cid: str, specs: list[ZoneSpec]) -> None:
         self._runners[CameraId(cid)].set_zones(specs)
 
-    def add_zone(self, cid: str, name: Any, kind: Any, points: Any, anchor: Any = "center",
-                 confirm_frames: Any = 2, **rules: Any) -> ZoneSpec:
+    def add_zone(self, cid: str, name: Any, kind: Any, points: Any,
+                 anchor: Any = ZONE_ANCHOR, confirm_frames: Any = CONFIRM_FRAMES,
+                 **rules: Any) -> ZoneSpec:
         """Add a zone (points in 0..1 of the frame); it starts at zero, whatever its name.
         `rules`: classes (counted), limit, wrong_way (see `ZoneSpec`)."""
         with self._lock:
@@ -705,10 +699,12 @@ class Service:
         return self._runner(cid).heat_bytes("npz")
 
     # -- people ---------------------------------------------------------------------------
-    def login(self, name: str, password: str, client: str, kind: str = "session") -> str:
-        """A token for a right name and password (audited, ok or not)."""
+    def login(self, name: str, password: str, client: str, kind: str = "session",
+              device: str | None = None) -> str:
+        """A token for a right name and password (audited, ok or not); `device`: the mark
+        of a browser that logged in as this user before (`Auth.login`)."""
         try:
-            token = self.auth.login(name, password, client, kind)
+            token = self.auth.login(name, password, client, kind, device)
         except LoginFailed as e:
             self.store.audit(str(name)[:64], "login", client, ok=False, detail=str(e))
             raise
@@ -743,8 +739,32 @@ class Service:
         return self.store.audit_log(limit)
 
     def as_user(self, user: User) -> "UserService":
-        """This service as `user` may use it: every call checked against their role."""
-        return UserService(self, user)
+        """This service as `user` may use it (the CLI's system user, tests): every call
+        checked against their role."""
+        return UserService(self, lambda: user, user.name)
+
+    def as_session(self, token: str | None) -> "UserService":
+        """This service as the holder of a session or API token may use it: the token's
+        user and role are looked up again at every call, so nothing built with it (a page's
+        fragment, a stream, a browser camera's sender) outlives a logout, a password change,
+        a removal or a lost role.
+
+        Example:
+            >>> import tempfile
+            >>> svc = Service(SQLiteStore(":memory:"), Path(tempfile.mkdtemp()), demo=False)
+            >>> svc.auth.add_user("op", "password1", Role.OPERATOR)
+            >>> token = svc.login("op", "password1", "127.0.0.1")
+            >>> page = svc.as_session(token)
+            >>> page.cameras(), page.user.role.value
+            ([], 'operator')
+            >>> svc.logout(token)
+            >>> page.cameras()
+            Traceback (most recent call last):
+            dashboard.errors.SessionEnded: Your session has ended (logged out, expired, password changed or user removed): log in again.
+        """
+        user = self.auth.user_for(token)
+        return UserService(self, functools.partial(self.auth.user_for, token),
+                           user.name if user else "unknown")
 
     # -- lifecycle ------------------------------------------------------------------------
     def shutdown(self) -> None:
@@ -780,9 +800,11 @@ AUDITED = {m for m, r in NEEDS.items() if r is not Role.VIEWER} - {"users", "aud
 
 
 class UserService:
-    """The service as one user may use it. Every call is checked here, on the server,
-    against the user's role (hidden buttons are only a courtesy); changes are written to
-    the audit log with who made them, and so are refusals.
+    """The service as one user may use it. Every call is checked here, on the server, when
+    it acts: the user is looked up again (so a page, stream or token opened before a logout,
+    a password change, a removal or a demotion loses its powers at its next call), then
+    their role is checked (hidden buttons are only a courtesy); changes are written to the
+    audit log with who made them, and so are refusals.
 
     Example:
         >>> import tempfile
@@ -792,40 +814,86 @@ class UserService:
         []
         >>> viewer.add_camera("Door", "demo")
         Traceback (most recent call last):
-        dashboard.auth.NotAllowed: vic is a viewer: add_camera needs the admin role.
+        dashboard.errors.NotAllowed: vic is a viewer: add_camera needs the admin role.
     """
 
-    def __init__(self, service: Service, user: User) -> None:
-        self._svc, self.user = service, user
+    def __init__(self, service: Service, who: Callable[[], User | None], seen: str) -> None:
+        self._svc, self._who, self._seen = service, who, seen
+
+    @property
+    def user(self) -> User:
+        """Who acts, as the store says now; `SessionEnded` once their login has ended."""
+        user = self._who()
+        if user is None:
+            raise SessionEnded("Your session has ended (logged out, expired, password changed "
+                               "or user removed): log in again.")
+        self._seen = user.name
+        return user
+
+    def change_my_password(self, old: str, new: str, client: str = "page") -> None:
+        """The acting user's own new password, given the current one (any role); every
+        session of theirs ends, this one too (audited)."""
+        user = self.user
+        try:
+            try:
+                self._svc.auth.change_own_password(user.name, old, new, client)
+            except LoginFailed as e:
+                if e.retry_after_s:      # too many tries: say so, with when to try again
+                    raise
+                raise DashboardError("The current password is not right: nothing was "
+                                     "changed.") from None
+        except DashboardError as e:
+            self._svc.store.audit(user.name, "change_my_password", user.name, ok=False,
+                                  detail=str(e)[:200])
+            raise
+        self._svc.store.audit(user.name, "change_my_password", user.name)
+
+    def peek_frame_index(self, cid: str) -> int:
+        """The newest frame's number, unchecked: a stream polls it every few milliseconds
+        only to learn whether a new picture is there; the picture itself (`jpeg`) is a
+        checked call."""
+        return self._svc.frame_index(cid)
 
     def __getattr__(self, name: str) -> Any:
         if name not in NEEDS:
             raise AttributeError(name)
         fn = getattr(self._svc, name)
-        signature = inspect.signature(fn)
+        signature = _signature(name)
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(*args, **kwargs).arguments
+            bound = signature.bind(self._svc, *args, **kwargs).arguments
             needed = NEEDS[name]
             if name == "update_camera" and all(bound.get(k) is None
                                                for k in ("name", "source", "settings")):
                 needed = Role.OPERATOR            # only the looks: an operator's business
             target = str(bound.get("cid") or bound.get("name") or "")
-            if not self.user.role.allows(needed):
-                self._svc.store.audit(self.user.name, name, target, ok=False,
-                                      detail="not allowed")
-                raise NotAllowed(f"{self.user.name} is a {self.user.role.value}: {name} needs "
+            try:
+                user = self.user
+            except SessionEnded:
+                if name in AUDITED:
+                    self._svc.store.audit(self._seen, name, target, ok=False,
+                                          detail="session ended")
+                raise
+            if not user.role.allows(needed):
+                self._svc.store.audit(user.name, name, target, ok=False, detail="not allowed")
+                raise NotAllowed(f"{user.name} is a {user.role.value}: {name} needs "
                                  f"the {needed.value} role.")
             result = fn(*args, **kwargs)
             if name in AUDITED:
                 detail = {k: v for k, v in bound.items()
                           if k not in ("self", "cid", "password", "source", "data")}
-                self._svc.store.audit(self.user.name, name, target,
+                self._svc.store.audit(user.name, name, target,
                                       detail=json.dumps(detail, default=str)[:500])
             return result
 
         call.__name__ = name
         return call
+
+
+@functools.lru_cache(maxsize=None)
+def _signature(name: str) -> inspect.Signature:
+    """A use case's parameters (looked up once, not on every call)."""
+    return inspect.signature(getattr(Service, name))
 
 
 _shared: Service | None = None

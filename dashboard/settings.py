@@ -24,6 +24,12 @@ cameras, zones and counts on a PostgreSQL server (default: SQLite in the data di
 HEATMAP_DASHBOARD_RAY_ADDRESS: "auto", "host:port" or "ray://host:port" to run each camera
 as a Ray actor on that cluster (needs HEATMAP_DASHBOARD_DATABASE_URL; default: threads in
 this process). HEATMAP_DASHBOARD_RAY_CPUS: the CPUs each camera asks of it (default 1).
+HEATMAP_DASHBOARD_MAX_FRAME_PIXELS: the largest picture a camera may send, in pixels (default
+4096x4096 = 16,777,216: a 4K or 12-megapixel camera fits; an 8192x8192 video is refused
+before a frame of it is decoded).
+HEATMAP_DASHBOARD_TRUSTED_PROXIES: comma-separated addresses of the reverse proxies in front
+of the server, whose X-Forwarded-For and X-Forwarded-Proto are believed (default none: a
+request's address and scheme are its connection's, whatever headers it sends).
 HEATMAP_DASHBOARD_ICE_SERVERS: STUN/TURN servers for a browser's camera (WebRTC) when the
 browser and the server cannot reach each other directly: comma-separated stun: URLs, or a
 JSON list of {"urls", "username", "credential"} (default none: no outside host is asked).
@@ -202,3 +208,40 @@ def ice_servers() -> list[dict[str, Any]]:
                              'commas, or a JSON list like [{"urls": "turn:host:3478", '
                              '"username": "u", "credential": "p"}].') from None
     return servers
+
+
+def trusted_proxies() -> str:
+    """The reverse proxies whose forwarded headers are believed, comma-separated ("" for
+    none, the default: any client could otherwise claim any address, and so slip past the
+    login limits).
+
+    Example:
+        >>> import os; os.environ["HEATMAP_DASHBOARD_TRUSTED_PROXIES"] = " 127.0.0.1, ::1 "
+        >>> trusted_proxies()
+        '127.0.0.1,::1'
+        >>> del os.environ["HEATMAP_DASHBOARD_TRUSTED_PROXIES"]; trusted_proxies()
+        ''
+    """
+    given = os.environ.get("HEATMAP_DASHBOARD_TRUSTED_PROXIES", "")
+    return ",".join(a.strip() for a in given.split(",") if a.strip())
+
+
+def max_frame_pixels() -> int:
+    """The most pixels a camera's picture may have (width times height).
+
+    Example:
+        >>> max_frame_pixels() >= 3840 * 2160
+        True
+    """
+    text = os.environ.get("HEATMAP_DASHBOARD_MAX_FRAME_PIXELS", "")
+    try:
+        value = int(text) if text.strip() else MAX_FRAME_PIXELS
+    except ValueError:
+        from .errors import DashboardError
+
+        raise DashboardError("HEATMAP_DASHBOARD_MAX_FRAME_PIXELS must be a whole number of "
+                             "pixels, e.g. 16777216 (4096x4096).") from None
+    return max(1, value)
+
+
+MAX_FRAME_PIXELS = 4096 * 4096

@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 import cv2
 import numpy as np
 
+from .credentials import expand_env, mask_filled
+from .settings import max_frame_pixels
 from .errors import DashboardError
 
 log = logging.getLogger(__name__)
@@ -52,20 +54,35 @@ _SECRET_PARAMS = re.compile(
     r"[^&\s#]*")
 
 
+# A URL's path and query (after its scheme and host), to the next white space.
+_URL_REST = re.compile(r"(?P<path>(?<=://)[^\s?#]*)(?P<query>\?[^\s#]*)?")
+_QUERY_VALUE = re.compile(r"(?P<name>[^?&=\s]+)=[^&#\s]*")
+# A path part that looks like a key: 16 or more letters, digits, - and _, with both
+# letters and digits in it (a "/Streaming/Channels/101" is left as it is).
+_PATH_KEY = re.compile(r"(?<=/)(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{16,}(?=[/]|$)")
+
+
 def mask_secrets(text: str) -> str:
-    """Hide credentials in any text that may hold a URL: user and password, and every
-    parameter whose name says it is a secret.
+    """Hide credentials in any text that may hold a URL: user and password, the value of
+    every query parameter of a URL (a camera's `pw=`, `p=` or `code=` says nothing of what
+    it holds), path parts that look like keys, and outside URLs every parameter whose name
+    says it is a secret.
 
     Example:
         >>> mask_secrets("rtsp://admin:hunter2@10.0.0.5/live?token=abc&ch=1")
-        'rtsp://***@10.0.0.5/live?token=***&ch=1'
+        'rtsp://***@10.0.0.5/live?token=***&ch=***'
         >>> mask_secrets("rtsp://admin:p@ss/w rd@cam:554/live?api_key=k1&apikey=k2")
         'rtsp://***@cam:554/live?api_key=***&apikey=***'
-        >>> mask_secrets("postgresql://dash:pw@/counts?host=/run/postgresql")  # a socket
-        'postgresql://***@/counts?host=/run/postgresql'
+        >>> mask_secrets("http://cam/api/3f9a2b1c4d5e6f7a8b/mjpg and password=x")
+        'http://cam/api/***/mjpg and password=***'
     """
     text = _CREDENTIALS.sub(lambda m: m.group("scheme") + "***@", text)
-    return _SECRET_PARAMS.sub(lambda m: m.group("name") + "=***", text)
+    text = _URL_REST.sub(lambda m: _PATH_KEY.sub("***", m.group("path"))
+                         + _QUERY_VALUE.sub(r"\g<name>=***", m.group("query") or ""), text)
+    text = _SECRET_PARAMS.sub(lambda m: m.group("name") + "=***", text)
+    # Last: masking a filled-in host first would hide from the patterns above where the
+    # user and password end.
+    return mask_filled(text)
 
 
 class SecretFilter(logging.Filter):
@@ -138,6 +155,54 @@ class _Spec:
     name: str            # safe to show and log
 
 
+def is_webcam_index(text: str) -> bool:
+    """Whether a source names a webcam by its index: ASCII digits only (Python's own
+    isdigit() also takes other scripts' digits and superscripts, which name no device).
+
+    Example:
+        >>> is_webcam_index("0"), is_webcam_index("\u0663"), is_webcam_index("\u00b2")
+        (True, False, False)
+    """
+    return text.isascii() and text.isdigit()
+
+
+def check_address(address: str) -> None:
+    """Refuse a stream address this server may not reach: its scheme and host are checked
+    (`parse_spec`), and its host must be one HEATMAP_DASHBOARD_CAMERA_HOSTS names, if set.
+
+    Example:
+        >>> os.environ["HEATMAP_DASHBOARD_CAMERA_HOSTS"] = "cam1.local"
+        >>> check_address("rtsp://u:p@cam1.local/live")
+        >>> check_address("http://10.9.8.7:8625/leak?x=1")
+        Traceback (most recent call last):
+        dashboard.errors.DashboardError: http://10.9.8.7:8625/leak?x=***: this server may only reach the camera hosts cam1.local (HEATMAP_DASHBOARD_CAMERA_HOSTS).
+        >>> del os.environ["HEATMAP_DASHBOARD_CAMERA_HOSTS"]
+    """
+    from .settings import camera_hosts
+
+    spec = parse_spec(address)        # scheme and host checked, credentials masked
+    hosts = camera_hosts()
+    if spec.kind is SourceKind.STREAM and hosts \
+            and (urlsplit(address).hostname or "").lower() not in hosts:
+        raise DashboardError(f"{spec.name}: this server may only reach the camera hosts "
+                             f"{', '.join(hosts)} (HEATMAP_DASHBOARD_CAMERA_HOSTS).")
+
+
+def resolve_address(stored: str) -> str:
+    """What a camera opens, from what is stored: `${CAMERA_...}` variables filled in, then
+    checked (`check_address`) each time, so a camera saved before an allow-list was set, or
+    a variable that names another host, is refused at its next open.
+
+    Example:
+        >>> resolve_address("demo")
+        'demo'
+    """
+    address = expand_env(stored)
+    if "://" in address:
+        check_address(address)
+    return address
+
+
 def parse_spec(spec: str | int | Path) -> _Spec:
     """Classify what an operator typed; raise `DashboardError` for what cannot be a source.
 
@@ -154,7 +219,7 @@ def parse_spec(spec: str | int | Path) -> _Spec:
         return _Spec(SourceKind.FILE, str(demo_clip()), "demo clip")
     if text == BROWSER:
         return _Spec(SourceKind.BROWSER, None, "the browser's camera")
-    if text.isdigit():
+    if is_webcam_index(text):
         return _Spec(SourceKind.WEBCAM, int(text), f"webcam {text}")
     if "://" in text:
         name = mask_secrets(text)
@@ -208,7 +273,32 @@ def _open_capture(spec: _Spec, timeout_s: float) -> tuple[cv2.VideoCapture | Non
         if cap is not None:
             cap.release()
         return None, result.get("error") or "could not be opened"
+    too_large = oversized(int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                          int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    if too_large:
+        cap.release()        # before a frame of it is decoded or drawn
+        return None, too_large
     return cap, None
+
+
+OVERSIZED = "its pictures are "
+
+
+def oversized(width: int, height: int) -> str | None:
+    """Why a picture of this size is refused, or None: past HEATMAP_DASHBOARD_MAX_FRAME_PIXELS
+    (an 8192x8192 video took the whole server down in OpenCV once).
+
+    Example:
+        >>> oversized(1920, 1080)
+        >>> oversized(8192, 8192)[:60]
+        'its pictures are 8192x8192 (67.1 megapixels), more than this'
+    """
+    limit = max_frame_pixels()
+    if width * height <= limit:
+        return None
+    return (f"{OVERSIZED}{width}x{height} ({width * height / 1e6:.1f} megapixels), more "
+            f"than this server takes ({limit / 1e6:.1f} megapixels, "
+            "HEATMAP_DASHBOARD_MAX_FRAME_PIXELS): send it at a lower resolution")
 
 
 class _Frames:
@@ -596,6 +686,8 @@ def open_source(spec: str | int | Path, live: bool = True, open_timeout_s: float
                                    "camera is on.",
                 SourceKind.FILE: "Is it a video file OpenCV can decode (mp4, avi, mkv, "
                                  "webm...)?"}
+        if err and err.startswith(OVERSIZED):
+            raise DashboardError(f"Cannot take {parsed.name}: {err}.")
         raise DashboardError(f"Cannot open {parsed.name}: {err}. {hint[parsed.kind]}")
     if parsed.kind is SourceKind.FILE:
         ok, _ = cap.read()  # a file that opens but yields nothing is not a video

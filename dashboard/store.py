@@ -34,7 +34,7 @@ from .engine.alerts import Alert, AlertKind
 from .engine.dwell import Visit
 from .engine.zones import ClassCounts, CrossingEvent, ZoneCounts
 from .entities import (Camera, CameraId, CameraSettings, Presentation, ZoneId, ZoneSpec)
-from .errors import DashboardError
+from .errors import DashboardError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,6 @@ UNIQUE_INDEXES = (
     "(camera_id, zone_id, track_id, t, direction)",
     "CREATE UNIQUE INDEX IF NOT EXISTS visits_once ON visits "
     "(camera_id, zone_id, track_id, entered)")
-
-
-class StoreUnavailable(DashboardError):
-    """The database cannot be written now (disk full, read-only, gone); nothing was
-    changed. The API answers 503: the same request can work later."""
 
 
 def _reason(e: Exception) -> str:
@@ -176,6 +171,8 @@ class SQLiteStore:
         file that cannot be written (made read-only) still opens, for reading: the server
         runs and says so, and writes resume when it can write again (see `check`)."""
         try:
+            if self._on_disk:
+                owner_only(self.path)
             db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
             self._identity = self._stat()
         except (sqlite3.Error, OSError) as e:
@@ -734,6 +731,26 @@ def open_store(folder: Path) -> SQLiteStore:
     from .pgstore import PostgresStore
 
     return PostgresStore(url)
+
+
+def owner_only(path: str) -> None:
+    """Make the database readable by its owner only (logins, the audit log and camera
+    names are in it), before SQLite opens it: it gives its -wal and -shm files the
+    database file's mode.
+
+    Example:
+        >>> import tempfile
+        >>> p = os.path.join(tempfile.mkdtemp(), "db.sqlite"); owner_only(p)
+        >>> oct(os.stat(p).st_mode & 0o777)
+        '0o600'
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        for f in (path, path + "-wal", path + "-shm"):
+            if os.path.exists(f):
+                os.chmod(f, 0o600)
+    except PermissionError:
+        pass   # a file made read-only, or not ours: it opens for reading (see _connect)
 
 
 def csv_text(header: list[str], rows: Iterable[Iterable[Any]]) -> str:

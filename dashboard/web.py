@@ -79,6 +79,36 @@ class HostCheck:
         await self.app(scope, receive, send)
 
 
+# Sent with every answer: no other site may frame the pages (clickjacking), browsers take
+# each answer as the type it says it is, and links out carry no address of ours.
+SECURITY_HEADERS = [(b"x-frame-options", b"SAMEORIGIN"),
+                    (b"content-security-policy", b"frame-ancestors 'self'"),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin")]
+
+
+class SecurityHeaders:
+    """Adds `SECURITY_HEADERS` to every HTTP answer (pages, their files, the API, streams);
+    'self' and SAMEORIGIN, not 'none': the pages' own components are frames of this origin."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *((k, v) for k, v in SECURITY_HEADERS if k not in names)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 @asynccontextmanager
 async def lifespan(app: st.App) -> AsyncIterator[None]:
     setup_logging()
@@ -90,4 +120,5 @@ async def lifespan(app: st.App) -> AsyncIterator[None]:
 
 
 app = st.App(str(Path(__file__).with_name("app.py")), routes=ROUTES, lifespan=lifespan,
-             middleware=[Middleware(HostCheck), Middleware(AuthGate)])
+             middleware=[Middleware(SecurityHeaders), Middleware(HostCheck),
+                         Middleware(AuthGate)])

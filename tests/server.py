@@ -103,10 +103,11 @@ class DashboardServer:
                 headers: dict[str, str] | None = None, token: Any = "admin"
                 ) -> tuple[int, Any]:
         """(status, JSON or bytes) of one HTTP request, as the admin unless another `token`
-        (or None: as nobody) is given; error statuses are returned too."""
+        (or None: as nobody) is given; error statuses are returned too. A `body` of bytes
+        is sent as it is, anything else as JSON."""
         token = self.token if token == "admin" else token
         auth = {"Authorization": f"Bearer {token}"} if token else {}
-        data = None if body is None else json.dumps(body).encode()
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json", **auth,
                                               **(headers or {})})

@@ -135,4 +135,22 @@ def test_a_failed_camera_shows_its_reason_in_words(svc):
     click(at, f"open-{cam.id}")
     shown = " ".join(str(e.value) for e in [*at.error, *at.caption])
     assert "Cannot open" in shown and "hunter2" not in shown
-    assert "rtsp\\:\\/\\/\\*\\*\\*@127\\.0\\.0\\.1" in shown        # shown as typed, masked
+    # shown as typed, masked (a word joiner after "@": no mail link is made of it)
+    assert "rtsp\\:\\/\\/\\*\\*\\*@\u2060127\\.0\\.0\\.1" in shown
+
+
+def test_the_pages_defaults_are_the_settings_own(svc):
+    from dashboard.entities import CONFIRM_FRAMES, DEFAULT_SETTINGS, ZONE_ANCHOR
+
+    d = DEFAULT_SETTINGS
+    at = click(run(AppTest.from_file(APP, default_timeout=60)), "go-manage")
+    assert at.select_slider(key="add-imgsz").value == d.imgsz
+    assert at.slider(key="add-conf").value == pytest.approx(d.conf)
+    assert at.selectbox(key="add-tracker").value == d.tracker
+    assert at.selectbox(key="add-runtime").value == d.runtime
+    assert at.selectbox(key="add-anchor").value == d.heat_anchor
+    assert at.toggle(key="add-moving").value == d.heat_moving_only
+    assert at.toggle(key="add-fade").value == (d.half_life_s is not None)
+    at, _ = camera_page(svc)
+    assert at.selectbox(key="zone_anchor").value == ZONE_ANCHOR
+    assert at.number_input(key="zone_confirm").value == CONFIRM_FRAMES

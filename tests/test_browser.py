@@ -245,7 +245,8 @@ def test_names_typed_by_users_are_shown_as_text_never_as_markup(page, server):
             page.goto(server.url + path)
             page.get_by_text("onerror", exact=False).first.wait_for(timeout=60_000)
             page.wait_for_timeout(1500)
-            body = page.locator("body").inner_text()
+            # Word joiners (invisible) keep addresses in names from becoming links.
+            body = page.locator("body").inner_text().replace("\u2060", "")
             assert "<img src=x" in body and "**bold**" in body, path    # shown as typed
             assert page.evaluate("window.pwned") is None
             assert page.locator('img[src="x"]').count() == 0

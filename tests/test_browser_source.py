@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from camera_clip import CameraClip
-from dashboard.auth import NotAllowed, Role, User
+from dashboard.auth import Role, User
+from dashboard.errors import NotAllowed
 from dashboard.cli import main as cli_main
 from dashboard.entities import CameraState
 from dashboard.errors import DashboardError
@@ -217,7 +218,6 @@ def test_the_pages_sender_counts_only_for_a_logged_in_operator_and_says_why_not(
     from dashboard.ui import browser as page
 
     svc, tokens = shared
-    monkeypatch.setattr(page, "RECHECK_S", 0.0)        # looked up again at every call
     cam = svc.add_camera("Laptop", "browser", {"imgsz": 320}, enabled=False)
     img = np.full((180, 320, 3), 90, np.uint8)
 

@@ -19,7 +19,8 @@ from dashboard.demo.scene import write_clip
 from dashboard.engine.zones import CrossingEvent
 from dashboard.entities import CameraId, CameraState
 from dashboard.sources import open_source
-from dashboard.store import EventWriter, SQLiteStore, StoreUnavailable
+from dashboard.errors import StoreUnavailable
+from dashboard.store import EventWriter, SQLiteStore
 from faults import Tmpfs, faststart, fill, permissions_apply
 from helpers import wait_until
 
@@ -127,7 +128,8 @@ def test_a_replaced_database_is_kept_aside_and_ours_put_back(tmp_path):
 READ_ONLY_SCRIPT = textwrap.dedent('''
     import json, os, sys
     sys.path.insert(0, sys.argv[2])
-    from dashboard.store import SQLiteStore, StoreUnavailable
+    from dashboard.errors import StoreUnavailable
+    from dashboard.store import SQLiteStore
     from dashboard.engine.zones import CrossingEvent
     db, out = sys.argv[1], {}
     ev = lambda i: [CrossingEvent(1000.0 + i, "zone_a", i, "car", "in")]

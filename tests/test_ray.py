@@ -11,19 +11,31 @@ from server import DashboardServer
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 
-LINE = {"name": "door", "type": "line", "points": [[0.5, 0.39], [0.5, 0.99]]}
+LINE = {"name": "door", "type": "line", "points": [[0.5, 0.39], [0.5, 0.99]],
+        "wrong_way": True}        # every OUT crossing is an alert: to the webhook and MQTT
+PREFIX = "ray1"
 
 
 def test_a_camera_whose_node_dies_moves_to_the_other_with_its_counts(postgres, tmp_path):
+    import json
+    from contextlib import ExitStack
+
     import psycopg
 
+    from brokers import Listener, Mosquitto, Receiver
     from raycluster import RayCluster
 
     url = postgres.new_database()
+    outside = ExitStack()           # the webhook receiver and the broker, closed at the end
+    broker = outside.enter_context(Mosquitto(tmp_path))
+    heard = outside.enter_context(Listener(broker.port, f"{PREFIX}/#"))
+    hook = outside.enter_context(Receiver())
     cluster = RayCluster(HEATMAP_DASHBOARD_CACHE=str(tmp_path / "cache"), YOLO_OFFLINE="1")
     srv = DashboardServer(tmp_path / "data", demo=False, HEATMAP_DASHBOARD_DATABASE_URL=url,
                           HEATMAP_DASHBOARD_CACHE=str(tmp_path / "cache"),
-                          HEATMAP_DASHBOARD_RAY_ADDRESS="placeholder")
+                          HEATMAP_DASHBOARD_RAY_ADDRESS="placeholder",
+                          HEATMAP_DASHBOARD_WEBHOOK_URL=hook.url,
+                          HEATMAP_DASHBOARD_MQTT_URL=f"mqtt://127.0.0.1:{broker.port}/{PREFIX}")
     write_clip(srv.data / "media" / "clip.mp4", seconds=30, seed=11)       # 450 frames
     try:
         cluster.start()
@@ -72,6 +84,22 @@ def test_a_camera_whose_node_dies_moves_to_the_other_with_its_counts(postgres, t
             for cid, zid in cams.items():
                 rows = db.execute("SELECT COUNT(*) FROM events WHERE zone_id = %s", (zid,))
                 assert rows.fetchone()[0] == sum(counts[cid])
+        # Alerts and counts went out from the nodes, to the server's webhook and broker.
+        for cid, zid in cams.items():
+            alerts = {a["id"] for a in srv.get(f"/api/cameras/{cid}/alerts")[1]}
+            assert len(alerts) == counts[cid][1] > 0          # one per wrong-way crossing
+
+            def delivered() -> set[str]:
+                return {p["alert"]["id"] for p in hook.posts if p["camera"]["id"] == cid}
+
+            def published() -> tuple[int, int] | None:
+                last = heard.last(f"{PREFIX}/{cid}/{zid}/state")
+                return None if last is None else (json.loads(last)["in"],
+                                                  json.loads(last)["out"])
+
+            assert wait_until(lambda: alerts <= delivered(), 60), (alerts, delivered())
+            assert wait_until(lambda: published() == counts[cid], 60), published()
     finally:
         srv.stop()
         cluster.close()
+        outside.close()

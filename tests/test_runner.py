@@ -66,9 +66,18 @@ def test_runs_counts_and_stops_without_leaving_threads():
     ("no/such/file.mp4", {}, "not found"),
     ("demo", {"model": "missing.pt"}, "Model"),
     ("rtsp://u:secret@127.0.0.1:9/x", {}, "Cannot open"),
-    ("rtsp://u:${NO_SUCH_VAR_HERE}@127.0.0.1:9/x", {}, "NO_SUCH_VAR_HERE"),
+    ("rtsp://u:${CAMERA_NO_SUCH_VAR}@127.0.0.1:9/x", {}, "CAMERA_NO_SUCH_VAR"),
+    ("http://127.0.0.1:9/x?id=${CAMERA_RUNNER_SECRET}", {}, "Cannot open"),  # value masked
+    ("http://127.0.0.1:9/leak", {}, "may only reach the camera hosts"),       # saved before
+    ("rtsp://${CAMERA_RUNNER_HOST}/live", {}, "may only reach the camera hosts"),
 ])
-def test_bad_input_ends_in_a_failed_state_with_the_reason(source, settings, words):
+def test_bad_input_ends_in_a_failed_state_with_the_reason(source, settings, words,
+                                                          monkeypatch):
+    monkeypatch.setenv("CAMERA_RUNNER_SECRET", "secret-token-42")
+    # A host no other test names: a filled-in value is masked wherever it shows later on.
+    monkeypatch.setenv("CAMERA_RUNNER_HOST", "127.0.0.29:9")
+    if "/leak" in source or "RUNNER_HOST" in source:   # an allow-list set after saving
+        monkeypatch.setenv("HEATMAP_DASHBOARD_CAMERA_HOSTS", "cam1.local")
     p = runner(source, **settings)
     p.start()
     assert wait_until(lambda: p.snapshot().state is CameraState.FAILED, 30), p.snapshot()

@@ -73,7 +73,8 @@ def test_the_server_listens_on_loopback_only_and_refuses_foreign_hosts(tmp_path)
 
 
 def test_only_admins_upload_models_and_a_crafted_upload_never_runs(tmp_path):
-    from dashboard.auth import NotAllowed, Role, User
+    from dashboard.auth import Role, User
+    from dashboard.errors import NotAllowed
     from dashboard.entities import CameraState
     from dashboard.service import Service
     from dashboard.store import SQLiteStore

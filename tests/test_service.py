@@ -15,7 +15,8 @@ from dashboard.demo.scene import demo_clip, write_clip
 from dashboard.engine.zones import CrossingEvent
 from dashboard.entities import CameraState
 from dashboard.errors import DashboardError
-from dashboard.service import Conflict, NotFound, Service
+from dashboard.errors import Conflict, NotFound
+from dashboard.service import Service
 from dashboard.runner import RESUME_WARMUP_FRAMES
 
 

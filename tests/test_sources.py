@@ -183,6 +183,27 @@ def test_a_file_that_is_not_a_video_is_refused(tmp_path):
         open_source(junk)
 
 
+def test_a_video_larger_than_the_bound_is_refused_before_a_frame_is_decoded(tmp_path,
+                                                                            monkeypatch):
+    import cv2
+    import numpy as np
+
+    huge = tmp_path / "huge.avi"              # 8192x8192: it once crashed the server
+    writer = cv2.VideoWriter(str(huge), cv2.VideoWriter_fourcc(*"MJPG"), 5, (8192, 8192))
+    writer.write(np.zeros((8192, 8192, 3), np.uint8))
+    writer.release()
+    for live in (True, False):
+        with pytest.raises(DashboardError, match="8192x8192 .* more than this server takes"):
+            open_source(huge, live=live)
+    small = write_clip(tmp_path / "small.avi", seconds=1, seed=1, fps=FPS)
+    monkeypatch.setenv("HEATMAP_DASHBOARD_MAX_FRAME_PIXELS", str(640 * 360 - 1))
+    with pytest.raises(DashboardError, match="HEATMAP_DASHBOARD_MAX_FRAME_PIXELS"):
+        open_source(small, live=False)
+    monkeypatch.setenv("HEATMAP_DASHBOARD_MAX_FRAME_PIXELS", str(640 * 360))
+    with open_source(small, live=False) as src:
+        assert src.read(timeout_s=5) is not None
+
+
 def test_urls_nothing_answers_fail_within_the_open_timeout(silent_server):
     for url in (f"rtsp://127.0.0.1:{free_port()}/live",          # refused
                 f"rtsp://127.0.0.1:{silent_server}/live",         # accepts, never answers
@@ -203,7 +224,7 @@ def test_close_leaves_no_reader_thread_behind(clip):
 
 def test_mask_secrets_and_log_filter(caplog):
     assert mask_secrets("rtsp://a:b@h/x and http://u@h2/y?password=p&x=1") == \
-        "rtsp://***@h/x and http://***@h2/y?password=***&x=1"
+        "rtsp://***@h/x and http://***@h2/y?password=***&x=***"
     logger = logging.getLogger("test.mask")
     handler = logging.StreamHandler()
     handler.addFilter(SecretFilter())

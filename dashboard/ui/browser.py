@@ -8,9 +8,7 @@ or opened as http://localhost on the machine itself; the visitor allows the came
 from __future__ import annotations
 
 import logging
-import math
 import textwrap
-import time
 from typing import Any
 
 import cv2
@@ -18,14 +16,15 @@ import numpy as np
 import streamlit as st
 
 from dashboard.auth import Role
+from dashboard.errors import SessionEnded
 from dashboard.entities import Camera, new_id
 from dashboard.errors import DashboardError
 from dashboard.settings import ice_servers
-from dashboard.ui.common import cookie_token, plain, user_service
+from dashboard.service import UserService, shared_service
+from dashboard.ui.common import cookie_token, plain
 
 log = logging.getLogger(__name__)
 
-RECHECK_S = 1.0     # how often a sending page's login and role are looked up again
 # Enough to count people and cars; more costs the browser's upload and the server's decoding.
 CONSTRAINTS = {"video": {"width": {"ideal": 960}, "frameRate": {"ideal": 15, "max": 15}},
                "audio": False}
@@ -61,12 +60,12 @@ def notice(img: np.ndarray, text: str) -> np.ndarray:
 
 
 class Sender:
-    """The page's frame callback. It runs in the WebRTC thread, outside any page run, so it
-    holds the visitor's session token and looks their login and role up again every
-    `RECHECK_S`: a logout or a lost role stops the counting at once. It takes every frame
-    that arrived since its last call (streamlit-webrtc's plain frame callback would get only
-    the newest and drop the rest unseen: a tracker that misses frames miscounts), hands them
-    to the service in order (which checks the role again) and sends back the newest overlay.
+    """The page's frame callback. It runs in the WebRTC thread, outside any page run, with
+    the service as the visitor's session may use it: their login and role are looked up
+    again at every call, so a logout or a lost role stops the counting at once. It takes
+    every frame that arrived since its last call (streamlit-webrtc's plain frame callback
+    would get only the newest and drop the rest unseen: a tracker that misses frames
+    miscounts), hands them to the service in order and sends back the newest overlay.
 
     Example:
         >>> s = Sender(None, "cam_1")
@@ -77,8 +76,7 @@ class Sender:
     def __init__(self, token: str | None, cid: str) -> None:
         self.token, self.cid = token, cid
         self.id = new_id("browser")   # this page's own: one browser sends at a time
-        self._svc: Any = None
-        self._checked = -math.inf
+        self._svc: UserService | None = None     # the server's, on the first frame
 
     async def __call__(self, frames: list[Any]) -> list[Any]:
         import av
@@ -89,14 +87,14 @@ class Sender:
     def picture(self, images: list[np.ndarray]) -> np.ndarray:
         """Hand these frames in, in order; what to send back: the newest overlay, or the
         last frame with why it was not counted written on it."""
-        now = time.monotonic()
-        if now - self._checked >= RECHECK_S:
-            self._svc, self._checked = user_service(self.token), now
         last = images[-1]
         if self._svc is None:
+            self._svc = shared_service().as_session(self.token)
+        try:
+            if not self._svc.user.role.allows(Role.OPERATOR):   # the role was taken away
+                return notice(last, "Only an operator's camera is counted: ask an admin.")
+        except SessionEnded:
             return notice(last, "Your session has ended: log in again.")
-        if not self._svc.user.role.allows(Role.OPERATOR):   # the role was taken away
-            return notice(last, "Only an operator's camera is counted: ask an admin.")
         overlay = None
         try:
             for img in images:

@@ -4,17 +4,19 @@ from __future__ import annotations
 import datetime
 import html
 import time
+from typing import Any
 
 import cv2
 import streamlit as st
 
 from dashboard.canvas import CanvasScale, fabric_object, newest_shape, unit_points
-from dashboard.entities import COLORMAPS, Anchor, Camera, CameraState, ZoneKind, ZoneSpec
-from dashboard.errors import DashboardError
+from dashboard.entities import (COLORMAPS, CONFIRM_FRAMES, CONFIRM_RANGE, ZONE_ANCHOR, Anchor,
+                                Camera, CameraState, ZoneKind, ZoneSpec)
+from dashboard.errors import DashboardError, NotAllowed
 from dashboard.service import UserService
 from dashboard.auth import Role
-from dashboard.ui.common import (can, chosen_camera, counts_table, plain, service,
-                                 state_line, when)
+from dashboard.ui.common import (can, chosen_camera, counts_table, guarded, plain, refreshed,
+                                 service, state_line, when)
 
 REFRESH_S = 1.0
 # The crossings chart: how far back, per what, and how a bucket's start is written.
@@ -24,6 +26,7 @@ CHART_RANGES = {"last hour, per minute": (3600, "minute", "%H:%M"),
 CANVAS_MAX_W = 560   # fits the main column at 1024 px with the sidebar open
 
 
+@guarded
 def page() -> None:
     svc = service()
     cam = chosen_camera(svc)
@@ -42,12 +45,14 @@ def page() -> None:
     exports(svc, cam)
 
 
-@st.fragment(run_every=2.0)
+@refreshed(2.0)
 def controls(svc: UserService, cid: str) -> None:
     """Start, Stop, Reset reflecting the camera's real state (refreshed every 2 s)."""
     try:
         cam = svc.camera(cid)
-    except DashboardError:
+    except NotAllowed:
+        raise                  # the page's watchman reruns it (see `refreshed`)
+    except DashboardError:     # the camera was removed: the page shows another
         st.rerun()
     status = svc.status(cid)
     st.caption(state_line(status))
@@ -108,7 +113,7 @@ def mjpeg(cam: Camera) -> None:
                 'background:#222">', unsafe_allow_html=True)
 
 
-@st.fragment(run_every=REFRESH_S)
+@refreshed(REFRESH_S)
 def figures(svc: UserService, cid: str, chart: str = next(iter(CHART_RANGES))) -> None:
     """Counts per zone, health, crossings per minute and the latest crossings."""
     try:
@@ -141,9 +146,7 @@ def figures(svc: UserService, cid: str, chart: str = next(iter(CHART_RANGES))) -
             totals[(r["start"], r["zone"])] += r["in"] + r["out"]
         st.caption(f"Crossings per {interval} ({chart.split(',')[0]}, times in "
                    f"{time.strftime('%Z')})")
-        st.bar_chart({interval: [time.strftime(fmt, time.localtime(m)) for m in starts],
-                      **{z: [totals.get((m, z), 0) for m in starts] for z in zones}},
-                     x=interval, y=zones, height=200)
+        st.bar_chart(crossings_frame(starts, zones, totals, interval, fmt), height=200)
     dwell_figures(svc, cid, span, chart.split(",")[0])
     alerts = svc.recent_alerts(cid, 6)
     if alerts:
@@ -160,6 +163,23 @@ def figures(svc: UserService, cid: str, chart: str = next(iter(CHART_RANGES))) -
                       "class": [e["class"] for e in events],
                       "dir": [e["direction"] for e in events]},
                      hide_index=True, width="stretch", height=180)
+
+
+def crossings_frame(starts: list[float], zones: list[str],
+                    totals: dict[tuple[float, str], int], interval: str, fmt: str) -> Any:
+    """The chart's table: one row per bucket (its start written with `fmt`, as the index:
+    a zone called "minute" is a column like any other, never the time axis), one column per
+    zone.
+
+    Example:
+        >>> crossings_frame([1.5e9], ["minute"], {(1.5e9, "minute"): 3}, "minute", "%Y").to_dict()
+        {'minute': {'2017': 3}}
+    """
+    import pandas as pd
+
+    index = pd.Index([time.strftime(fmt, time.localtime(m)) for m in starts], name=interval)
+    return pd.DataFrame({z: [totals.get((m, z), 0) for m in starts] for z in zones},
+                        index=index)
 
 
 def alert_text(a: dict) -> str:
@@ -248,9 +268,10 @@ def draw_new(svc: UserService, cam: Camera, specs: list, bg, scale: CanvasScale)
                          "heated (a flag in the wind, a screen, a road behind the door).")
     shape_mode = "polygon" if mode == "Mask" else mode.lower()
     name = c2.text_input("Zone name", key="zone_name", placeholder="e.g. door", max_chars=80)
-    anchor = c3.selectbox("Counts by", list(Anchor), key="zone_anchor",
-                          format_func=lambda a: a.label)
-    confirm = c4.number_input("Confirm frames", 1, 30, 2, key="zone_confirm")
+    anchor = c3.selectbox("Counts by", list(Anchor), list(Anchor).index(ZONE_ANCHOR),
+                          key="zone_anchor", format_func=lambda a: a.label)
+    confirm = c4.number_input("Confirm frames", *CONFIRM_RANGE, CONFIRM_FRAMES,
+                              key="zone_confirm")
     canvas_key = f"canvas-{cam.id}-{st.session_state.get('canvas_gen', 0)}"
     result = st_canvas(background_image=Image.fromarray(bg), height=scale.canvas_h,
                        width=scale.canvas_w, drawing_mode=shape_mode, stroke_width=3,
@@ -378,7 +399,8 @@ def zone_rules(svc: UserService, cam: Camera, z: ZoneSpec) -> None:
     stay)."""
     anchor = st.selectbox("Counts by", list(Anchor), index=list(Anchor).index(z.anchor),
                           format_func=lambda a: a.label, key=f"anchor-{z.id}")
-    confirm = st.number_input("Confirm frames", 1, 30, z.confirm_frames, key=f"confirm-{z.id}")
+    confirm = st.number_input("Confirm frames", *CONFIRM_RANGE, z.confirm_frames,
+                              key=f"confirm-{z.id}")
     classes = st.text_input("Classes counted", ", ".join(z.classes or ()),
                             key=f"classes-{z.id}", placeholder="all",
                             help="Comma-separated class names; empty counts every class")

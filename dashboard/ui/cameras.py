@@ -11,7 +11,7 @@ from dashboard.errors import DashboardError
 from dashboard.sources import BROWSER
 from dashboard.service import UserService
 from dashboard.auth import Role
-from dashboard.ui.common import can, open_camera, plain, service, state_line
+from dashboard.ui.common import can, guarded, open_camera, plain, service, state_line
 
 SOURCE_KINDS = ["Demo clip", "Video file on the server", "Upload a video", "Webcam",
                 "Camera URL", "This browser's camera"]
@@ -125,6 +125,7 @@ def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[s
             "pacing": pacing.value, "loop": loop}
 
 
+@guarded
 def page() -> None:
     svc = service()
     st.subheader("Manage cameras", anchor=False)

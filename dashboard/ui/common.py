@@ -1,12 +1,15 @@
 """What every page shares: the service, the chosen camera, and text that stays text."""
 from __future__ import annotations
 
+import functools
 import re
 import time
+from typing import Callable, ParamSpec
 
 import streamlit as st
 
 from dashboard.auth import Role, User
+from dashboard.errors import NotAllowed, SessionEnded
 from dashboard.entities import Camera, CameraState
 from dashboard.gate import COOKIE
 from dashboard.service import CameraStatus, UserService, ZoneFigures, shared_service
@@ -15,6 +18,9 @@ STATE_COLORS = {CameraState.LIVE: "green", CameraState.LOADING: "orange",
                 CameraState.CONNECTING: "orange", CameraState.RECONNECTING: "orange",
                 CameraState.WAITING: "blue",
                 CameraState.ENDED: "gray", CameraState.STOPPED: "gray", CameraState.FAILED: "red"}
+P = ParamSpec("P")
+BUILT_FOR = "page_built_for_role"     # session state: the role the page was built for
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|www)(?=[:.])")   # what GFM makes a link of
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -27,31 +33,75 @@ def current_user() -> User | None:
     return shared_service().user_for(cookie_token())
 
 
-def user_service(token: str | None) -> UserService | None:
-    """The service as the holder of this session token may use it; None once the session
-    has ended (logged out, expired, user removed). For work that outlives a page's run,
-    such as a browser camera's frames: it looks the user and their role up again.
-
-    Example:
-        >>> user_service(None) is None  # doctest: +SKIP
-        True
-    """
-    user = shared_service().user_for(token)
-    return None if user is None else shared_service().as_user(user)
-
-
 def service() -> UserService:
-    """The server's one service as this visitor may use it: every call is checked against
-    their role on the server (buttons a role may not use are hidden as a courtesy only)."""
+    """The server's one service as this visitor's session may use it: every call looks
+    the session's user and role up again on the server, when it acts (so a fragment or a
+    button kept by an open page loses its powers with a logout, a password change, a
+    removal or a demotion); buttons a role may not use are hidden as a courtesy only.
+    `SessionEnded` when the login has ended already: `guarded` pages say so."""
     from dashboard.web import setup_logging
 
     setup_logging()
-    user = current_user()
-    if user is None:
-        st.warning("Your session has ended: log in again.")
-        st.markdown('<a href="/login" target="_self">Log in</a>', unsafe_allow_html=True)
-        st.stop()
-    return shared_service().as_user(user)
+    svc = shared_service().as_session(cookie_token())
+    # Looked up now: a page of a session that ended shows nothing else; the role the page
+    # is built for is kept, so its refreshing parts notice when it changes.
+    st.session_state[BUILT_FOR] = svc.user.role
+    return svc
+
+
+def guarded(fn: Callable[P, None]) -> Callable[P, None]:
+    """A page that says "log in again" when the session behind it has ended and "not
+    allowed" in words when a role is refused, instead of failing. (It returns normally,
+    so Streamlit clears what the page showed before: `st.stop()` would leave it.)
+
+    Example:
+        >>> @guarded
+        ... def page() -> None: ...
+        >>> page.__name__
+        'page'
+    """
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            fn(*args, **kwargs)
+        except SessionEnded:
+            st.warning("Your session has ended: log in again.")
+            st.markdown('<a href="/login" target="_self">Log in</a>', unsafe_allow_html=True)
+        except NotAllowed as e:
+            st.error(plain(e), icon=":material/block:")
+    return run
+
+
+def refreshed(every_s: float, watch: bool = False
+              ) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """A part of a page that runs again every `every_s` seconds (a Streamlit fragment); a
+    refused role is said in words. One part of each page is its watchman (`watch`): when
+    the session behind the page has ended or its role has changed, it reruns the whole page
+    (which then says "log in again", or shows what the new role may do). Only one: several
+    parts asking for a whole-page rerun at once could blank the page in the browser. The
+    others show nothing more once the session has ended.
+
+    Example:
+        >>> @refreshed(2.0)
+        ... def part() -> None: ...
+        >>> callable(part)
+        True
+    """
+    def wrap(fn: Callable[P, None]) -> Callable[P, None]:
+        @functools.wraps(fn)
+        def run(*args: P.args, **kwargs: P.kwargs) -> None:
+            if watch:
+                user = current_user()
+                if user is None or user.role is not st.session_state.get(BUILT_FOR):
+                    st.rerun()        # the whole page, not one part of it
+            try:
+                fn(*args, **kwargs)
+            except SessionEnded:
+                return                # the watchman reruns the page within `every_s`
+            except NotAllowed as e:
+                st.error(plain(e), icon=":material/block:")
+        return st.fragment(run_every=every_s)(run)
+    return wrap
 
 
 def can(svc: UserService, role: Role) -> bool:
@@ -61,13 +111,19 @@ def can(svc: UserService, role: Role) -> bool:
 
 def plain(text: object) -> str:
     """Text for Streamlit's Markdown-reading widgets, shown as typed: names, sources and
-    file names never become links, pictures, formatting or HTML.
+    file names never become links, pictures, formatting or HTML. Markdown is escaped; and
+    since GitHub-flavoured Markdown also turns bare addresses into links after that
+    (http://..., www...., name@host), an invisible word joiner (U+2060) goes where it
+    breaks them.
 
     Example:
-        >>> plain("rtsp://***@cam/live ![x](http://e/y.png)")
-        'rtsp\\\\:\\\\/\\\\/\\\\*\\\\*\\\\*@cam\\\\/live \\\\!\\\\[x\\\\]\\\\(http\\\\:\\\\/\\\\/e\\\\/y\\\\.png\\\\)'
+        >>> plain("![x](y.png) *b*")
+        '\\\\!\\\\[x\\\\]\\\\(y\\\\.png\\\\) \\\\*b\\\\*'
+        >>> plain('=HYPERLINK("http://e.example")').count("\u2060"), plain("a@b.example")
+        (1, 'a@\u2060b\\\\.example')
     """
-    return _MARKDOWN.sub(r"\\\1", str(text)).replace("/", "\\/")
+    text = _AUTOLINK.sub("\\1\u2060", str(text)).replace("@", "@\u2060")
+    return _MARKDOWN.sub(r"\\\1", text).replace("/", "\\/")
 
 
 def state_line(s: CameraStatus) -> str:
@@ -89,7 +145,7 @@ def state_line(s: CameraStatus) -> str:
     return text
 
 
-@st.fragment(run_every=2)
+@refreshed(2.0, watch=True)
 def health_banner(svc: UserService) -> None:
     """A red line on every page while the database cannot be written."""
     text = svc.store_health()

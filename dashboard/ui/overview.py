@@ -6,12 +6,14 @@ import streamlit as st
 from dashboard.errors import DashboardError
 from dashboard.service import UserService
 from dashboard.auth import Role
-from dashboard.ui.common import can, counts_table, open_camera, plain, service, state_line
+from dashboard.ui.common import (can, counts_table, guarded, open_camera, plain, refreshed,
+                                 service, state_line)
 
 COLUMNS = 3
 REFRESH_S = 1.5
 
 
+@guarded
 def page() -> None:
     svc = service()
     cams = svc.cameras()
@@ -33,7 +35,7 @@ def page() -> None:
                     open_camera(cam.id)
 
 
-@st.fragment(run_every=REFRESH_S)
+@refreshed(REFRESH_S)
 def tile(svc: UserService, cid: str) -> None:
     """A refreshed still rather than a stream per tile: a browser keeps only six
     connections to a server, and a wall of streams would take them all."""

@@ -5,11 +5,13 @@ import streamlit as st
 
 from dashboard.auth import Role
 from dashboard.errors import DashboardError
-from dashboard.ui.common import can, plain, service
+from dashboard.service import UserService
+from dashboard.ui.common import can, guarded, plain, service
 
 ROLES = [r.value for r in Role]
 
 
+@guarded
 def page() -> None:
     svc = service()
     st.subheader("Users", anchor=False)
@@ -63,3 +65,22 @@ def page() -> None:
                   "action": [r["action"] for r in log], "target": [r["target"] for r in log],
                   "ok": [r["ok"] for r in log], "detail": [r["detail"] for r in log]},
                  hide_index=True, width="stretch", height=400)
+
+
+def my_password(svc: UserService) -> None:
+    """Any user's own password, in a popover of the sidebar: the current one, then the new
+    one; every session of theirs ends (this page's too), so they log in again."""
+    with st.popover("Change my password"):
+        old = st.text_input("Current password", type="password", key="my-old-password")
+        new = st.text_input("New password (8 or more characters)", type="password",
+                            key="my-new-password")
+        if st.button("Change my password", type="primary", key="my-password"):
+            try:
+                svc.change_my_password(old, new)
+            except DashboardError as e:
+                st.error(plain(e))
+            else:
+                st.success("Password changed. Every session of yours has ended: log in "
+                           "again with the new one.")
+                st.markdown('<a href="/login" target="_self">Log in</a>',
+                            unsafe_allow_html=True)
