@@ -18,6 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from .errors import DashboardError, LoginFailed, StoreUnavailable
 from .store import SQLiteStore
@@ -75,11 +76,13 @@ class Auth:
         User(name='ann', role=<Role.OPERATOR: 'operator'>)
     """
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: SQLiteStore, hasher: Any = None) -> None:
+        """`hasher`: argon2's `PasswordHasher` with its recommended cost, unless one is
+        handed in (tests that check hundreds of passwords use a cheaper one)."""
         from argon2 import PasswordHasher
 
         self.store = store
-        self._hasher = PasswordHasher()
+        self._hasher = hasher or PasswordHasher()
         self._fails: dict[str, deque[float]] = {}
         self._locked: dict[str, float] = {}
         self._trying: dict[str, int] = {}     # tries being checked now, per key

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from .auth import Auth, Role, User
 from .credentials import SourceVault, env_names, expand_env
@@ -126,6 +126,28 @@ class CameraStatus:
         return d
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def needs(role: Role, audited: bool | None = None) -> Callable[[F], F]:
+    """Declare, on a use case itself, the least role that may call it through a
+    `UserService` (checked each time it acts; a method without it is refused to everyone).
+    Changes (anything an operator or admin may do) go to the audit log, unless `audited`
+    says otherwise (reads of admin data, frames many times a second).
+
+    Example:
+        >>> @needs(Role.OPERATOR)
+        ... def stop(self, cid): ...
+        >>> stop.needs, stop.audited
+        (<Role.OPERATOR: 'operator'>, True)
+    """
+    def mark(fn: F) -> F:
+        fn.needs = role                                          # type: ignore[attr-defined]
+        fn.audited = role is not Role.VIEWER if audited is None else audited  # type: ignore[attr-defined]
+        return fn
+    return mark
+
+
 class Service:
     """Cameras, zones, counts, events, exports and pictures, by id.
 
@@ -208,6 +230,7 @@ class Service:
             except Exception:   # noqa: BLE001 - the watch must outlive any one bad round
                 log.exception("store watch")
 
+    @needs(Role.VIEWER)
     def store_health(self) -> str | None:
         """What is wrong with the database now, in words, or None when all is well.
 
@@ -225,6 +248,7 @@ class Service:
         return f"database: {fault or 'catching up'}" + \
             (f", {waiting} counted events waiting" if waiting else "")
 
+    @needs(Role.VIEWER)
     def integrations_health(self) -> str | None:
         """What is wrong with the webhook or MQTT delivery now, or None."""
         return self.integrations.status()
@@ -247,10 +271,12 @@ class Service:
         log.info("created the demo camera %s", cam.id)
 
     # -- cameras --------------------------------------------------------------------------
+    @needs(Role.VIEWER)
     def cameras(self) -> list[Camera]:
         with self._lock:
             return list(self._cameras.values())
 
+    @needs(Role.VIEWER)
     def camera(self, cid: str) -> Camera:
         with self._lock:
             cam = self._cameras.get(CameraId(cid))
@@ -299,6 +325,7 @@ class Service:
                                  "its name.") from None
         return str(path)
 
+    @needs(Role.ADMIN)
     def save_upload(self, name: str, data: bytes) -> str:
         """Keep an uploaded video in the media folder's uploads/, named by its content's
         hash (the same file uploaded twice is kept once; a name says nothing); returns
@@ -308,6 +335,7 @@ class Service:
             raise DashboardError("Upload a video file (mp4, avi, mkv, mov, webm).")
         return keep_by_hash(self.media / "uploads", data, suffix)
 
+    @needs(Role.ADMIN)
     def save_model(self, name: str, data: bytes) -> str:
         """Keep an uploaded model (.pt or .onnx) in the data directory's models/, named by
         its content's hash (a name says nothing; the same file is kept once); returns the
@@ -328,6 +356,7 @@ class Service:
                 f.unlink(missing_ok=True)
                 log.info("removed the unused upload %s", f.name)
 
+    @needs(Role.ADMIN)
     def add_camera(self, name: Any, source: Any, settings: dict[str, Any] | None = None,
                    presentation: dict[str, Any] | None = None, enabled: bool = True,
                    start: bool = True) -> Camera:
@@ -349,6 +378,7 @@ class Service:
             runner.start()
         return cam
 
+    @needs(Role.ADMIN)
     def update_camera(self, cid: str, name: Any = None, source: Any = None,
                       settings: dict[str, Any] | None = None,
                       presentation: dict[str, Any] | None = None) -> Camera:
@@ -385,6 +415,7 @@ class Service:
             runner.start()
         return new
 
+    @needs(Role.ADMIN)
     def remove_camera(self, cid: str) -> None:
         """Stop a camera and archive it with its zones and counts."""
         with self._lock:
@@ -409,6 +440,7 @@ class Service:
                 log.warning("camera %s: %s, but a restart will not remember it (the database "
                             "cannot be written)", cam.id, "started" if enabled else "stopped")
 
+    @needs(Role.OPERATOR)
     def start(self, cid: str) -> CameraStatus:
         """Enable a camera and start it; it starts again after a server restart."""
         cam = self.camera(cid)
@@ -416,6 +448,7 @@ class Service:
         self._runners[cam.id].start()
         return self.status(cid)
 
+    @needs(Role.OPERATOR)
     def stop(self, cid: str) -> CameraStatus:
         """Disable a camera and stop it until Start; counts are kept."""
         cam = self.camera(cid)
@@ -423,15 +456,18 @@ class Service:
         self._runners[cam.id].stop()
         return self.status(cid)
 
+    @needs(Role.OPERATOR)
     def reset(self, cid: str) -> None:
         """Counts, events and heat to zero; the old ones are archived, not deleted."""
         self._runner(cid).reset()
         log.info("camera %s reset", cid)
 
+    @needs(Role.VIEWER)
     def status(self, cid: str) -> CameraStatus:
         runner = self._runner(cid)
         return CameraStatus.of(runner.snapshot(), runner.store_status())
 
+    @needs(Role.OPERATOR, audited=False)
     def push_frame(self, cid: str, sender: str, image: Any) -> Any:
         """Count a frame of the camera of the browser that has this camera's page open
         (`sender`: that page's own random id; one browser at a time). Returns the picture to
@@ -451,10 +487,12 @@ class Service:
         return None if picture is None else picture[0]
 
     # -- zones ----------------------------------------------------------------------------
+    @needs(Role.VIEWER)
     def zones(self, cid: str) -> list[ZoneSpec]:
         self.camera(cid)
         return self._runners[CameraId(cid)].zone_specs()
 
+    @needs(Role.VIEWER)
     def zone(self, cid: str, zid: str) -> ZoneSpec:
         for z in self.zones(cid):
             if z.id == zid:
@@ -468,6 +506,7 @@ class Service:
     def _put_zones(self, cid: str, specs: list[ZoneSpec]) -> None:
         self._runners[CameraId(cid)].set_zones(specs)
 
+    @needs(Role.OPERATOR)
     def add_zone(self, cid: str, name: Any, kind: Any, points: Any,
                  anchor: Any = ZONE_ANCHOR, confirm_frames: Any = CONFIRM_FRAMES,
                  **rules: Any) -> ZoneSpec:
@@ -481,6 +520,7 @@ class Service:
         log.info("camera %s: zone %s added (%s)", cid, spec.id, spec.name)
         return spec
 
+    @needs(Role.OPERATOR)
     def update_zone(self, cid: str, zid: str, **changes: Any) -> ZoneSpec:
         """Rename, reshape or change a zone's rules; its id and counts stay."""
         with self._lock:
@@ -490,6 +530,7 @@ class Service:
             self._put_zones(cid, [new if z.id == zid else z for z in self.zones(cid)])
         return new
 
+    @needs(Role.OPERATOR)
     def flip_zone(self, cid: str, zid: str) -> ZoneSpec:
         """Swap a line's IN and OUT sides for future crossings."""
         with self._lock:
@@ -498,6 +539,7 @@ class Service:
             self._put_zones(cid, [new if z.id == zid else z for z in self.zones(cid)])
         return new
 
+    @needs(Role.OPERATOR)
     def delete_zone(self, cid: str, zid: str) -> None:
         """Remove a zone; its counts are archived under its id, never given to another
         (`restore_zone` brings it back with them)."""
@@ -507,6 +549,7 @@ class Service:
             self._put_zones(cid, [z for z in self.zones(cid) if z.id != zid])
         log.info("camera %s: zone %s deleted", cid, zid)
 
+    @needs(Role.OPERATOR)
     def restore_zone(self, cid: str, zid: str) -> ZoneSpec:
         """Undo a delete: the zone is back with its id and its counts (unless its name was
         taken meanwhile: then rename that one first)."""
@@ -530,6 +573,7 @@ class Service:
         return spec
 
     # -- figures --------------------------------------------------------------------------
+    @needs(Role.VIEWER)
     def counts(self, cid: str) -> list[ZoneFigures]:
         """Every zone's in, out, occupancy and per-class counts, in the zones' order."""
         snap = self._runner(cid).snapshot()
@@ -538,6 +582,7 @@ class Service:
                             z.limit, z.id in alerting)
                 for z in self.zones(cid) if z.kind.counts]
 
+    @needs(Role.VIEWER)
     def dwell(self, cid: str, since: float | None = None, until: float | None = None
               ) -> list[dict[str, Any]]:
         """Per area: visits that ended in [since, until) with their average and longest
@@ -568,6 +613,7 @@ class Service:
                                    for v in snap.inside.get(z.id, [])]})
         return out
 
+    @needs(Role.VIEWER)
     def visits(self, cid: str, since: float | None = None, until: float | None = None,
                limit: int = 1000) -> list[dict[str, Any]]:
         """Finished visits (camera, zone, track, class, entered, left, seconds), oldest
@@ -580,6 +626,7 @@ class Service:
                  "class": v.cls_name, "entered": v.entered, "left": v.left,
                  "seconds": round(v.seconds, 3)} for v in rows]
 
+    @needs(Role.VIEWER)
     def visits_csv(self, cid: str, since: float | None = None, until: float | None = None
                    ) -> str:
         cam = self.camera(cid)
@@ -589,6 +636,7 @@ class Service:
                           iso(v["entered"]), iso(v["left"]), f"{v['seconds']:.1f}"]
                          for v in self.visits(cid, since, until, 10_000_000)))
 
+    @needs(Role.VIEWER)
     def alerts(self, cid: str, since: float | None = None, limit: int = 100
                ) -> list[dict[str, Any]]:
         """Alerts going on now and those started since `since`, newest first."""
@@ -598,6 +646,7 @@ class Service:
                  "active": a.active}
                 for a in self.store.alerts(CameraId(cid), since, max(1, min(int(limit), 10_000)))]
 
+    @needs(Role.VIEWER)
     def recent_alerts(self, cid: str, n: int = 10) -> list[dict[str, Any]]:
         """The newest alerts of this run, newest first (from memory, for the page)."""
         names = self._names(cid)
@@ -607,6 +656,7 @@ class Service:
     def _names(self, cid: str) -> dict[str, str]:
         return {z.id: z.name for z in self.zones(cid)}
 
+    @needs(Role.VIEWER)
     def events(self, cid: str, since: float | None = None, until: float | None = None,
                limit: int = 100) -> list[dict[str, Any]]:
         """Stored crossings, oldest first from `since`, or the newest `limit` without it."""
@@ -620,6 +670,7 @@ class Service:
                  "track_id": e.track_id, "class": e.cls_name, "direction": e.direction}
                 for e in rows]
 
+    @needs(Role.VIEWER)
     def recent_events(self, cid: str, n: int = 10) -> list[dict[str, Any]]:
         """The newest crossings, newest first (from memory: no database read per refresh)."""
         names = self._names(cid)
@@ -627,6 +678,7 @@ class Service:
                  "class": e.cls_name, "direction": e.direction}
                 for e in self._runner(cid).recent_events(n)]
 
+    @needs(Role.VIEWER)
     def series(self, cid: str, interval: str = "minute", since: float | None = None,
                until: float | None = None) -> list[dict[str, Any]]:
         """Crossings per minute, hour or day and zone: start, zone, class, in, out. Hours
@@ -640,6 +692,7 @@ class Service:
                 for b, z, c, i, o in self.store.series(CameraId(cid), interval, since, until,
                                                        offset)]
 
+    @needs(Role.VIEWER)
     def events_csv(self, cid: str, since: float | None = None, until: float | None = None
                    ) -> str:
         rows = self.events(cid, since if since is not None else -1e18, until, limit=10_000_000)
@@ -647,31 +700,37 @@ class Service:
                         ([r["time"], f"{r['t']:.3f}", r["zone"], r["zone_id"], r["track_id"],
                           r["class"], r["direction"]] for r in rows))
 
+    @needs(Role.VIEWER)
     def counts_csv(self, cid: str, interval: str = "minute", since: float | None = None,
                    until: float | None = None) -> str:
         return csv_text(["start", "zone", "zone_id", "class", "in", "out"],
                         ([iso(r["start"]), r["zone"], r["zone_id"], r["class"], r["in"], r["out"]]
                          for r in self.series(cid, interval, since, until)))
 
+    @needs(Role.VIEWER)
     def counts_json(self, cid: str) -> str:
         cam = self.camera(cid)
         return json.dumps({"camera": {"id": cam.id, "name": cam.name},
                            "zones": [f.to_dict() for f in self.counts(cid)]}, indent=2)
 
     # -- pictures -------------------------------------------------------------------------
+    @needs(Role.VIEWER)
     def jpeg(self, cid: str) -> bytes | None:
         """The newest overlay frame as JPEG (None before the first frame)."""
         return self._runner(cid).jpeg()
 
+    @needs(Role.VIEWER)
     def frame_index(self, cid: str) -> int:
         """Grows with every new frame: a stream sends a part when it changes."""
         return self._runner(cid).snapshot().frame_index
 
+    @needs(Role.VIEWER)
     def still(self, cid: str) -> Any:
         """The newest raw frame (BGR array) to draw zones on; for a camera that has shown
         none yet, one frame is read from its source (`DashboardError` if it cannot be)."""
         return self._runner(cid).still()
 
+    @needs(Role.VIEWER)
     def with_zones(self, cid: str, img: Any) -> Any:
         """A copy of a picture of this camera with its zones and their counts drawn."""
         from .engine.overlay import draw_zones
@@ -684,17 +743,20 @@ class Service:
                    [zone.points for z, zone in zones if not z.kind.counts])
         return img
 
+    @needs(Role.VIEWER)
     def heat_png(self, cid: str, over_scene: bool = True) -> bytes | None:
         """The heatmap as PNG with its legend: over the camera's newest frame with the zones
         (the scene stays readable: heat is translucent, no heat leaves pixels untouched), or
         the heat alone."""
         return self._runner(cid).heat_bytes("scene" if over_scene else "png")
 
+    @needs(Role.VIEWER)
     def heat_legend(self, cid: str, width: int = 640) -> Any:
         """What the heat's colours mean for this camera, as a BGR strip `width` wide."""
         cam = self.camera(cid)
         return HeatmapAccumulator(cam.presentation.heatmap_config(cam.settings)).legend(width)
 
+    @needs(Role.VIEWER)
     def heat_npz(self, cid: str) -> bytes | None:
         return self._runner(cid).heat_bytes("npz")
 
@@ -720,21 +782,27 @@ class Service:
         if user is not None:
             self.store.audit(user.name, "logout", "")
 
+    @needs(Role.ADMIN, audited=False)
     def users(self) -> list[User]:
         return self.auth.users()
 
+    @needs(Role.ADMIN)
     def add_user(self, name: str, password: str, role: str) -> None:
         self.auth.add_user(name, password, role)
 
+    @needs(Role.ADMIN)
     def set_role(self, name: str, role: str) -> None:
         self.auth.set_role(name, role)
 
+    @needs(Role.ADMIN)
     def set_password(self, name: str, password: str) -> None:
         self.auth.set_password(name, password)
 
+    @needs(Role.ADMIN)
     def remove_user(self, name: str) -> None:
         self.auth.remove_user(name)
 
+    @needs(Role.ADMIN, audited=False)
     def audit_log(self, limit: int = 200) -> list[dict[str, Any]]:
         return self.store.audit_log(limit)
 
@@ -778,25 +846,6 @@ class Service:
         self.integrations.close()
 
 
-# The least role each call needs; a call not listed here is refused to everyone.
-NEEDS: dict[str, Role] = {
-    **{m: Role.VIEWER for m in (
-        "cameras", "camera", "status", "zones", "zone", "counts", "events", "recent_events",
-        "series", "events_csv", "counts_csv", "counts_json", "jpeg", "frame_index", "still",
-        "with_zones", "heat_png", "heat_npz", "heat_legend", "store_health", "dwell",
-        "visits", "visits_csv", "alerts", "recent_alerts", "integrations_health")},
-    **{m: Role.OPERATOR for m in (
-        "start", "stop", "reset", "add_zone", "update_zone", "flip_zone", "delete_zone",
-        "restore_zone", "push_frame")},
-    **{m: Role.ADMIN for m in (
-        "add_camera", "update_camera", "remove_camera", "save_upload", "save_model", "users",
-        "add_user",
-        "set_role",
-        "set_password", "remove_user", "audit_log")},
-}
-# Frames come many times a second: the runner logs when a browser starts sending instead.
-AUDITED = {m for m, r in NEEDS.items() if r is not Role.VIEWER} - {"users", "audit_log",
-                                                                    "push_frame"}
 
 
 class UserService:
@@ -855,14 +904,16 @@ class UserService:
         return self._svc.frame_index(cid)
 
     def __getattr__(self, name: str) -> Any:
-        if name not in NEEDS:
+        declared = getattr(Service, name, None)
+        if getattr(declared, "needs", None) is None:   # not a use case (`needs`): refused
             raise AttributeError(name)
         fn = getattr(self._svc, name)
         signature = _signature(name)
+        audited: bool = declared.audited              # type: ignore[union-attr]
 
         def call(*args: Any, **kwargs: Any) -> Any:
             bound = signature.bind(self._svc, *args, **kwargs).arguments
-            needed = NEEDS[name]
+            needed: Role = declared.needs             # type: ignore[union-attr]
             if name == "update_camera" and all(bound.get(k) is None
                                                for k in ("name", "source", "settings")):
                 needed = Role.OPERATOR            # only the looks: an operator's business
@@ -870,7 +921,7 @@ class UserService:
             try:
                 user = self.user
             except SessionEnded:
-                if name in AUDITED:
+                if audited:
                     self._svc.store.audit(self._seen, name, target, ok=False,
                                           detail="session ended")
                 raise
@@ -879,7 +930,7 @@ class UserService:
                 raise NotAllowed(f"{user.name} is a {user.role.value}: {name} needs "
                                  f"the {needed.value} role.")
             result = fn(*args, **kwargs)
-            if name in AUDITED:
+            if audited:
                 detail = {k: v for k, v in bound.items()
                           if k not in ("self", "cid", "password", "source", "data")}
                 self._svc.store.audit(user.name, name, target,

@@ -136,3 +136,58 @@ COOKIE = "hd_session=abc"
 def test_writes_with_the_cookie_and_websockets_must_come_from_this_origin(request_scope,
                                                                            refused):
     assert (cross_origin(request_scope) is not None) is refused
+
+
+USE_CASES = {name: getattr(Service, name).needs for name in dir(Service)
+             if getattr(getattr(Service, name), "needs", None) is not None}
+
+
+@pytest.mark.parametrize("name", ["shutdown", "login", "as_user", "as_session", "user_for",
+                                  "logout", "store", "auth", "_runner", "_check_source"])
+def test_what_is_not_a_declared_use_case_is_refused_to_every_role(svc, name):
+    admin = svc.as_user(SYSTEM)
+    with pytest.raises(AttributeError):
+        getattr(admin, name)
+
+
+def test_each_use_case_declares_its_least_role_on_itself():
+    assert len(USE_CASES) >= 40
+    by_role = {r: sorted(n for n, need in USE_CASES.items() if need is r) for r in Role}
+    assert {"start", "stop", "reset", "add_zone", "push_frame"} <= set(by_role[Role.OPERATOR])
+    assert {"add_camera", "add_user", "set_role", "audit_log"} <= set(by_role[Role.ADMIN])
+    assert {"cameras", "counts", "jpeg", "events_csv"} <= set(by_role[Role.VIEWER])
+    assert not getattr(Service, "push_frame").audited          # frames: never per frame
+    assert getattr(Service, "reset").audited and not getattr(Service, "counts").audited
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_a_role_reaches_exactly_the_use_cases_it_may(svc, role):
+    """Every use case, called by each role with placeholder arguments: refused (NotAllowed,
+    before anything is read) exactly when the role is below the declared one."""
+    import inspect
+
+    svc.as_user(SYSTEM).add_user("who", "some-pass-123", role.value)
+    page = svc.as_session(svc.login("who", "some-pass-123", "127.0.0.1"))
+    for name, needed in USE_CASES.items():
+        params = list(inspect.signature(getattr(Service, name)).parameters.values())[1:]
+        args = ["x" for p in params if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD]
+        if name == "update_camera":
+            args.append("a new name")    # only the looks are an operator's (tested apart)
+        try:
+            getattr(page, name)(*args)
+            refused = False
+        except NotAllowed:
+            refused = True
+        except (TypeError, Exception):      # noqa: BLE001 - allowed through, then bad input
+            refused = False
+        assert refused is (not role.allows(needed)), (name, role)
+
+
+def test_an_operator_may_change_a_cameras_looks_but_not_its_name(svc):
+    cam = svc.as_user(SYSTEM).add_camera("Door", "demo", enabled=False)
+    svc.as_user(SYSTEM).add_user("oli", "operator-pass-9", "operator")
+    page = svc.as_session(svc.login("oli", "operator-pass-9", "127.0.0.1"))
+    page.update_camera(cam.id, presentation={"opacity": 0.7})
+    with pytest.raises(NotAllowed):
+        page.update_camera(cam.id, name="Back door")
+    assert svc.camera(cam.id).name == "Door"
