@@ -93,10 +93,16 @@ class Listener:
 
 class Receiver:
     """An HTTP server on loopback keeping the JSON of every POST it accepts; the first
-    `refuse` POSTs get a 500 (counted in `refused`)."""
+    `refuse` POSTs get a 500 (counted in `refused`). Each accepted POST is also kept in
+    `taken` as (Idempotency-Key, JSON, time), in a list a caller may share between
+    receivers (one that goes down and another on the same `port` later); `delay_s`: how
+    long it takes to answer one (past a sender's timeout, the sender never hears it was
+    taken)."""
 
-    def __init__(self, refuse: int = 0) -> None:
+    def __init__(self, refuse: int = 0, port: int = 0, delay_s: float = 0.0,
+                 taken: list[tuple[str | None, Any, float]] | None = None) -> None:
         self.posts: list[dict[str, Any]] = []
+        self.taken = [] if taken is None else taken
         self.refused = 0
         outer = self
 
@@ -108,20 +114,29 @@ class Receiver:
                     self.send_response(500)
                 else:
                     outer.posts.append(json.loads(body))
+                    outer.taken.append((self.headers.get("Idempotency-Key"),
+                                        outer.posts[-1], time.time()))
+                    time.sleep(delay_s)
                     self.send_response(204)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "Receiver":
+    def start(self) -> "Receiver":
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def __enter__(self) -> "Receiver":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

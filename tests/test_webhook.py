@@ -2,56 +2,29 @@
 server restarts: a real HTTP receiver on loopback, the webhook's stored outbox."""
 from __future__ import annotations
 
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
+from brokers import Receiver
 from dashboard.integrations import Integrations, Webhook
 from helpers import wait_until
 from rtsp_server import free_port
-
-
-class Receiver:
-    """Takes every POST (what it processed, with its Idempotency-Key), answering after
-    `delay_s`: longer than the sender's timeout, the sender never hears it was taken."""
-
-    def __init__(self, port: int, got: list, delay_s: float = 0.0) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:   # noqa: N802 - the http.server name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                got.append((self.headers["Idempotency-Key"], json.loads(body)))
-                time.sleep(delay_s)
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_no_alert_is_lost_while_the_receiver_is_slow_then_down_and_the_server_restarts(
         tmp_path):
     port, got = free_port(), []
     url, outbox = f"http://127.0.0.1:{port}/hook", tmp_path / "outbox.sqlite"
-    receiver = Receiver(port, got, delay_s=1.5)           # slow: every answer comes too late
+    # slow: every answer comes too late
+    receiver = Receiver(port=port, delay_s=1.5, taken=got).start()
     hook = Webhook(url, outbox, timeout_s=0.5)
     for n in range(10):
         hook.post({"n": n})
     assert wait_until(lambda: len(got) >= 3, 60), got    # tried, and tried again
-    receiver.close()                                       # then down: refused
+    receiver.close()                                    # then down: refused
     for n in range(10, 20):
         hook.post({"n": n})
     assert wait_until(lambda: hook.last_error is not None, 30)
     assert hook.waiting == 20
     hook.close(wait_s=0)                                   # the server stops meanwhile
-    receiver = Receiver(port, got)                         # the receiver is back ...
+    receiver = Receiver(port=port, taken=got).start()  # the receiver is back ...
     try:
         hook = Webhook(url, outbox, timeout_s=2)           # ... and the server starts again
         assert wait_until(lambda: hook.waiting == 0, 120), hook.waiting
@@ -59,12 +32,12 @@ def test_no_alert_is_lost_while_the_receiver_is_slow_then_down_and_the_server_re
     finally:
         receiver.close()
     keys: dict[int, set[str]] = {}
-    for key, doc in got:
+    for key, doc, _ in got:
         keys.setdefault(doc["n"], set()).add(key)
     assert sorted(keys) == list(range(20))                 # every one delivered
     assert all(len(k) == 1 for k in keys.values())         # each under one key, however often
     firsts = []
-    for _, doc in got:
+    for _, doc, _ in got:
         if doc["n"] not in firsts:
             firsts.append(doc["n"])
     assert firsts == list(range(20))                       # in order
