@@ -72,8 +72,10 @@ class CameraActor:
         spool = Path(tempfile.gettempdir()) / "heatmap-dashboard-spool" / f"{cid}.jsonl"
         # Alerts and counts go out from where they are counted, to the server's webhook and
         # broker (its settings, handed over), through an outbox of this node's.
+        # The server alone speaks for itself on `<prefix>/available`.
         self.integrations = Integrations(webhook_url, mqtt_url, Path(tempfile.gettempdir())
-                                         / "heatmap-dashboard-outbox" / cid)
+                                         / "heatmap-dashboard-outbox" / cid,
+                                         availability=False)
         self.runner = CameraRunner(cam, source, self.store.zones(cam.id), self.store,
                                    spool=spool, integrations=self.integrations)
         # First made, the server starts it (as it starts local cameras); made again after

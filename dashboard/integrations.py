@@ -233,15 +233,19 @@ class Mqtt:
     """Publishes to an MQTT broker through paho-mqtt (connects in the background and
     reconnects by itself; a broker that is down never stops a camera)."""
 
-    def __init__(self, target: MqttTarget) -> None:
+    def __init__(self, target: MqttTarget, availability: bool = True) -> None:
+        """`availability`: whether this client speaks for the server on
+        `<prefix>/available` ("online", and "offline" as its last will): the server's own
+        does; a camera on a Ray node does not (its node dying is not the server going)."""
         import paho.mqtt.client as mqtt
 
-        self.target = target
+        self.target, self.availability = target, availability
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=f"heatmap-dashboard-{time.time_ns() % 10**9}")
         if target.username:
             self.client.username_pw_set(target.username, target.password)
-        self.client.will_set(self.topic("available"), "offline", qos=1, retain=True)
+        if availability:
+            self.client.will_set(self.topic("available"), "offline", qos=1, retain=True)
         self.client.on_connect = self._connected
         self.client.on_disconnect = self._disconnected
         self.connected = False
@@ -257,7 +261,8 @@ class Mqtt:
         self.connected = not getattr(reason, "is_failure", False)
         if self.connected:
             log.info("mqtt: connected to %s:%d", self.target.host, self.target.port)
-            client.publish(self.topic("available"), "online", qos=1, retain=True)
+            if self.availability:
+                client.publish(self.topic("available"), "online", qos=1, retain=True)
         else:
             log.error("mqtt: %s:%d refused the connection: %s", self.target.host,
                       self.target.port, reason)
@@ -275,7 +280,8 @@ class Mqtt:
         self.client.publish(topic, payload, qos=qos, retain=retain)
 
     def close(self) -> None:
-        self.client.publish(self.topic("available"), "offline", qos=1, retain=True)
+        if self.availability:
+            self.client.publish(self.topic("available"), "offline", qos=1, retain=True)
         self.client.loop_stop()
         self.client.disconnect()
 
@@ -290,7 +296,8 @@ class Integrations:
     """
 
     def __init__(self, webhook_url: str | None = None, mqtt_url: str | None = None,
-                 data: Path | None = None) -> None:
+                 data: Path | None = None, availability: bool = True) -> None:
+        """`data`: where the webhook's outbox lives; `availability`: see `Mqtt`."""
         self.webhook: Webhook | None = None
         self.mqtt: Mqtt | None = None
         self.problems: list[str] = []   # settings that could not be used: said, not fatal
@@ -300,7 +307,7 @@ class Integrations:
         except DashboardError as e:
             self.problems.append(str(e))
         try:
-            self.mqtt = Mqtt(MqttTarget.parse(mqtt_url)) if mqtt_url else None
+            self.mqtt = Mqtt(MqttTarget.parse(mqtt_url), availability) if mqtt_url else None
         except DashboardError as e:
             self.problems.append(str(e))
         for p in self.problems:

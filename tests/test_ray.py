@@ -99,6 +99,10 @@ def test_a_camera_whose_node_dies_moves_to_the_other_with_its_counts(postgres, t
 
             assert wait_until(lambda: alerts <= delivered(), 60), (alerts, delivered())
             assert wait_until(lambda: published() == counts[cid], 60), published()
+        # The server, up all along, stayed "online": a camera's node dying is not the
+        # server going (its actor's client has no last will of its own).
+        said = [p for _, p in heard.on(f"{PREFIX}/available")]
+        assert said and set(said) == {"online"}, said
     finally:
         srv.stop()
         cluster.close()
