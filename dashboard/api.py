@@ -52,8 +52,8 @@ def _endpoint(fn: Callable[..., Any]) -> Callable[[Request], Any]:
             # The gate let this token in; the service looks its user up again at every
             # call (a long stream outlives neither a logout nor a lost role) and checks
             # what they may do.
-            svc = await run_in_threadpool(service_of(request).as_session,
-                                          token_of(request.scope))
+            svc = service_of(request).as_session(token_of(request.scope),
+                                                 request.scope["user"].name)
             return await fn(request, svc)
         except DashboardError as e:          # each knows its status (dashboard.errors)
             return error(e.status, str(e))

@@ -811,11 +811,12 @@ class Service:
         checked against their role."""
         return UserService(self, lambda: user, user.name)
 
-    def as_session(self, token: str | None) -> "UserService":
+    def as_session(self, token: str | None, seen: str = "unknown") -> "UserService":
         """This service as the holder of a session or API token may use it: the token's
         user and role are looked up again at every call, so nothing built with it (a page's
         fragment, a stream, a browser camera's sender) outlives a logout, a password change,
-        a removal or a lost role.
+        a removal or a lost role. `seen`: who the caller already knows holds it (the gate
+        does), named in the audit if the session ends before a call finds the user.
 
         Example:
             >>> import tempfile
@@ -830,9 +831,7 @@ class Service:
             Traceback (most recent call last):
             dashboard.errors.SessionEnded: Your session has ended (logged out, expired, password changed or user removed): log in again.
         """
-        user = self.auth.user_for(token)
-        return UserService(self, functools.partial(self.auth.user_for, token),
-                           user.name if user else "unknown")
+        return UserService(self, functools.partial(self.auth.user_for, token), seen)
 
     # -- lifecycle ------------------------------------------------------------------------
     def shutdown(self) -> None:
