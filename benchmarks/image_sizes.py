@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def measure(video: str, model: str, imgsz: int, groups: dict | None, frames: int) -> dict:
-    from dashboard.detector import Detector, SizeCheck
-    from dashboard.sources import open_source
+    from dashboard.vision.detector import Detector, SizeCheck
+    from dashboard.vision.sources import open_source
 
     det = Detector(model, imgsz=imgsz, groups=groups)
     sizes, boxes, heights, n, spent = SizeCheck(imgsz), 0, [], 0, 0.0
@@ -42,7 +42,7 @@ def measure(video: str, model: str, imgsz: int, groups: dict | None, frames: int
 
 
 def main() -> None:
-    from dashboard.entities import groups_from_text
+    from dashboard.config.entities import groups_from_text
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("video")

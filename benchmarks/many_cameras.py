@@ -39,10 +39,10 @@ def p95(values: list[float]) -> float:
 def ours(n: int, warm: float, seconds: float) -> list[tuple[float, float]]:
     """(share of frames processed, p95 frame age in s) per camera, N runners in this process."""
     from dashboard.demo import DEMO_DIR
-    from dashboard.entities import (Camera, CameraId, CameraSettings, Pacing, Presentation,
+    from dashboard.config.entities import (Camera, CameraId, CameraSettings, Pacing, Presentation,
                                     Runtime, ZoneSpec)
-    from dashboard.runner import CameraRunner
-    from dashboard.store import SQLiteStore
+    from dashboard.pipeline.runner import CameraRunner
+    from dashboard.store.sqlite import SQLiteStore
 
     doc = json.loads((DEMO_DIR / "demo_zones.json").read_text())
     zones = [ZoneSpec.from_pixels(d, 640, 360) for d in doc["zones"]]
@@ -81,7 +81,7 @@ THEIRS = r"""
 import json, sys, time
 import cv2
 from ultralytics import solutions
-from dashboard.sources import open_source
+from dashboard.vision.sources import open_source
 from dashboard.demo.scene import demo_clip
 
 model, start, warm, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
@@ -135,7 +135,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     from dashboard.demo import DEMO_MODEL
-    from dashboard.detector import cached_onnx
+    from dashboard.vision.detector import cached_onnx
 
     onnx = str(cached_onnx(DEMO_MODEL, 320))
     best = {"ours": 0, "theirs": 0}

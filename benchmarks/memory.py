@@ -41,10 +41,10 @@ def main() -> None:
     import json
 
     from dashboard.demo import DEMO_DIR
-    from dashboard.entities import Camera, CameraId, CameraSettings, Presentation, ZoneSpec
-    from dashboard.runner import CameraRunner
-    from dashboard.settings import data_dir
-    from dashboard.store import SQLiteStore
+    from dashboard.config.entities import Camera, CameraId, CameraSettings, Presentation, ZoneSpec
+    from dashboard.pipeline.runner import CameraRunner
+    from dashboard.config.env import data_dir
+    from dashboard.store.sqlite import SQLiteStore
 
     if args.trace:
         import tracemalloc

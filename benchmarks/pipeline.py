@@ -47,10 +47,10 @@ def run_ours(video: Path, imgsz: int, scale: float, runtime: str) -> dict[str, f
     """Process the clip once as the dashboard does; ms per frame by stage, and fps."""
     import cv2
 
-    from dashboard.detector import Detector
+    from dashboard.vision.detector import Detector
     from dashboard.engine import Engine, load_zones, zone_from_dict
-    from dashboard.sources import open_source
-    from dashboard.runner import JPEG_QUALITY
+    from dashboard.vision.sources import open_source
+    from dashboard.pipeline.runner import JPEG_QUALITY
 
     # The demo zones are drawn for 640x360.
     zones = [zone_from_dict({**z.to_dict(), "points": (z.points * scale).tolist()})
@@ -93,7 +93,7 @@ def run_ultralytics(video: Path, imgsz: int, scale: float) -> dict[str, float]:
 
     from dashboard.demo import DEMO_MODEL
     from dashboard.engine import load_zones
-    from dashboard.sources import open_source
+    from dashboard.vision.sources import open_source
 
     LOGGER.setLevel(logging.ERROR)
     region = [(int(x * scale), int(y * scale)) for x, y in load_zones(ZONES)[1].points]

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from rtsp_server import RtspServer  # noqa: E402
 
 from dashboard.demo.scene import write_clip  # noqa: E402
-from dashboard.sources import open_source  # noqa: E402
+from dashboard.vision.sources import open_source  # noqa: E402
 
 
 def ages(src, consumer_fps: float | None, seconds: float = 4.0) -> list[float]:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from dashboard.engine.zones import CrossingEvent
-from dashboard.store import SQLiteStore
+from dashboard.store.sqlite import SQLiteStore
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def postgres(n: int) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from pg import PostgresServer
 
-    from dashboard.pgstore import PostgresStore
+    from dashboard.store.postgres import PostgresStore
 
     server = PostgresServer().start()
     try:

@@ -21,11 +21,11 @@ from pathlib import Path
 
 def camera(tmp: Path, hook_url: str | None):
     from dashboard.demo import DEMO_DIR
-    from dashboard.entities import (Camera, CameraId, CameraSettings, Pacing, Presentation,
+    from dashboard.config.entities import (Camera, CameraId, CameraSettings, Pacing, Presentation,
                                     Runtime, ZoneSpec)
-    from dashboard.integrations import Integrations
-    from dashboard.runner import CameraRunner
-    from dashboard.store import SQLiteStore
+    from dashboard.integrations.core import Integrations
+    from dashboard.pipeline.runner import CameraRunner
+    from dashboard.store.sqlite import SQLiteStore
 
     doc = json.loads((DEMO_DIR / "demo_zones.json").read_text())
     zones = [ZoneSpec.from_pixels({**d, "wrong_way": d.get("type") == "line"}, 640, 360)

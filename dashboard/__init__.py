@@ -15,13 +15,13 @@ from typing import Any
 # downloads) unless the operator allows downloads (then yolo26n.pt can be fetched).
 os.environ["ULTRALYTICS_SAFE_LOAD"] = "1"
 os.environ["YOLO_AUTOINSTALL"] = "false"
-from .settings import downloads_allowed  # noqa: E402 - before ultralytics, after nothing
+from dashboard.config.env import downloads_allowed  # noqa: E402 - before ultralytics, after nothing
 
 if not downloads_allowed():
     os.environ["YOLO_OFFLINE"] = "1"
 
-from .engine import Engine, HeatmapConfig, LineZone, PolygonZone, Tracks
-from .errors import DashboardError
+from dashboard.engine import Engine, HeatmapConfig, LineZone, PolygonZone, Tracks
+from dashboard.errors import DashboardError
 
 __all__ = ["Engine", "HeatmapConfig", "LineZone", "PolygonZone", "Tracks", "DashboardError",
            "Heatmap"]
@@ -31,6 +31,6 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     # The facade imports ultralytics (seconds); only pay for it when it is asked for.
     if name == "Heatmap":
-        from .facade import Heatmap
+        from dashboard.pipeline.facade import Heatmap
         return Heatmap
     raise AttributeError(f"module 'dashboard' has no attribute {name!r}")

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 
 import cv2
 
-from .entities import DEFAULT_SETTINGS, Anchor, Runtime, groups_from_text
-from .errors import DashboardError
-from .sources import SecretFilter, open_source
+from dashboard.config.entities import DEFAULT_SETTINGS, Anchor, Runtime, groups_from_text
+from dashboard.errors import DashboardError
+from dashboard.vision.sources import SecretFilter, open_source
 
 if TYPE_CHECKING:
-    from .service import Service
+    from dashboard.service.core import Service
 
 log = logging.getLogger("dashboard.cli")
 
@@ -71,9 +71,9 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
         >>> s["zones"]["door"]["in"]                             # doctest: +SKIP
         12
     """
-    from .detector import Detector, SizeCheck
-    from .engine import Engine, HeatmapConfig, dwell_summary, load_zones
-    from .engine.zones import load_masks
+    from dashboard.vision.detector import Detector, SizeCheck
+    from dashboard.engine import Engine, HeatmapConfig, dwell_summary, load_zones
+    from dashboard.engine.zones import load_masks
 
     zone_list = load_zones(zones) if zones else []          # cheap checks first
     heat = HeatmapConfig(half_life_s=half_life_s, anchor=anchor, moving_only=moving_heat)
@@ -147,9 +147,9 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
 
 def offline_service() -> "Service":
     """The service over the data directory, with no camera started: what the CLI reads."""
-    from .service import Service
-    from .settings import data_dir
-    from .store import open_store
+    from dashboard.service.core import Service
+    from dashboard.config.env import data_dir
+    from dashboard.store.factory import open_store
 
     folder = data_dir()
     return Service(open_store(folder), folder, demo=False, autostart=False)

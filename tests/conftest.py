@@ -50,7 +50,7 @@ def postgres():
 def open_store(request, tmp_path):
     """Opens the store a test runs on, again each call (a restart): SQLite in tmp_path, or a
     fresh database on the test PostgreSQL server (slow: the fast default runs SQLite)."""
-    from dashboard.store import SQLiteStore
+    from dashboard.store.sqlite import SQLiteStore
 
     opened = []
 
@@ -58,7 +58,7 @@ def open_store(request, tmp_path):
         if request.param == "sqlite":
             opened.append(SQLiteStore(tmp_path / "db.sqlite"))
         else:
-            from dashboard.pgstore import PostgresStore
+            from dashboard.store.postgres import PostgresStore
 
             opened.append(PostgresStore(url))
         return opened[-1]

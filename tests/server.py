@@ -1,4 +1,4 @@
-"""The dashboard's server, started as a user starts it (`streamlit run dashboard/web.py`),
+"""The dashboard's server, started as a user starts it (`streamlit run dashboard/web/server.py`),
 on a loopback port with its own data directory, for HTTP and browser tests.
 
     srv = DashboardServer(tmp_path).start(); srv.get("/api/health"); srv.restart(); srv.stop()
@@ -55,7 +55,7 @@ class DashboardServer:
         self.data.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
-            [*self.prefix, sys.executable, "-m", "streamlit", "run", "dashboard/web.py", "--server.port",
+            [*self.prefix, sys.executable, "-m", "streamlit", "run", "dashboard/web/server.py", "--server.port",
              str(self.port), "--server.headless", "true"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()

@@ -1,5 +1,5 @@
 """The API and its gate in process: the app built over a service on a temporary store
-(`dashboard.api.create_app`), driven by a real HTTP client over ASGI. The real server's
+(`dashboard.web.api.create_app`), driven by a real HTTP client over ASGI. The real server's
 tests (test_api.py, test_auth.py) keep the whole stack; these are the fast default's."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import threading
 import httpx
 import pytest
 
-from dashboard.api import create_app
-from dashboard.runner import CameraRunner
-from dashboard.service import Service
-from dashboard.store import SQLiteStore
+from dashboard.web.api import create_app
+from dashboard.pipeline.runner import CameraRunner
+from dashboard.service.core import Service
+from dashboard.store.sqlite import SQLiteStore
 
 HERE = "http://127.0.0.1:8501"
 

@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import service as service_module
-from dashboard.entities import CameraState
-from dashboard.ui import common
+from dashboard.service import core as service_module
+from dashboard.config.entities import CameraState
+from dashboard.web.ui import common
 from helpers import tracks_of, wait_until
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "web" / "app.py")
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def test_a_failed_camera_shows_its_reason_in_words(svc):
 
 
 def test_the_pages_defaults_are_the_settings_own(svc):
-    from dashboard.entities import CONFIRM_FRAMES, DEFAULT_SETTINGS, ZONE_ANCHOR
+    from dashboard.config.entities import CONFIRM_FRAMES, DEFAULT_SETTINGS, ZONE_ANCHOR
 
     d = DEFAULT_SETTINGS
     at = click(run(AppTest.from_file(APP, default_timeout=60)), "go-manage")

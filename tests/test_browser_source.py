@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 
 from camera_clip import CameraClip
-from dashboard.auth import Role, User
+from dashboard.service.auth import Role, User
 from dashboard.errors import NotAllowed
 from dashboard.cli import main as cli_main
-from dashboard.entities import CameraState
+from dashboard.config.entities import CameraState
 from dashboard.errors import DashboardError
-from dashboard import sources
-from dashboard.service import Service
-from dashboard.sources import GONE, STOPPED, WAITING, BrowserSource, open_source
-from dashboard.store import SQLiteStore
+from dashboard.vision import sources
+from dashboard.service.core import Service
+from dashboard.vision.sources import GONE, STOPPED, WAITING, BrowserSource, open_source
+from dashboard.store.sqlite import SQLiteStore
 from helpers import wait_until
 
 FRAME = np.zeros((90, 160, 3), np.uint8)
@@ -200,7 +200,7 @@ def test_a_browser_lowering_its_resolution_is_counted_at_the_size_it_had():
 def shared(tmp_path, monkeypatch):
     """The server process's service over a temporary data directory, with an operator and
     a viewer logged in (real session tokens)."""
-    from dashboard import service as service_module
+    from dashboard.service import core as service_module
 
     monkeypatch.setenv("HEATMAP_DASHBOARD_DATA", str(tmp_path))
     monkeypatch.setenv("HEATMAP_DASHBOARD_DEMO", "0")
@@ -215,7 +215,7 @@ def shared(tmp_path, monkeypatch):
 
 def test_the_pages_sender_counts_only_for_a_logged_in_operator_and_says_why_not(
         shared, monkeypatch):
-    from dashboard.ui import browser as page
+    from dashboard.web.ui import browser as page
 
     svc, tokens = shared
     cam = svc.add_camera("Laptop", "browser", {"imgsz": 320}, enabled=False)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.canvas import CanvasScale, object_points, zone_from_canvas
+from dashboard.web.canvas import CanvasScale, object_points, zone_from_canvas
 from dashboard.engine import zone_from_dict
 from dashboard.errors import DashboardError
 
@@ -66,7 +66,7 @@ def test_zone_from_canvas_scales_to_frame_pixels_and_validates():
 
 @pytest.mark.parametrize("mode, want", [("Line", LINE), ("Polygon", POLYGON)])
 def test_add_zone_takes_the_newest_shape_of_the_mode_now_chosen(mode, want):
-    from dashboard.canvas import newest_shape
+    from dashboard.web.canvas import newest_shape
 
     drawn = [POLYGON, LINE] if mode == "Polygon" else [LINE, POLYGON]   # the other one last
     assert newest_shape(drawn, mode) is want
@@ -74,8 +74,8 @@ def test_add_zone_takes_the_newest_shape_of_the_mode_now_chosen(mode, want):
 
 
 def test_zones_in_unit_coordinates_cover_the_same_region_at_any_size():
-    from dashboard.canvas import unit_points
-    from dashboard.entities import ZoneSpec
+    from dashboard.web.canvas import unit_points
+    from dashboard.config.entities import ZoneSpec
 
     kind, pts = unit_points(POLYGON, CanvasScale(1280, 720, 640, 360))
     spec = ZoneSpec.create("shop", kind, pts)

@@ -8,12 +8,12 @@ import inspect
 
 import httpx
 
-from dashboard.api import create_app
+from dashboard.web.api import create_app
 from dashboard.cli import parser, process
-from dashboard.detector import Detector
-from dashboard.entities import CONFIRM_FRAMES, DEFAULT_SETTINGS, ZONE_ANCHOR
-from dashboard.service import Service
-from dashboard.store import SQLiteStore
+from dashboard.vision.detector import Detector
+from dashboard.config.entities import CONFIRM_FRAMES, DEFAULT_SETTINGS, ZONE_ANCHOR
+from dashboard.service.core import Service
+from dashboard.store.sqlite import SQLiteStore
 
 D = DEFAULT_SETTINGS
 

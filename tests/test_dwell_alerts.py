@@ -11,9 +11,10 @@ from dashboard.engine import (AlertKind, AlertMonitor, Engine, LineZone, Polygon
 from dashboard.engine.alerts import CLEAR_S
 from dashboard.engine.dwell import VISIT_GAP_S
 from dashboard.engine.zones import CrossingEvent
-from dashboard.entities import CameraId, ZoneSpec
+from dashboard.config.entities import CameraId, ZoneSpec
 from dashboard.errors import DashboardError
-from dashboard.store import EventWriter, SQLiteStore
+from dashboard.store.sqlite import SQLiteStore
+from dashboard.store.writer import EventWriter
 from helpers import tracks_of
 
 SQUARE = [(100, 100), (200, 100), (200, 200), (100, 200)]
@@ -175,7 +176,7 @@ def test_visits_and_alerts_wait_in_the_spool_like_crossings(tmp_path):
     records = [CrossingEvent(1.0, "z", 1, "person", "in"), Visit("z", 1, "person", 1.0, 9.5),
                *m.update({"z": (3, 1)}, [], set(), 5.0)]
     # what a writer that could not write left behind (see EventWriter._spill)
-    from dashboard.store import _to_row
+    from dashboard.store.writer import _to_row
 
     spool.write_text("".join(json.dumps(_to_row(r)) + "\n" for r in records))
     store = SQLiteStore(tmp_path / "d.db")

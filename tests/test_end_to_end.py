@@ -15,10 +15,10 @@ from dashboard import Heatmap
 from dashboard.cli import main as cli_main
 from dashboard.demo import DEMO_MODEL
 from dashboard.demo.scene import NAMES, write_clip
-from dashboard.detector import Detector
+from dashboard.vision.detector import Detector
 from dashboard.engine import Engine, HeatmapAccumulator, LineZone, PolygonZone, Tracks
 from dashboard.errors import DashboardError
-from dashboard.sources import open_source
+from dashboard.vision.sources import open_source
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 

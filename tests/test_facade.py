@@ -6,9 +6,9 @@ import pytest
 
 from helpers import tracks_of
 from dashboard import Heatmap
-from dashboard.detector import Detector, load_model
+from dashboard.vision.detector import Detector, load_model
 from dashboard.errors import DashboardError
-from dashboard.facade import region_zone
+from dashboard.pipeline.facade import region_zone
 
 
 @pytest.mark.parametrize("region, path, expected", [

@@ -17,10 +17,11 @@ import pytest
 from dashboard.cli import process
 from dashboard.demo.scene import write_clip
 from dashboard.engine.zones import CrossingEvent
-from dashboard.entities import CameraId, CameraState
-from dashboard.sources import open_source
+from dashboard.config.entities import CameraId, CameraState
+from dashboard.vision.sources import open_source
 from dashboard.errors import StoreUnavailable
-from dashboard.store import EventWriter, SQLiteStore
+from dashboard.store.sqlite import SQLiteStore
+from dashboard.store.writer import EventWriter
 from faults import Tmpfs, faststart, fill, permissions_apply
 from helpers import wait_until
 
@@ -129,7 +130,7 @@ READ_ONLY_SCRIPT = textwrap.dedent('''
     import json, os, sys
     sys.path.insert(0, sys.argv[2])
     from dashboard.errors import StoreUnavailable
-    from dashboard.store import SQLiteStore
+    from dashboard.store.sqlite import SQLiteStore
     from dashboard.engine.zones import CrossingEvent
     db, out = sys.argv[1], {}
     ev = lambda i: [CrossingEvent(1000.0 + i, "zone_a", i, "car", "in")]
@@ -234,7 +235,7 @@ def test_store_unavailable_changes_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_a_camera_back_at_another_resolution_keeps_heat_and_zones_and_says_so(tmp_path):
-    from dashboard.entities import ZoneSpec
+    from dashboard.config.entities import ZoneSpec
     from rtsp_server import RtspServer
     from test_runner import runner
 

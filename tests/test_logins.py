@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dashboard.auth import CLIENT_FAILS_ALLOWED, FAILS_ALLOWED, Auth, Role
+from dashboard.service.auth import CLIENT_FAILS_ALLOWED, FAILS_ALLOWED, Auth, Role
 from dashboard.errors import LoginFailed
-from dashboard.store import SQLiteStore
+from dashboard.store.sqlite import SQLiteStore
 
 PROXY = "10.0.0.2"       # everyone behind one proxy that forwards no address
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.auth import SYSTEM
+from dashboard.service.auth import SYSTEM
 from dashboard.errors import DashboardError
-from dashboard.service import Service
-from dashboard.sources import SourceKind, is_webcam_index, parse_spec
-from dashboard.store import SQLiteStore
+from dashboard.service.core import Service
+from dashboard.vision.sources import SourceKind, is_webcam_index, parse_spec
+from dashboard.store.sqlite import SQLiteStore
 
 
 @pytest.fixture

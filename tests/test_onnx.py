@@ -8,10 +8,10 @@ import pytest
 
 from dashboard.demo import DEMO_MODEL
 from dashboard.demo.scene import write_clip
-from dashboard.detector import Detector, cached_onnx
+from dashboard.vision.detector import Detector, cached_onnx
 from dashboard.engine import Engine, LineZone, PolygonZone
 from dashboard.errors import DashboardError
-from dashboard.sources import open_source
+from dashboard.vision.sources import open_source
 
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
@@ -74,13 +74,13 @@ def test_end_to_end_counts_are_equal(detectors, frames):
 
 
 def test_failed_export_falls_back_to_pytorch_with_one_line(monkeypatch, caplog):
-    import dashboard.detector as d
+    import dashboard.vision.detector as d
 
     def broken(*a, **k):
         raise RuntimeError("exporter exploded")
 
     monkeypatch.setattr(d, "cached_onnx", broken)
-    with caplog.at_level(logging.WARNING, logger="dashboard.detector"):
+    with caplog.at_level(logging.WARNING, logger="dashboard.vision.detector"):
         det = Detector("demo", imgsz=320, runtime="auto")
     assert det.runtime == "torch"
     lines = [r for r in caplog.records if "ONNX export failed" in r.getMessage()]
@@ -96,7 +96,7 @@ def test_cameras_sharing_the_model_get_their_own_answers_in_merged_calls():
     frame gets alone, while calls made at the same moment ran as batches."""
     import threading
 
-    from dashboard.detector import SharedModel
+    from dashboard.vision.detector import SharedModel
 
     model = SharedModel(cached_onnx(DEMO_MODEL, 320))
     rng = np.random.default_rng(0)

@@ -9,9 +9,9 @@ import pytest
 
 from dashboard.demo import DEMO_DIR
 from dashboard.demo.scene import write_clip
-from dashboard.entities import (Camera, CameraId, CameraSettings, CameraState, Presentation,
+from dashboard.config.entities import (Camera, CameraId, CameraSettings, CameraState, Presentation,
                                 ZoneSpec)
-from dashboard.runner import CameraRunner
+from dashboard.pipeline.runner import CameraRunner
 from helpers import wait_until
 from rtsp_server import RtspServer
 
@@ -135,7 +135,7 @@ def test_jpeg_is_encoded_once_a_frame_for_all_viewers_and_only_when_asked(monkey
     import cv2
     import numpy as np
 
-    import dashboard.runner as runner_module
+    import dashboard.pipeline.runner as runner_module
 
     encoded = []
     real = cv2.imencode
@@ -182,7 +182,7 @@ def test_a_camera_nobody_watches_counts_every_frame_and_draws_none(tmp_path):
 def test_a_file_stopped_and_resumed_counts_what_one_run_counts(tmp_path):
     """Stopped three times mid-way (a restart, or a node that died), the file is counted
     as one run counts it: no crossing under way at a resume point is missed or doubled."""
-    from dashboard.store import SQLiteStore
+    from dashboard.store.sqlite import SQLiteStore
 
     clip = write_clip(tmp_path / "clip.mp4", seconds=16, seed=11)       # 240 frames
     line = ZoneSpec.create("door", "line", [[0.5, 0.39], [0.5, 0.99]])

@@ -28,8 +28,8 @@ def test_a_crafted_checkpoint_never_runs_its_payload(tmp_path, how):
     evil, marker = tmp_path / "evil.pt", tmp_path / "pwned"
     subprocess.run([sys.executable, "-c", PAYLOAD, str(evil), str(marker)], check=True)
     code = {
-        "load_model": "from dashboard.detector import load_model; load_model(sys.argv[1])",
-        "Detector": "from dashboard.detector import Detector; Detector(sys.argv[1])",
+        "load_model": "from dashboard.vision.detector import load_model; load_model(sys.argv[1])",
+        "Detector": "from dashboard.vision.detector import Detector; Detector(sys.argv[1])",
         "cli": "from dashboard.cli import main; sys.exit(main(['process', 'demo', '--model', "
                "sys.argv[1], '--out', sys.argv[2] + '.out']))",
     }[how]
@@ -73,11 +73,11 @@ def test_the_server_listens_on_loopback_only_and_refuses_foreign_hosts(tmp_path)
 
 
 def test_only_admins_upload_models_and_a_crafted_upload_never_runs(tmp_path):
-    from dashboard.auth import Role, User
+    from dashboard.service.auth import Role, User
     from dashboard.errors import NotAllowed
-    from dashboard.entities import CameraState
-    from dashboard.service import Service
-    from dashboard.store import SQLiteStore
+    from dashboard.config.entities import CameraState
+    from dashboard.service.core import Service
+    from dashboard.store.sqlite import SQLiteStore
     from helpers import wait_until
 
     evil, marker = tmp_path / "evil.pt", tmp_path / "pwned"

@@ -13,11 +13,11 @@ import pytest
 from helpers import tracks_of, wait_until
 from dashboard.demo.scene import demo_clip, write_clip
 from dashboard.engine.zones import CrossingEvent
-from dashboard.entities import CameraState
+from dashboard.config.entities import CameraState
 from dashboard.errors import DashboardError
 from dashboard.errors import Conflict, NotFound
-from dashboard.service import Service
-from dashboard.runner import RESUME_WARMUP_FRAMES
+from dashboard.service.core import Service
+from dashboard.pipeline.runner import RESUME_WARMUP_FRAMES
 
 
 
@@ -268,8 +268,8 @@ def test_without_a_ray_address_nothing_of_ray_is_loaded(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys, pathlib, tempfile; from dashboard.service import Service; "
-            "from dashboard.store import SQLiteStore; d = pathlib.Path(tempfile.mkdtemp()); "
+    code = ("import sys, pathlib, tempfile; from dashboard.service.core import Service; "
+            "from dashboard.store.sqlite import SQLiteStore; d = pathlib.Path(tempfile.mkdtemp()); "
             "s = Service(SQLiteStore(d / 'x.db'), d, demo=False); s.shutdown(); "
             "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))")
     env = {k: v for k, v in __import__("os").environ.items()

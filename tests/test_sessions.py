@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.auth import SYSTEM, Role
+from dashboard.service.auth import SYSTEM, Role
 from dashboard.errors import NotAllowed, SessionEnded
-from dashboard.gate import cross_origin, same_origin
-from dashboard.service import Service
-from dashboard.store import SQLiteStore
+from dashboard.web.gate import cross_origin, same_origin
+from dashboard.service.core import Service
+from dashboard.store.sqlite import SQLiteStore
 
 PASSWORD = "operator-pass-1"
 

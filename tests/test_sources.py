@@ -11,7 +11,7 @@ import pytest
 
 from dashboard.demo.scene import write_clip
 from dashboard.errors import DashboardError
-from dashboard.sources import SecretFilter, mask_secrets, open_source
+from dashboard.vision.sources import SecretFilter, mask_secrets, open_source
 from helpers import wait_until
 from rtsp_server import RtspServer, free_port
 
@@ -112,7 +112,7 @@ def test_file_plays_at_native_rate_live_and_every_frame_in_batch(clip):
 
 
 def test_batch_source_decodes_ahead_and_stops_cleanly(clip):
-    from dashboard.sources import PREFETCH
+    from dashboard.vision.sources import PREFETCH
 
     with open_source(clip, live=False) as src:
         # Frames are decoded before they are asked for, and no further than PREFETCH ahead.

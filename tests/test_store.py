@@ -18,8 +18,8 @@ from helpers import tracks_of, wait_until
 from dashboard.cli import main as cli_main
 from dashboard.engine import HeatmapAccumulator
 from dashboard.engine.zones import CrossingEvent
-from dashboard.service import Service
-from dashboard.store import SQLiteStore
+from dashboard.service.core import Service
+from dashboard.store.sqlite import SQLiteStore
 
 T0 = 1_780_000_000.0   # a fixed unix time, on a minute boundary
 
@@ -143,7 +143,8 @@ def test_credentials_are_sealed_and_counts_resume_after_a_restart(tmp_path, open
 CHILD = r"""
 import sys, time
 from dashboard.engine.zones import CrossingEvent
-from dashboard.store import EventWriter, SQLiteStore
+from dashboard.store.sqlite import SQLiteStore
+from dashboard.store.writer import EventWriter
 w = EventWriter(SQLiteStore(sys.argv[1]), "cam")
 start = time.time()
 k = 0
@@ -233,7 +234,7 @@ def test_cli_exports_what_the_dashboard_stored(tmp_path, monkeypatch, capsys):
 
 
 def test_a_camera_saved_before_moving_only_heat_keeps_painting_every_track(tmp_path):
-    from dashboard.entities import Camera, CameraId, CameraSettings, Presentation
+    from dashboard.config.entities import Camera, CameraId, CameraSettings, Presentation
 
     store = SQLiteStore(tmp_path / "d.db")
     old = Camera(CameraId("cam_old"), "Old", "demo", CameraSettings(), Presentation(), True)
@@ -250,8 +251,8 @@ def test_a_camera_saved_before_moving_only_heat_keeps_painting_every_track(tmp_p
 
 @pytest.mark.slow
 def test_postgres_going_away_loses_nothing_and_counts_nothing_twice(postgres, tmp_path):
-    from dashboard.pgstore import UNREACHABLE, PostgresStore
-    from dashboard.store import EventWriter
+    from dashboard.store.postgres import UNREACHABLE, PostgresStore
+    from dashboard.store.writer import EventWriter
 
     s = PostgresStore(postgres.new_database())
     w = EventWriter(s, "cam", flush_s=0, spool=tmp_path / "spool.jsonl")
@@ -274,7 +275,7 @@ def test_postgres_going_away_loses_nothing_and_counts_nothing_twice(postgres, tm
 
 def test_a_bad_database_url_says_so_without_its_password():
     from dashboard.errors import DashboardError
-    from dashboard.pgstore import PostgresStore
+    from dashboard.store.postgres import PostgresStore
 
     with pytest.raises(DashboardError) as e:
         PostgresStore("postgresql://dash:s3cret-pw@127.0.0.1:9/counts", timeout_s=2)

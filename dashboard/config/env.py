@@ -1,0 +1,247 @@
+"""The app's settings, from the environment.
+
+HEATMAP_DASHBOARD_DATA: the data directory (default ~/.local/share/heatmap-dashboard).
+HEATMAP_DASHBOARD_ALLOW_DOWNLOADS: "1" lets ultralytics fetch a model by name (yolo26n.pt);
+otherwise nothing is requested from outside hosts.
+HEATMAP_DASHBOARD_MEDIA: the only folder video files are read from (default: the data
+directory's media/; uploads go to its uploads/).
+HEATMAP_DASHBOARD_CAMERA_HOSTS: comma-separated host names or addresses camera URLs may
+name (default: any).
+HEATMAP_DASHBOARD_DEMO: "0" to not create the demo camera on first start (default "1").
+HEATMAP_DASHBOARD_RETENTION_DAYS: raw crossing events older than this are pruned (default 30).
+HEATMAP_DASHBOARD_MINUTE_RETENTION_DAYS: per-minute counts older than this are pruned
+(default 400). Lifetime counts and the last heat snapshots are always kept.
+HEATMAP_DASHBOARD_BLUR: classes new cameras pixelate for privacy, e.g. "person" (default
+none; each camera can change it).
+HEATMAP_DASHBOARD_SPOOL: where crossings wait while the database cannot be written, past
+what memory holds (default: the data directory's spool/; put it on another disk to ride
+out a full one).
+HEATMAP_DASHBOARD_WEBHOOK_URL: alerts are POSTed here as JSON (default: none).
+HEATMAP_DASHBOARD_MQTT_URL: counts, occupancy and alerts are published to this broker,
+mqtt://[user:password@]host[:port][/topic prefix] (default: none).
+HEATMAP_DASHBOARD_DATABASE_URL: postgresql://user:password@host[:port]/database to keep
+cameras, zones and counts on a PostgreSQL server (default: SQLite in the data directory).
+HEATMAP_DASHBOARD_RAY_ADDRESS: "auto", "host:port" or "ray://host:port" to run each camera
+as a Ray actor on that cluster (needs HEATMAP_DASHBOARD_DATABASE_URL; default: threads in
+this process). HEATMAP_DASHBOARD_RAY_CPUS: the CPUs each camera asks of it (default 1).
+HEATMAP_DASHBOARD_MAX_FRAME_PIXELS: the largest picture a camera may send, in pixels (default
+4096x4096 = 16,777,216: a 4K or 12-megapixel camera fits; an 8192x8192 video is refused
+before a frame of it is decoded).
+HEATMAP_DASHBOARD_TRUSTED_PROXIES: comma-separated addresses of the reverse proxies in front
+of the server, whose X-Forwarded-For and X-Forwarded-Proto are believed (default none: a
+request's address and scheme are its connection's, whatever headers it sends).
+HEATMAP_DASHBOARD_ICE_SERVERS: STUN/TURN servers for a browser's camera (WebRTC) when the
+browser and the server cannot reach each other directly: comma-separated stun: URLs, or a
+JSON list of {"urls", "username", "credential"} (default none: no outside host is asked).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def data_dir() -> Path:
+    """The data directory, created if missing.
+
+    Example:
+        >>> data_dir().is_dir()  # doctest: +SKIP
+        True
+    """
+    path = Path(os.environ.get("HEATMAP_DASHBOARD_DATA")
+                or Path.home() / ".local" / "share" / "heatmap-dashboard")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def retention_s(what: str = "events") -> float:
+    """How long raw "events" or per-"minutes" counts are kept, in seconds.
+
+    Example:
+        >>> retention_s("minutes") > retention_s("events") > 0
+        True
+    """
+    name, default = {"events": ("HEATMAP_DASHBOARD_RETENTION_DAYS", "30"),
+                     "minutes": ("HEATMAP_DASHBOARD_MINUTE_RETENTION_DAYS", "400")}[what]
+    return max(float(os.environ.get(name, default)), 0.0) * 86400.0
+
+
+def demo_enabled() -> bool:
+    """Whether a new data directory gets the demo camera (HEATMAP_DASHBOARD_DEMO, default on).
+
+    Example:
+        >>> isinstance(demo_enabled(), bool)
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_DEMO", "1").strip().lower() not in ("0", "false",
+                                                                                "no", "off")
+
+
+def downloads_allowed() -> bool:
+    """Whether a model may be fetched by name from the internet (off unless
+    HEATMAP_DASHBOARD_ALLOW_DOWNLOADS=1): the server asks nothing of outside hosts otherwise.
+
+    Example:
+        >>> os.environ.pop("HEATMAP_DASHBOARD_ALLOW_DOWNLOADS", None); downloads_allowed()
+        False
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_ALLOW_DOWNLOADS", "").strip() == "1"
+
+
+def media_dir(data: Path | None = None) -> Path:
+    """The folder video files are read from (media/ of the data directory `data`, or the
+    default one), created if missing.
+
+    Example:
+        >>> media_dir(Path("/tmp/hd-doc")).as_posix()  # doctest: +SKIP
+        '/tmp/hd-doc/media'
+    """
+    path = Path(os.environ.get("HEATMAP_DASHBOARD_MEDIA") or (data or data_dir()) / "media")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def camera_hosts() -> list[str]:
+    """The hosts camera URLs may name; empty: any.
+
+    Example:
+        >>> os.environ["HEATMAP_DASHBOARD_CAMERA_HOSTS"] = "cam1.local, 10.0.0.5"; camera_hosts()
+        ['cam1.local', '10.0.0.5']
+        >>> del os.environ["HEATMAP_DASHBOARD_CAMERA_HOSTS"]; camera_hosts()
+        []
+    """
+    text = os.environ.get("HEATMAP_DASHBOARD_CAMERA_HOSTS", "")
+    return [h.strip().lower() for h in text.split(",") if h.strip()]
+
+
+def blur_default() -> list[str] | None:
+    """Classes new cameras pixelate for privacy (HEATMAP_DASHBOARD_BLUR, e.g. "person";
+    default none). Cameras that exist keep their own choice.
+
+    Example:
+        >>> os.environ["HEATMAP_DASHBOARD_BLUR"] = "person"; blur_default()
+        ['person']
+        >>> del os.environ["HEATMAP_DASHBOARD_BLUR"]; blur_default() is None
+        True
+    """
+    text = os.environ.get("HEATMAP_DASHBOARD_BLUR", "")
+    return [c.strip() for c in text.split(",") if c.strip()] or None
+
+
+def spool_dir(data: Path) -> Path:
+    """Where crossings wait on disk while the database cannot take them.
+
+    Example:
+        >>> os.environ.pop("HEATMAP_DASHBOARD_SPOOL", None); spool_dir(Path("/d")).as_posix()
+        '/d/spool'
+    """
+    return Path(os.environ.get("HEATMAP_DASHBOARD_SPOOL") or data / "spool")
+
+
+def webhook_url() -> str | None:
+    """Where alerts are POSTed (HEATMAP_DASHBOARD_WEBHOOK_URL), or None.
+
+    Example:
+        >>> os.environ.pop("HEATMAP_DASHBOARD_WEBHOOK_URL", None); webhook_url() is None
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_WEBHOOK_URL", "").strip() or None
+
+
+def mqtt_url() -> str | None:
+    """The MQTT broker counts and alerts go to (HEATMAP_DASHBOARD_MQTT_URL), or None.
+
+    Example:
+        >>> os.environ.pop("HEATMAP_DASHBOARD_MQTT_URL", None); mqtt_url() is None
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_MQTT_URL", "").strip() or None
+
+
+def database_url() -> str | None:
+    """The PostgreSQL server to use (HEATMAP_DASHBOARD_DATABASE_URL), or None for SQLite.
+
+    Example:
+        >>> os.environ.pop("HEATMAP_DASHBOARD_DATABASE_URL", None); database_url() is None
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_DATABASE_URL", "").strip() or None
+
+
+def ray_address() -> str | None:
+    """The Ray cluster cameras run on (HEATMAP_DASHBOARD_RAY_ADDRESS), or None: in-process.
+
+    Example:
+        >>> os.environ.pop("HEATMAP_DASHBOARD_RAY_ADDRESS", None); ray_address() is None
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_RAY_ADDRESS", "").strip() or None
+
+
+def ice_servers() -> list[dict[str, Any]]:
+    """The STUN/TURN servers a browser's camera may use (HEATMAP_DASHBOARD_ICE_SERVERS); by
+    default none, so neither the server nor the browser asks an outside host anything (a
+    browser and a server that reach each other directly need none).
+
+    Example:
+        >>> os.environ["HEATMAP_DASHBOARD_ICE_SERVERS"] = "stun:stun.example.org:3478"
+        >>> ice_servers()
+        [{'urls': ['stun:stun.example.org:3478']}]
+        >>> del os.environ["HEATMAP_DASHBOARD_ICE_SERVERS"]; ice_servers()
+        []
+    """
+    from dashboard.errors import DashboardError
+
+    text = os.environ.get("HEATMAP_DASHBOARD_ICE_SERVERS", "").strip()
+    if not text:
+        return []
+    if not text.startswith("["):
+        return [{"urls": [u.strip() for u in text.split(",") if u.strip()]}]
+    try:
+        servers = json.loads(text)
+        if not isinstance(servers, list) or not all(
+                isinstance(d, dict) and d.get("urls") for d in servers):
+            raise ValueError
+    except ValueError:
+        raise DashboardError('HEATMAP_DASHBOARD_ICE_SERVERS must be stun: URLs separated by '
+                             'commas, or a JSON list like [{"urls": "turn:host:3478", '
+                             '"username": "u", "credential": "p"}].') from None
+    return servers
+
+
+def trusted_proxies() -> str:
+    """The reverse proxies whose forwarded headers are believed, comma-separated ("" for
+    none, the default: any client could otherwise claim any address, and so slip past the
+    login limits).
+
+    Example:
+        >>> import os; os.environ["HEATMAP_DASHBOARD_TRUSTED_PROXIES"] = " 127.0.0.1, ::1 "
+        >>> trusted_proxies()
+        '127.0.0.1,::1'
+        >>> del os.environ["HEATMAP_DASHBOARD_TRUSTED_PROXIES"]; trusted_proxies()
+        ''
+    """
+    given = os.environ.get("HEATMAP_DASHBOARD_TRUSTED_PROXIES", "")
+    return ",".join(a.strip() for a in given.split(",") if a.strip())
+
+
+def max_frame_pixels() -> int:
+    """The most pixels a camera's picture may have (width times height).
+
+    Example:
+        >>> max_frame_pixels() >= 3840 * 2160
+        True
+    """
+    text = os.environ.get("HEATMAP_DASHBOARD_MAX_FRAME_PIXELS", "")
+    try:
+        value = int(text) if text.strip() else MAX_FRAME_PIXELS
+    except ValueError:
+        from dashboard.errors import DashboardError
+
+        raise DashboardError("HEATMAP_DASHBOARD_MAX_FRAME_PIXELS must be a whole number of "
+                             "pixels, e.g. 16777216 (4096x4096).") from None
+    return max(1, value)
+
+
+MAX_FRAME_PIXELS = 4096 * 4096

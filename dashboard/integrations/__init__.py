@@ -1,0 +1,1 @@
+"""Alerts out to the world: webhooks (with a stored outbox) and MQTT."""

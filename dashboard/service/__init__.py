@@ -1,0 +1,1 @@
+"""The use cases: cameras, zones, reports, users and who may do what, over store and runners."""

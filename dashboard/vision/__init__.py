@@ -1,0 +1,1 @@
+"""Frames in, tracks out: sources (files, RTSP, webcams, browsers), detectors and their runtimes, secrets kept out of sight."""

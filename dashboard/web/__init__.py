@@ -1,0 +1,1 @@
+"""The server: pages, the HTTP API, login and the gate in front of both."""

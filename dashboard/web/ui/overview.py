@@ -1,0 +1,52 @@
+"""The Overview page: every camera as a tile with its picture, state and key counts."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.errors import DashboardError
+from dashboard.service.access import UserService
+from dashboard.service.auth import Role
+from dashboard.web.ui.common import (can, counts_table, guarded, open_camera, plain, refreshed,
+                                 service, state_line)
+
+COLUMNS = 3
+REFRESH_S = 1.5
+
+
+@guarded
+def page() -> None:
+    svc = service()
+    cams = svc.cameras()
+    head, button = st.columns([4, 1])
+    head.subheader("Cameras", anchor=False)
+    if can(svc, Role.ADMIN) and button.button("Add a camera", key="go-manage"):
+        st.session_state["adding_camera"] = True     # the add form opens on arrival
+        st.switch_page(st.session_state["pages"]["cameras"])
+    if not cams:
+        st.info("No cameras yet: an admin can add one.")
+        return
+    for row in range(0, len(cams), COLUMNS):
+        cols = st.columns(COLUMNS)
+        for col, cam in zip(cols, cams[row:row + COLUMNS]):
+            with col.container(border=True):
+                st.markdown(f"**{plain(cam.name)}**")
+                tile(svc, cam.id)
+                if st.button("Open", key=f"open-{cam.id}"):
+                    open_camera(cam.id)
+
+
+@refreshed(REFRESH_S)
+def tile(svc: UserService, cid: str) -> None:
+    """A refreshed still rather than a stream per tile: a browser keeps only six
+    connections to a server, and a wall of streams would take them all."""
+    try:
+        cam, jpeg, counts = svc.camera(cid), svc.jpeg(cid), svc.counts(cid)
+    except DashboardError:
+        return
+    if jpeg:
+        st.image(jpeg, width="stretch")
+    else:
+        st.container(height=120, border=False).caption("No picture yet.")
+    st.caption(state_line(svc.status(cam.id)))
+    if counts:
+        counts_table(counts)
