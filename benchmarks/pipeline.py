@@ -50,7 +50,7 @@ def run_ours(video: Path, imgsz: int, scale: float, runtime: str) -> dict[str, f
     from dashboard.vision.detector import Detector
     from dashboard.engine import Engine, load_zones, zone_from_dict
     from dashboard.vision.sources import open_source
-    from dashboard.pipeline.runner import JPEG_QUALITY
+    from dashboard.pipeline.pictures import JPEG_QUALITY
 
     # The demo zones are drawn for 640x360.
     zones = [zone_from_dict({**z.to_dict(), "points": (z.points * scale).tolist()})

@@ -17,7 +17,7 @@ from dashboard.config.entities import CameraState
 from dashboard.errors import DashboardError
 from dashboard.errors import Conflict, NotFound
 from dashboard.service.core import Service
-from dashboard.pipeline.runner import RESUME_WARMUP_FRAMES
+from dashboard.pipeline.loop import RESUME_WARMUP_FRAMES
 
 
 
@@ -47,8 +47,8 @@ def count(svc: Service, cid: str, zid: str, n: int = 1) -> None:
     events = [CrossingEvent(time.time(), zid, k, "person", "in") for k in range(n)]
     for _ in events:
         zone.counts.add("person", "in")
-    runner._writer.add(events)
-    runner._writer.flush()
+    runner.keeper.add(events)
+    runner.keeper.flush(force=True)
 
 
 def by_name(svc: Service, cid: str) -> dict[str, int]:

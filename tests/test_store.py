@@ -115,9 +115,9 @@ def test_credentials_are_sealed_and_counts_resume_after_a_restart(tmp_path, open
     door = svc.add_zone(cam.id, "door", "line", [[0, 0.3], [1, 0.3]])
     shop = svc.add_zone(cam.id, "shop", "polygon", [[0, 0], [0.2, 0], [0.2, 0.3]])
     runner = svc._runners[cam.id]
-    runner._writer.add([ev(T0, zone=door.id), ev(T0 + 1, zone=door.id, cls="car", d="out"),
+    runner.keeper.add([ev(T0, zone=door.id), ev(T0 + 1, zone=door.id, cls="car", d="out"),
                         ev(T0 + 2, zone=shop.id)])
-    runner._writer.flush()
+    runner.keeper.flush(force=True)
     runner.engine.heatmap.add(tracks_of((1, 50, 50)), 0.0, (360, 640))
     runner.save_heat()
     heat = runner.engine.heatmap.value

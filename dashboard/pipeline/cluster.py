@@ -28,7 +28,8 @@ from dashboard.engine import Tracks
 from dashboard.config.entities import Camera, CameraState, ZoneSpec
 from dashboard.errors import DashboardError
 from dashboard.integrations.core import Integrations
-from dashboard.pipeline.runner import CameraRunner, Snapshot
+from dashboard.pipeline.runner import CameraRunner
+from dashboard.pipeline.snapshot import Snapshot
 from dashboard.config.env import database_url, mqtt_url, webhook_url
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from typing import Any
 
 from dashboard.config.entities import Camera, CameraId, ZoneSpec
 from dashboard.demo import DEMO_DIR
-from dashboard.errors import DashboardError
+from dashboard.errors import DashboardError, StoreUnavailable
 from dashboard.integrations.core import Integrations
 from dashboard.pipeline.runner import CameraRunner
 
@@ -40,6 +40,7 @@ DEMO_FLAG = "demo_created"
 DEMO_NAME = "Demo street"
 DEMO_SIZE = (640, 360)   # the demo zones file is in pixels of the demo clip
 WATCH_S = 1.0            # how often the database file is looked at
+PRUNE_EVERY_S = 600.0    # how often retention runs
 
 
 class Service(CameraCases, ZoneCases, ReportCases, PictureCases, PeopleCases):
@@ -114,7 +115,9 @@ class Service(CameraCases, ZoneCases, ReportCases, PictureCases, PeopleCases):
 
     def _watch_store(self) -> None:
         """Every second: is the database file still there and writable (see
-        `Store.check`), and do stopped cameras have crossings waiting to be written?"""
+        `Store.check`), and do stopped cameras have crossings waiting to be written? Every
+        `PRUNE_EVERY_S`: retention, once for all cameras."""
+        pruned = time.monotonic()
         while not self._watching.wait(WATCH_S):
             try:
                 self.store.check()
@@ -122,8 +125,22 @@ class Service(CameraCases, ZoneCases, ReportCases, PictureCases, PeopleCases):
                     runners = list(self._runners.values())
                 for r in runners:
                     r.retry()
+                if time.monotonic() - pruned >= PRUNE_EVERY_S:
+                    pruned = time.monotonic()
+                    self.prune()
             except Exception:   # noqa: BLE001 - the watch must outlive any one bad round
                 log.exception("store watch")
+
+    def prune(self) -> None:
+        """Retention: raw events and visits past their age go, per-minute figures past
+        theirs (totals stay: counts stay right). While the database cannot be written it
+        waits for the next round (the store says why)."""
+        from dashboard.config.env import retention_s
+
+        try:
+            self.store.prune(retention_s("events"), retention_s("minutes"))
+        except StoreUnavailable:
+            pass
 
     @needs(Role.VIEWER)
     def store_health(self) -> str | None:

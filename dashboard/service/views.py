@@ -6,7 +6,7 @@ from typing import Any
 
 from dashboard.config.entities import CameraState, ZoneId, ZoneKind
 from dashboard.engine.zones import ZoneCounts
-from dashboard.pipeline.runner import Snapshot
+from dashboard.pipeline.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
