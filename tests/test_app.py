@@ -71,7 +71,7 @@ def test_stop_sticks_start_and_reset_from_the_camera_page(svc):
     click(at, "start")
     assert svc.camera(cid).enabled
     zid = svc.zones(cid)[0].id
-    svc._runners[cid].engine.zones[0].counts.in_count = 7      # as if counted already
+    svc.runner(cid).engine.zones[0].counts.in_count = 7      # as if counted already
     click(at, "reset")
     assert all(f.counts.in_count == 0 for f in svc.counts(cid)) and zid == svc.zones(cid)[0].id
 
@@ -79,7 +79,7 @@ def test_stop_sticks_start_and_reset_from_the_camera_page(svc):
 def test_zone_rows_rename_flip_and_delete_through_the_service(svc):
     at, cid = camera_page(svc)
     crossing, shopfront = svc.zones(cid)
-    svc._runners[cid].engine.zones[0].counts.in_count = 7      # as if counted already
+    svc.runner(cid).engine.zones[0].counts.in_count = 7      # as if counted already
     at.text_input(key=f"name-{crossing.id}").set_value("road")
     run(at)
     assert svc.zones(cid)[0].name == "road" and svc.counts(cid)[0].counts.in_count == 7
@@ -95,13 +95,13 @@ def test_zone_rows_rename_flip_and_delete_through_the_service(svc):
 def test_looks_change_without_touching_heat(svc):
     at, cid = camera_page(svc)
     svc.stop(cid)                                  # so that only the page can touch heat
-    heat = svc._runners[cid].engine.heatmap
+    heat = svc.runner(cid).engine.heatmap
     heat.add(tracks_of((1, 50, 50)), 0.0, (360, 640))
     before = heat.value.copy()
     at.slider(key=f"opacity-{cid}").set_value(0.9)
     run(at)
     assert svc.camera(cid).presentation.opacity == 0.9
-    assert (svc._runners[cid].engine.heatmap.value == before).all()
+    assert (svc.runner(cid).engine.heatmap.value == before).all()
 
 
 def test_adding_a_camera_says_what_is_wrong_then_opens_it(svc, tmp_path):

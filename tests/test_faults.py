@@ -255,7 +255,7 @@ def test_a_camera_back_at_another_resolution_keeps_heat_and_zones_and_says_so(tm
         assert wait_until(lambda: p.snapshot().frame_size == (640, 360), 120), p.snapshot()
         notice = p.snapshot().notice
         assert "changed from 320x176 to 640x360" in notice and "heat follow" in notice
-        with p._lock:
+        with p.step.lock:
             heat = p.engine.heatmap.value
             zone = p.engine.zones[0]
         assert heat.shape == (360, 640) and heat.max() > 0   # resampled, not reset

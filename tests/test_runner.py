@@ -122,9 +122,9 @@ def test_a_file_is_read_to_its_end_frame_by_frame(tmp_path):
 def test_zones_follow_the_picture_when_its_size_changes():
     p = runner("demo", [ZoneSpec.create("mid", "line", [[0, 0.5], [1, 0.5]])])
     p.engine.zones[0].counts.in_count = 3
-    p._fit_zones(640, 360)
+    p.step.fit(640, 360)
     assert p.engine.zones[0].points.tolist() == [[0.0, 180.0], [640.0, 180.0]]
-    p._fit_zones(1280, 720)                                          # a new resolution
+    p.step.fit(1280, 720)                                         # a new resolution
     z = p.engine.zones[0]
     assert z.points.tolist() == [[0.0, 360.0], [1280.0, 360.0]] and z.counts.in_count == 3
 
@@ -135,7 +135,7 @@ def test_jpeg_is_encoded_once_a_frame_for_all_viewers_and_only_when_asked(monkey
     import cv2
     import numpy as np
 
-    import dashboard.pipeline.runner as runner_module
+    import dashboard.pipeline.pictures as runner_module
 
     encoded = []
     real = cv2.imencode
@@ -146,7 +146,7 @@ def test_jpeg_is_encoded_once_a_frame_for_all_viewers_and_only_when_asked(monkey
     assert p.jpeg() is None and not encoded
     frames = [np.full((90, 160, 3), v, np.uint8) for v in (0, 255)]
     for k, img in enumerate(frames, 1):
-        p._snap = dataclasses.replace(p.snapshot(), frame=img, t=float(k))  # as the loop does
+        p.publish(dataclasses.replace(p.snapshot(), frame=img, t=float(k)))  # as the loop does
         got = []
         viewers = [threading.Thread(target=lambda: got.append(p.jpeg())) for _ in range(4)]
         for v in viewers:
@@ -197,7 +197,7 @@ def test_a_file_stopped_and_resumed_counts_what_one_run_counts(tmp_path):
             if at is None:
                 assert wait_until(lambda: p.snapshot().state is CameraState.ENDED, 120)
             else:
-                assert wait_until(lambda: getattr(p, "_done", 0) >= at, 120)
+                assert wait_until(lambda: p.snapshot().frames_done >= at, 120)
                 p.stop()
         p.close()
         got = {z: (c.in_count, c.out_count) for z, c in store.counts("cam_test").items()}

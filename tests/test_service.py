@@ -42,7 +42,7 @@ def open_service(tmp_path, open_store):
 
 def count(svc: Service, cid: str, zid: str, n: int = 1) -> None:
     """As if the camera counted n crossings of zone `zid` (engine and store, as a run does)."""
-    runner = svc._runners[cid]
+    runner = svc.runner(cid)
     zone = next(z for z in runner.engine.zones if z.name == zid)
     events = [CrossingEvent(time.time(), zid, k, "person", "in") for k in range(n)]
     for _ in events:
@@ -101,22 +101,22 @@ def test_a_new_password_keeps_the_camera_its_zones_and_counts(open_service):
     assert new.id == cam.id and new.source == "rtsp://***@127.0.0.1:9/live"
     svc = open_service()
     assert by_name(svc, cam.id) == {"gate": 4}
-    assert svc._runners[cam.id].source.endswith("n3w@127.0.0.1:9/live")
+    assert svc.runner(cam.id).source.endswith("n3w@127.0.0.1:9/live")
     assert "n3w" not in str(svc.camera(cam.id).to_dict())
 
 
 def test_looks_never_reset_heat_and_settings_are_checked(open_service):
     svc = open_service()
     cam = svc.add_camera("Street", "demo", enabled=False)
-    heat = svc._runners[cam.id].engine.heatmap
+    heat = svc.runner(cam.id).engine.heatmap
     heat.add(tracks_of((1, 50, 50), (2, 80, 60)), 0.0, (120, 160))
     before = heat.value.copy()
     svc.update_camera(cam.id, presentation={"opacity": 0.9, "colormap": "Inferno",
                                             "show_boxes": False})
     svc.update_camera(cam.id, settings={"half_life_s": 120})
-    np.testing.assert_array_equal(svc._runners[cam.id].engine.heatmap.value, before)
+    np.testing.assert_array_equal(svc.runner(cam.id).engine.heatmap.value, before)
     assert svc.camera(cam.id).presentation.opacity == 0.9
-    assert svc._runners[cam.id].engine.heatmap.config.opacity == 0.9
+    assert svc.runner(cam.id).engine.heatmap.config.opacity == 0.9
     for bad, words in [({"imgsz": 333}, "imgsz use one of"), ({"conf": 2}, "conf must be"),
                        ({"colour": 1}, "unknown setting")]:
         with pytest.raises(DashboardError, match=words):
@@ -165,7 +165,7 @@ def test_a_file_camera_resumes_where_it_stopped_and_counts_no_frame_twice(open_s
     clip = write_clip(tmp_path / "media" / "clip.mp4", seconds=8, seed=5)      # 120 frames
     svc = open_service()
     cam = svc.add_camera("Clip", "clip.mp4", {"imgsz": 320, "pacing": "native"})
-    assert cam.source == "clip.mp4" and svc._runners[cam.id].source == str(clip.resolve())
+    assert cam.source == "clip.mp4" and svc.runner(cam.id).source == str(clip.resolve())
     assert wait_until(lambda: svc.status(cam.id).frames_read >= 30, 60)
     svc.stop(cam.id)
     done = int(svc.store.meta(f"progress:{cam.id}"))
@@ -243,7 +243,7 @@ def test_a_mask_is_a_zone_that_counts_nothing(open_service):
     mask = svc.add_zone(cam.id, "cloth", "mask", [[0, 0], [0.3, 0], [0.3, 0.3]])
     assert [z.kind.value for z in svc.zones(cam.id)] == ["line", "mask"]
     assert [f.id for f in svc.counts(cam.id)] == [door.id]
-    runner = svc._runners[cam.id]
+    runner = svc.runner(cam.id)
     assert [z.name for z in runner.engine.zones] == [door.id] and len(runner.engine.masks) == 1
     svc.delete_zone(cam.id, mask.id)
     assert runner.engine.masks == []

@@ -143,7 +143,7 @@ USE_CASES = {name: getattr(Service, name).needs for name in dir(Service)
 
 
 @pytest.mark.parametrize("name", ["shutdown", "login", "as_user", "as_session", "user_for",
-                                  "logout", "store", "auth", "_runner", "_check_source"])
+                                  "logout", "store", "auth", "runner", "prune", "_check_source"])
 def test_what_is_not_a_declared_use_case_is_refused_to_every_role(svc, name):
     admin = svc.as_user(SYSTEM)
     with pytest.raises(AttributeError):

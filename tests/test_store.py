@@ -114,7 +114,7 @@ def test_credentials_are_sealed_and_counts_resume_after_a_restart(tmp_path, open
     cam = svc.add_camera("Door", "rtsp://admin:hunter2@10.1.2.3/live", enabled=False)
     door = svc.add_zone(cam.id, "door", "line", [[0, 0.3], [1, 0.3]])
     shop = svc.add_zone(cam.id, "shop", "polygon", [[0, 0], [0.2, 0], [0.2, 0.3]])
-    runner = svc._runners[cam.id]
+    runner = svc.runner(cam.id)
     runner.keeper.add([ev(T0, zone=door.id), ev(T0 + 1, zone=door.id, cls="car", d="out"),
                         ev(T0 + 2, zone=shop.id)])
     runner.keeper.flush(force=True)
@@ -129,11 +129,11 @@ def test_credentials_are_sealed_and_counts_resume_after_a_restart(tmp_path, open
 
     again = Service(open_store(), tmp_path, demo=False, autostart=False)  # a restart
     assert again.camera(cam.id).source == "rtsp://***@10.1.2.3/live"
-    assert again._runners[cam.id].source == "rtsp://admin:hunter2@10.1.2.3/live"
+    assert again.runner(cam.id).source == "rtsp://admin:hunter2@10.1.2.3/live"
     c = {f.name: f.counts for f in again.counts(cam.id)}
     assert (c["door"].in_count, c["door"].out_count, c["shop"].in_count) == (1, 1, 1)
     assert c["door"].per_class["car"]["out"] == 1 and c["shop"].occupancy == 0
-    np.testing.assert_allclose(again._runners[cam.id].engine.heatmap.value, heat, rtol=1e-6)
+    np.testing.assert_allclose(again.runner(cam.id).engine.heatmap.value, heat, rtol=1e-6)
     again.reset(cam.id)                                      # "start fresh" instead
     assert again.counts(cam.id)[0].counts.in_count == 0
     third = Service(open_store(), tmp_path, demo=False, autostart=False)
@@ -153,7 +153,7 @@ while True:                      # 500 crossings a second, each stamped with its
     time.sleep(max(0.0, due - time.time()))
     w.add([CrossingEvent(time.time(), "door", k, "person", "in")])
     k += 1
-    if not w._buf:               # that add committed everything so far: say how much
+    if not w.pending:            # that add committed everything so far: say how much
         print(k, flush=True)
 """
 

@@ -13,7 +13,7 @@ from dashboard.engine import Alert, AlertMonitor
 from dashboard.engine.zones import CrossingEvent, ZoneCounts
 from dashboard.integrations.core import Integrations
 
-log = logging.getLogger("dashboard.pipeline.runner")   # where operators look for a camera's lines
+log = logging.getLogger(__name__)
 
 ALERT_LOG_S = 60.0
 

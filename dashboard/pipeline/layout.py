@@ -11,7 +11,7 @@ from dashboard.config.entities import ZoneId, ZoneSpec
 from dashboard.engine import Engine, Zone
 from dashboard.pipeline.keeping import Keeper
 
-log = logging.getLogger("dashboard.pipeline.runner")
+log = logging.getLogger(__name__)
 
 
 def _shape(spec: ZoneSpec) -> ZoneSpec:

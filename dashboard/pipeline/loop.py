@@ -22,7 +22,7 @@ from dashboard.vision.sources import (BrowserSource, Frame, FrameSource, SourceK
 if TYPE_CHECKING:
     from dashboard.pipeline.runner import CameraRunner
 
-log = logging.getLogger("dashboard.pipeline.runner")
+log = logging.getLogger(__name__)
 
 # The tracker and the zones learn where everyone is over these frames, so a crossing under
 # way at the resume point is counted once, as an uninterrupted run counts it.

@@ -23,7 +23,7 @@ from dashboard.pipeline.alerting import CameraAlerts, tell
 from dashboard.pipeline.keeping import Keeper
 from dashboard.pipeline.layout import ZoneLayout
 
-log = logging.getLogger("dashboard.pipeline.runner")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,9 @@ class CameraCases:
             raise NotFound(f"There is no camera {cid!r}.")
         return cam
 
-    def _runner(self, cid: str) -> CameraRunner:
+    def runner(self, cid: str) -> CameraRunner:
+        """The runner of a camera (for the CLI and tests; not a use case: a `UserService`
+        refuses it to everyone)."""
         self.camera(cid)
         return self._runners[CameraId(cid)]
 
@@ -249,12 +251,12 @@ class CameraCases:
     @needs(Role.OPERATOR)
     def reset(self, cid: str) -> None:
         """Counts, events and heat to zero; the old ones are archived, not deleted."""
-        self._runner(cid).reset()
+        self.runner(cid).reset()
         log.info("camera %s reset", cid)
 
     @needs(Role.VIEWER)
     def status(self, cid: str) -> CameraStatus:
-        runner = self._runner(cid)
+        runner = self.runner(cid)
         return CameraStatus.of(runner.snapshot(), runner.store_status())
 
     @needs(Role.OPERATOR, audited=False)
@@ -275,5 +277,5 @@ class CameraCases:
             dashboard.errors.DashboardError: The camera is stopped: press Start ...
             >>> svc.shutdown()
         """
-        picture = self._runner(cid).push(sender, image)
+        picture = self.runner(cid).push(sender, image)
         return None if picture is None else picture[0]

@@ -15,18 +15,18 @@ class PictureCases:
     @needs(Role.VIEWER)
     def jpeg(self, cid: str) -> bytes | None:
         """The newest overlay frame as JPEG (None before the first frame)."""
-        return self._runner(cid).jpeg()
+        return self.runner(cid).jpeg()
 
     @needs(Role.VIEWER)
     def frame_index(self, cid: str) -> int:
         """Grows with every new frame: a stream sends a part when it changes."""
-        return self._runner(cid).snapshot().frame_index
+        return self.runner(cid).snapshot().frame_index
 
     @needs(Role.VIEWER)
     def still(self, cid: str) -> Any:
         """The newest raw frame (BGR array) to draw zones on; for a camera that has shown
         none yet, one frame is read from its source (`DashboardError` if it cannot be)."""
-        return self._runner(cid).still()
+        return self.runner(cid).still()
 
     @needs(Role.VIEWER)
     def with_zones(self, cid: str, img: Any) -> Any:
@@ -46,7 +46,7 @@ class PictureCases:
         """The heatmap as PNG with its legend: over the camera's newest frame with the zones
         (the scene stays readable: heat is translucent, no heat leaves pixels untouched), or
         the heat alone."""
-        return self._runner(cid).heat_bytes("scene" if over_scene else "png")
+        return self.runner(cid).heat_bytes("scene" if over_scene else "png")
 
     @needs(Role.VIEWER)
     def heat_legend(self, cid: str, width: int = 640) -> Any:
@@ -56,4 +56,4 @@ class PictureCases:
 
     @needs(Role.VIEWER)
     def heat_npz(self, cid: str) -> bytes | None:
-        return self._runner(cid).heat_bytes("npz")
+        return self.runner(cid).heat_bytes("npz")

@@ -20,7 +20,7 @@ class ReportCases:
     @needs(Role.VIEWER)
     def counts(self, cid: str) -> list[ZoneFigures]:
         """Every zone's in, out, occupancy and per-class counts, in the zones' order."""
-        snap = self._runner(cid).snapshot()
+        snap = self.runner(cid).snapshot()
         alerting = {a.zone for a in snap.alerts}
         return [ZoneFigures(z.id, z.name, z.kind, snap.counts.get(z.id) or ZoneCounts(),
                             z.limit, z.id in alerting)
@@ -43,7 +43,7 @@ class ReportCases:
             [('aisle', 0, [])]
             >>> svc.shutdown()
         """
-        snap = self._runner(cid).snapshot()
+        snap = self.runner(cid).snapshot()
         stats = self.store.dwell(CameraId(cid), since, until)
         now = time.time()
         out = []
@@ -97,7 +97,7 @@ class ReportCases:
         """The newest alerts of this run, newest first (from memory, for the page)."""
         names = self._names(cid)
         return [{**a.to_dict(), "zone_id": a.zone, "zone": names.get(a.zone, a.zone),
-                 "active": a.active} for a in self._runner(cid).recent_alerts(n)]
+                 "active": a.active} for a in self.runner(cid).recent_alerts(n)]
 
     def _names(self, cid: str) -> dict[str, str]:
         return {z.id: z.name for z in self.zones(cid)}
@@ -122,7 +122,7 @@ class ReportCases:
         names = self._names(cid)
         return [{"t": e.t, "zone": names.get(e.zone, e.zone), "track_id": e.track_id,
                  "class": e.cls_name, "direction": e.direction}
-                for e in self._runner(cid).recent_events(n)]
+                for e in self.runner(cid).recent_events(n)]
 
     @needs(Role.VIEWER)
     def series(self, cid: str, interval: str = "minute", since: float | None = None,
