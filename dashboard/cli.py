@@ -21,7 +21,8 @@ import cv2
 
 from dashboard.config.entities import DEFAULT_SETTINGS, Anchor, Runtime, groups_from_text
 from dashboard.errors import DashboardError
-from dashboard.vision.sources import SecretFilter, open_source
+from dashboard.vision.secrets import SecretFilter
+from dashboard.vision.sources import open_source
 
 if TYPE_CHECKING:
     from dashboard.service.core import Service

@@ -15,9 +15,10 @@ from dashboard.errors import NotAllowed
 from dashboard.cli import main as cli_main
 from dashboard.config.entities import CameraState
 from dashboard.errors import DashboardError
-from dashboard.vision import sources
+from dashboard.vision import browser as browser_source
 from dashboard.service.core import Service
-from dashboard.vision.sources import GONE, STOPPED, WAITING, BrowserSource, open_source
+from dashboard.vision.browser import BrowserSource, GONE, STOPPED, WAITING
+from dashboard.vision.sources import open_source
 from dashboard.store.sqlite import SQLiteStore
 from helpers import wait_until
 
@@ -47,7 +48,7 @@ def test_it_waits_for_a_browser_goes_live_with_its_frames_and_waits_again_when_i
 
 
 def test_every_frame_is_read_in_order_unless_it_waited_past_the_backlog(monkeypatch):
-    monkeypatch.setattr(sources, "BROWSER_BACKLOG_S", 0.2)
+    monkeypatch.setattr(browser_source, "BROWSER_BACKLOG_S", 0.2)
     src = browser()
     frames = [np.full((90, 160, 3), i, np.uint8) for i in range(4)]
     for f in frames[:3]:                      # the server was busy: they wait, in order

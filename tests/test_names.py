@@ -7,7 +7,7 @@ import pytest
 from dashboard.service.auth import SYSTEM
 from dashboard.errors import DashboardError
 from dashboard.service.core import Service
-from dashboard.vision.sources import SourceKind, is_webcam_index, parse_spec
+from dashboard.vision.address import SourceKind, is_webcam_index, parse_spec
 from dashboard.store.sqlite import SQLiteStore
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from dashboard.vision.secrets import SourceVault, expand_env
 from dashboard.errors import DashboardError
-from dashboard.vision.sources import mask_secrets
+from dashboard.vision.secrets import mask_secrets
 
 
 @pytest.mark.parametrize("text, shown", [
@@ -69,7 +69,7 @@ def test_only_variables_named_for_cameras_can_be_filled_in(monkeypatch, address)
 
 
 def test_a_filled_in_value_is_masked_wherever_text_is_masked(monkeypatch):
-    from dashboard.vision.sources import mask_secrets
+    from dashboard.vision.secrets import mask_secrets
 
     monkeypatch.setenv("CAMERA_LEAK_TOKEN", "hunter2-value")
     opened = expand_env("http://cam.local/live?x=${CAMERA_LEAK_TOKEN}")
@@ -78,7 +78,7 @@ def test_a_filled_in_value_is_masked_wherever_text_is_masked(monkeypatch):
 
 
 def test_a_filled_in_host_does_not_unmask_the_password_before_it(monkeypatch):
-    from dashboard.vision.sources import mask_secrets
+    from dashboard.vision.secrets import mask_secrets
 
     monkeypatch.setenv("CAMERA_SECRETS_HOST", "10.77.0.5:554")
     expand_env("rtsp://${CAMERA_SECRETS_HOST}/live")

@@ -11,7 +11,8 @@ import pytest
 
 from dashboard.demo.scene import write_clip
 from dashboard.errors import DashboardError
-from dashboard.vision.sources import SecretFilter, mask_secrets, open_source
+from dashboard.vision.secrets import SecretFilter, mask_secrets
+from dashboard.vision.sources import open_source
 from helpers import wait_until
 from rtsp_server import RtspServer, free_port
 
@@ -112,7 +113,7 @@ def test_file_plays_at_native_rate_live_and_every_frame_in_batch(clip):
 
 
 def test_batch_source_decodes_ahead_and_stops_cleanly(clip):
-    from dashboard.vision.sources import PREFETCH
+    from dashboard.vision.capture import PREFETCH
 
     with open_source(clip, live=False) as src:
         # Frames are decoded before they are asked for, and no further than PREFETCH ahead.

@@ -16,7 +16,6 @@ import cv2
 
 from dashboard.engine import HeatmapConfig, Zone, zone_from_dict
 from dashboard.errors import DashboardError
-from dashboard.vision.sources import BROWSER
 
 CameraId = NewType("CameraId", str)
 ZoneId = NewType("ZoneId", str)
@@ -26,6 +25,7 @@ COLORMAPS = {"Jet": cv2.COLORMAP_JET, "Inferno": cv2.COLORMAP_INFERNO,
              "Viridis": cv2.COLORMAP_VIRIDIS, "Plasma": cv2.COLORMAP_PLASMA}
 IMAGE_SIZES = (320, 480, 640, 960, 1280)
 NAME_MAX = 80
+BROWSER = "browser"   # the source of a camera whose frames a visitor's browser sends
 
 
 def new_id(prefix: str) -> str:

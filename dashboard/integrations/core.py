@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dashboard.errors import DashboardError
-from dashboard.vision.sources import mask_secrets
+from dashboard.vision.secrets import mask_secrets
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,12 @@ from typing import TYPE_CHECKING, Any
 from dashboard.config.entities import CameraState, Pacing
 from dashboard.errors import DashboardError
 from dashboard.pipeline.snapshot import Rate, Snapshot
-from dashboard.vision.sources import (BrowserSource, Frame, FrameSource, SourceKind,
-                                      mask_secrets, open_source, parse_spec, resolve_address)
+from dashboard.vision.address import SourceKind, parse_spec, resolve_address
+from dashboard.vision.browser import BrowserSource
+from dashboard.vision.capture import FrameSource
+from dashboard.vision.frames import Frame
+from dashboard.vision.secrets import mask_secrets
+from dashboard.vision.sources import open_source
 
 if TYPE_CHECKING:
     from dashboard.pipeline.runner import CameraRunner

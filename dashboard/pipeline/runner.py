@@ -28,8 +28,10 @@ from dashboard.pipeline.pictures import Pictures, heat_bytes, hide_all
 from dashboard.pipeline.snapshot import Snapshot
 from dashboard.pipeline.step import FrameStep
 from dashboard.store.base import Store
-from dashboard.vision.sources import (STOPPED, BrowserSource, FrameSource, SourceKind,
-                                      open_source, parse_spec, resolve_address)
+from dashboard.vision.address import SourceKind, parse_spec, resolve_address
+from dashboard.vision.browser import BrowserSource, STOPPED
+from dashboard.vision.capture import FrameSource
+from dashboard.vision.sources import open_source
 
 log = logging.getLogger(__name__)
 

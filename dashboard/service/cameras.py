@@ -15,7 +15,9 @@ from dashboard.service.access import needs
 from dashboard.service.auth import Role
 from dashboard.service.views import CameraStatus
 from dashboard.vision.secrets import env_names, expand_env
-from dashboard.vision.sources import BROWSER, check_address, is_webcam_index, mask_secrets
+from dashboard.config.entities import BROWSER
+from dashboard.vision.address import check_address, is_webcam_index
+from dashboard.vision.secrets import mask_secrets
 
 log = logging.getLogger(__name__)
 

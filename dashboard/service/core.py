@@ -32,7 +32,7 @@ from dashboard.service.zones import ZoneCases
 from dashboard.store.base import Store
 from dashboard.store.factory import open_store
 from dashboard.vision.secrets import SourceVault
-from dashboard.vision.sources import BROWSER
+from dashboard.config.entities import BROWSER
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
 from dashboard.errors import DashboardError, StoreUnavailable
-from dashboard.vision.sources import mask_secrets
+from dashboard.vision.secrets import mask_secrets
 from dashboard.store.base import Store
 from dashboard.store.schema import POSTGRES, UNIQUE_INDEXES, render
 

@@ -5,10 +5,11 @@ A source may also name environment variables set for the purpose (named CAMERA_.
 and the values are filled in each time the camera opens. Only such variables: an address is
 typed by an admin on a page, and must not reach the rest of the server's environment (its
 admin password, its database URL). The values filled in are masked wherever text is masked
-(`sources.mask_secrets`): status, API, log.
+(`mask_secrets`): status, API, log.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -118,3 +119,61 @@ class SourceVault:
         except (InvalidToken, ValueError):
             raise DashboardError(f"A camera address cannot be read with the key in {self.path}: "
                                  "was the key file replaced? Enter the address again.") from None
+
+
+# The user-info part of a URL runs to the last "@" on its line (before any other "://")
+# that is followed by a host name: operators type passwords with "@", "/", ":" and spaces
+# in them unencoded, and all of it is hidden. Erring this way can hide a little more than
+# the credentials (an e-mail address later on the line), never less.
+_CREDENTIALS = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?:(?!://)[^\n])*@"
+    r"(?=(?:[\w.\-~%]+|\[[0-9a-fA-F:.]+\])(?::\d*)?(?:[/?#\s,;)\]'\"]|$)|/)")  # or no host
+# Query or fragment parameters whose name says they hold a secret (api_key, access_token,
+# X-Amz-Signature, credentials, ...).
+_SECRET_PARAMS = re.compile(
+    r"(?i)(?P<name>[\w.\-]*(?:pass|pwd|token|key|auth|secret|sig|credential)[\w.\-]*)="
+    r"[^&\s#]*")
+
+
+# A URL's path and query (after its scheme and host), to the next white space.
+_URL_REST = re.compile(r"(?P<path>(?<=://)[^\s?#]*)(?P<query>\?[^\s#]*)?")
+_QUERY_VALUE = re.compile(r"(?P<name>[^?&=\s]+)=[^&#\s]*")
+# A path part that looks like a key: 16 or more letters, digits, - and _, with both
+# letters and digits in it (a "/Streaming/Channels/101" is left as it is).
+_PATH_KEY = re.compile(r"(?<=/)(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{16,}(?=[/]|$)")
+
+
+def mask_secrets(text: str) -> str:
+    """Hide credentials in any text that may hold a URL: user and password, the value of
+    every query parameter of a URL (a camera's `pw=`, `p=` or `code=` says nothing of what
+    it holds), path parts that look like keys, and outside URLs every parameter whose name
+    says it is a secret.
+
+    Example:
+        >>> mask_secrets("rtsp://admin:hunter2@10.0.0.5/live?token=abc&ch=1")
+        'rtsp://***@10.0.0.5/live?token=***&ch=***'
+        >>> mask_secrets("rtsp://admin:p@ss/w rd@cam:554/live?api_key=k1&apikey=k2")
+        'rtsp://***@cam:554/live?api_key=***&apikey=***'
+        >>> mask_secrets("http://cam/api/3f9a2b1c4d5e6f7a8b/mjpg and password=x")
+        'http://cam/api/***/mjpg and password=***'
+    """
+    text = _CREDENTIALS.sub(lambda m: m.group("scheme") + "***@", text)
+    text = _URL_REST.sub(lambda m: _PATH_KEY.sub("***", m.group("path"))
+                         + _QUERY_VALUE.sub(r"\g<name>=***", m.group("query") or ""), text)
+    text = _SECRET_PARAMS.sub(lambda m: m.group("name") + "=***", text)
+    # Last: masking a filled-in host first would hide from the patterns above where the
+    # user and password end.
+    return mask_filled(text)
+
+
+class SecretFilter(logging.Filter):
+    """A logging filter that masks credentials in every record it passes.
+
+    Example:
+        >>> logging.getLogger().handlers[0].addFilter(SecretFilter())  # doctest: +SKIP
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_secrets(record.getMessage())
+        record.args = None
+        return True

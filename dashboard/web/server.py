@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from dashboard.web.api import ROUTES
 from dashboard.web.gate import AuthGate
 from dashboard.service.core import close_shared_service, shared_service
-from dashboard.vision.sources import SecretFilter
+from dashboard.vision.secrets import SecretFilter
 
 
 def setup_logging() -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard.config.entities import (IMAGE_SIZES, Anchor, Camera, CameraSettings, Pacing, Runtime,
                                 groups_text)
 from dashboard.errors import DashboardError
-from dashboard.vision.sources import BROWSER
+from dashboard.config.entities import BROWSER
 from dashboard.service.access import UserService
 from dashboard.service.auth import Role
 from dashboard.web.ui.common import can, guarded, open_camera, plain, service, state_line
