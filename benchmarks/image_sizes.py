@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def measure(video: str, model: str, imgsz: int, groups: dict | None, frames: int) -> dict:
-    from dashboard.vision.detector import Detector, SizeCheck
+    from dashboard.vision.detector import Detector
+    from dashboard.vision.sizes import SizeCheck
     from dashboard.vision.sources import open_source
 
     det = Detector(model, imgsz=imgsz, groups=groups)

@@ -135,7 +135,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     from dashboard.demo import DEMO_MODEL
-    from dashboard.vision.detector import cached_onnx
+    from dashboard.vision.models import cached_onnx
 
     onnx = str(cached_onnx(DEMO_MODEL, 320))
     best = {"ours": 0, "theirs": 0}

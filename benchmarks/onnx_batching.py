@@ -27,7 +27,7 @@ def main() -> None:
     import onnxruntime as ort
 
     from dashboard.demo import DEMO_MODEL
-    from dashboard.vision.detector import cached_onnx
+    from dashboard.vision.models import cached_onnx
 
     path = str(cached_onnx(DEMO_MODEL, 320))
     rng = np.random.default_rng(0)

@@ -72,7 +72,8 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
         >>> s["zones"]["door"]["in"]                             # doctest: +SKIP
         12
     """
-    from dashboard.vision.detector import Detector, SizeCheck
+    from dashboard.vision.detector import Detector
+    from dashboard.vision.sizes import SizeCheck
     from dashboard.engine import Engine, HeatmapConfig, dwell_summary, load_zones
     from dashboard.engine.zones import load_masks
 

@@ -9,7 +9,7 @@ import pytest
 
 from dashboard.demo import DEMO_MODEL
 from dashboard.demo.scene import Scene, main as scene_main
-from dashboard.vision.detector import load_model
+from dashboard.vision.models import load_model
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 

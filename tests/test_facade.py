@@ -6,7 +6,8 @@ import pytest
 
 from helpers import tracks_of
 from dashboard import Heatmap
-from dashboard.vision.detector import Detector, load_model
+from dashboard.vision.detector import Detector
+from dashboard.vision.models import load_model
 from dashboard.errors import DashboardError
 from dashboard.pipeline.facade import region_zone
 

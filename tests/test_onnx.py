@@ -8,7 +8,8 @@ import pytest
 
 from dashboard.demo import DEMO_MODEL
 from dashboard.demo.scene import write_clip
-from dashboard.vision.detector import Detector, cached_onnx
+from dashboard.vision.detector import Detector
+from dashboard.vision.models import cached_onnx
 from dashboard.engine import Engine, LineZone, PolygonZone
 from dashboard.errors import DashboardError
 from dashboard.vision.sources import open_source
@@ -96,7 +97,7 @@ def test_cameras_sharing_the_model_get_their_own_answers_in_merged_calls():
     frame gets alone, while calls made at the same moment ran as batches."""
     import threading
 
-    from dashboard.vision.detector import SharedModel
+    from dashboard.vision.onnx import SharedModel
 
     model = SharedModel(cached_onnx(DEMO_MODEL, 320))
     rng = np.random.default_rng(0)

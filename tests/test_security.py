@@ -28,7 +28,7 @@ def test_a_crafted_checkpoint_never_runs_its_payload(tmp_path, how):
     evil, marker = tmp_path / "evil.pt", tmp_path / "pwned"
     subprocess.run([sys.executable, "-c", PAYLOAD, str(evil), str(marker)], check=True)
     code = {
-        "load_model": "from dashboard.vision.detector import load_model; load_model(sys.argv[1])",
+        "load_model": "from dashboard.vision.models import load_model; load_model(sys.argv[1])",
         "Detector": "from dashboard.vision.detector import Detector; Detector(sys.argv[1])",
         "cli": "from dashboard.cli import main; sys.exit(main(['process', 'demo', '--model', "
                "sys.argv[1], '--out', sys.argv[2] + '.out']))",

@@ -101,7 +101,7 @@ class FrameLoop:
         return src
 
     def _frames(self, detector: Any, src: Any) -> None:
-        from dashboard.vision.detector import SizeCheck
+        from dashboard.vision.sizes import SizeCheck
 
         rate, sizes = Rate(), SizeCheck(self.settings.imgsz)
         self.advice: str | None = None

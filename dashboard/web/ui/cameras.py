@@ -22,7 +22,7 @@ MODEL_KINDS = {"Bundled demo model": "demo", "yolo26n.pt": "yolo26n.pt",
 
 @st.cache_data
 def tracker_names() -> list[str]:
-    from dashboard.vision.detector import builtin_trackers
+    from dashboard.vision.tracking import builtin_trackers
 
     return builtin_trackers()
 

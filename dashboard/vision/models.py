@@ -1,0 +1,131 @@
+"""Models: which file a model name means, loading it safely (ultralytics' restricted
+unpickler, clear errors), class names to ids, and the ONNX export kept in a cache."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+
+from dashboard.demo import DEMO_MODEL
+from dashboard.errors import DashboardError
+from dashboard.config.env import downloads_allowed
+
+log = logging.getLogger(__name__)
+
+RUNTIMES = ("auto", "onnx", "torch")
+MODEL_SUFFIXES = (".pt", ".onnx", ".yaml", ".yml", ".torchscript", ".engine", "_openvino_model")
+
+
+def resolve_model(model: str | Path) -> str:
+    """Turn what a user typed into what ultralytics loads: "demo" is the bundled model.
+
+    Example:
+        >>> resolve_model("demo").endswith("demo_model.pt")
+        True
+    """
+    spec = str(model).strip()
+    if spec in ("", "demo"):
+        return str(DEMO_MODEL)
+    if not spec.endswith(MODEL_SUFFIXES):
+        raise DashboardError(f"Model {spec!r} is not a model file: give a .pt or .onnx path, "
+                             "'yolo26n.pt' (downloaded by ultralytics when online) or 'demo'.")
+    return spec
+
+
+def load_model(model: str | Path) -> Any:
+    """Load an ultralytics YOLO model, raising `DashboardError` with what to do if it fails.
+
+    Example:
+        >>> load_model("demo").names  # doctest: +SKIP
+        {0: 'person', 1: 'car'}
+    """
+    spec = resolve_model(model)
+    path = Path(spec)
+    is_bare_name = path.name == spec  # ultralytics downloads known names like yolo26n.pt
+    if not path.exists() and not is_bare_name:
+        raise DashboardError(f"Model file not found: {spec}. Check the path, or use 'demo'.")
+    if not path.exists() and path.suffix not in (".yaml", ".yml") and not downloads_allowed():
+        # Ultralytics would try the download before it checks YOLO_OFFLINE: ask nothing.
+        raise DashboardError(
+            f"Model {spec!r} is not on this machine and downloads are off (offline by default). "
+            "Copy the weights here and give their path, use the bundled demo model ('demo'), "
+            "or set HEATMAP_DASHBOARD_ALLOW_DOWNLOADS=1 to let ultralytics fetch it.")
+    from ultralytics import YOLO  # heavy import: only when a model is really needed
+
+    try:
+        yolo = YOLO(spec, task="detect")
+        _ = yolo.names
+    except ConnectionError as e:
+        raise DashboardError(
+            f"Could not download {spec!r}: this machine seems to be offline. Copy the weights "
+            "here and give their path, or use the bundled demo model ('demo').") from e
+    except FileNotFoundError as e:
+        raise DashboardError(f"Model {spec!r} not found locally and not a name ultralytics can "
+                             "download. Give the path of a .pt or .onnx file.") from e
+    except Exception as e:  # torch/onnx raise many types for a damaged file
+        raise DashboardError(f"Could not load model {spec!r} ({type(e).__name__}: {e}). Is it a "
+                             "complete YOLO .pt or .onnx file?") from e
+    if getattr(yolo, "task", "detect") != "detect":
+        raise DashboardError(f"Model {spec!r} is a {yolo.task} model; a detection model is needed.")
+    return yolo
+
+
+def class_ids(classes: Iterable[int | str] | None, names: dict[int, str]) -> list[int] | None:
+    """Class filter as ids, from ids or names; None means every class.
+
+    Example:
+        >>> class_ids(["car"], {0: "person", 1: "car"})
+        [1]
+    """
+    if classes is None:
+        return None
+    by_name = {v: k for k, v in names.items()}
+    out = []
+    for c in classes:
+        if isinstance(c, str) and not c.isdigit():
+            if c not in by_name:
+                raise DashboardError(f"Class {c!r} is not one this model knows: "
+                                     f"{', '.join(names.values())}.")
+            out.append(by_name[c])
+        elif int(c) in names:
+            out.append(int(c))
+        else:
+            raise DashboardError(f"Class id {c} is not one of this model's: {sorted(names)}.")
+    return out
+
+
+def onnx_cache_dir() -> Path:
+    """Where exported ONNX models are kept ($HEATMAP_DASHBOARD_CACHE/onnx by default)."""
+    root = os.environ.get("HEATMAP_DASHBOARD_CACHE") or Path.home() / ".cache" / "heatmap-dashboard"
+    path = Path(root) / "onnx"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cached_onnx(weights: Path, imgsz: int) -> Path:
+    """The ONNX export of `weights` (ultralytics' own exporter, dynamic shapes), made once and
+    kept under a name from the weights' content hash and the image size.
+
+    Example:
+        >>> cached_onnx(DEMO_MODEL, 640).suffix  # doctest: +SKIP
+        '.onnx'
+    """
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    target = onnx_cache_dir() / f"{weights.stem}-{digest}-{imgsz}.onnx"
+    if target.exists():
+        return target
+    from ultralytics import YOLO
+
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        copy = Path(tmp) / "model.pt"
+        shutil.copy(weights, copy)
+        out = YOLO(str(copy), task="detect").export(format="onnx", imgsz=imgsz, dynamic=True,
+                                                   simplify=True, verbose=False)
+        os.replace(out, target)  # atomic: a half-written export is never picked up
+    log.info("exported %s to ONNX for imgsz %d: %s", weights.name, imgsz, target.name)
+    return target
