@@ -43,7 +43,7 @@ def measure(video: str, model: str, imgsz: int, groups: dict | None, frames: int
 
 
 def main() -> None:
-    from dashboard.config.entities import groups_from_text
+    from dashboard.config.fields import groups_from_text
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("video")

@@ -39,8 +39,9 @@ def p95(values: list[float]) -> float:
 def ours(n: int, warm: float, seconds: float) -> list[tuple[float, float]]:
     """(share of frames processed, p95 frame age in s) per camera, N runners in this process."""
     from dashboard.demo import DEMO_DIR
-    from dashboard.config.entities import (Camera, CameraId, CameraSettings, Pacing, Presentation,
-                                    Runtime, ZoneSpec)
+    from dashboard.config.camera import Camera, CameraSettings, Presentation
+    from dashboard.config.kinds import CameraId, Pacing, Runtime
+    from dashboard.config.zone import ZoneSpec
     from dashboard.pipeline.runner import CameraRunner
     from dashboard.store.sqlite import SQLiteStore
 

@@ -41,7 +41,9 @@ def main() -> None:
     import json
 
     from dashboard.demo import DEMO_DIR
-    from dashboard.config.entities import Camera, CameraId, CameraSettings, Presentation, ZoneSpec
+    from dashboard.config.camera import Camera, CameraSettings, Presentation
+    from dashboard.config.kinds import CameraId
+    from dashboard.config.zone import ZoneSpec
     from dashboard.pipeline.runner import CameraRunner
     from dashboard.config.env import data_dir
     from dashboard.store.sqlite import SQLiteStore

@@ -21,8 +21,9 @@ from pathlib import Path
 
 def camera(tmp: Path, hook_url: str | None):
     from dashboard.demo import DEMO_DIR
-    from dashboard.config.entities import (Camera, CameraId, CameraSettings, Pacing, Presentation,
-                                    Runtime, ZoneSpec)
+    from dashboard.config.camera import Camera, CameraSettings, Presentation
+    from dashboard.config.kinds import CameraId, Pacing, Runtime
+    from dashboard.config.zone import ZoneSpec
     from dashboard.integrations.core import Integrations
     from dashboard.pipeline.runner import CameraRunner
     from dashboard.store.sqlite import SQLiteStore

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 
 import cv2
 
-from dashboard.config.entities import DEFAULT_SETTINGS, Anchor, Runtime, groups_from_text
+from dashboard.config.camera import DEFAULT_SETTINGS
+from dashboard.config.fields import groups_from_text
+from dashboard.config.kinds import Anchor, Runtime
 from dashboard.errors import DashboardError
 from dashboard.vision.secrets import SecretFilter
 from dashboard.vision.sources import open_source

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.service import core as service_module
-from dashboard.config.entities import CameraState
+from dashboard.config.kinds import CameraState
 from dashboard.web.ui import common
 from helpers import tracks_of, wait_until
 
@@ -140,7 +140,8 @@ def test_a_failed_camera_shows_its_reason_in_words(svc):
 
 
 def test_the_pages_defaults_are_the_settings_own(svc):
-    from dashboard.config.entities import CONFIRM_FRAMES, DEFAULT_SETTINGS, ZONE_ANCHOR
+    from dashboard.config.camera import DEFAULT_SETTINGS
+    from dashboard.config.zone import CONFIRM_FRAMES, ZONE_ANCHOR
 
     d = DEFAULT_SETTINGS
     at = click(run(AppTest.from_file(APP, default_timeout=60)), "go-manage")

@@ -13,7 +13,7 @@ from camera_clip import CameraClip
 from dashboard.service.auth import Role, User
 from dashboard.errors import NotAllowed
 from dashboard.cli import main as cli_main
-from dashboard.config.entities import CameraState
+from dashboard.config.kinds import CameraState
 from dashboard.errors import DashboardError
 from dashboard.vision import browser as browser_source
 from dashboard.service.core import Service

@@ -75,7 +75,7 @@ def test_add_zone_takes_the_newest_shape_of_the_mode_now_chosen(mode, want):
 
 def test_zones_in_unit_coordinates_cover_the_same_region_at_any_size():
     from dashboard.web.canvas import unit_points
-    from dashboard.config.entities import ZoneSpec
+    from dashboard.config.zone import ZoneSpec
 
     kind, pts = unit_points(POLYGON, CanvasScale(1280, 720, 640, 360))
     spec = ZoneSpec.create("shop", kind, pts)

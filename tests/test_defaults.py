@@ -11,7 +11,8 @@ import httpx
 from dashboard.web.api import create_app
 from dashboard.cli import parser, process
 from dashboard.vision.detector import Detector
-from dashboard.config.entities import CONFIRM_FRAMES, DEFAULT_SETTINGS, ZONE_ANCHOR
+from dashboard.config.camera import DEFAULT_SETTINGS
+from dashboard.config.zone import CONFIRM_FRAMES, ZONE_ANCHOR
 from dashboard.service.core import Service
 from dashboard.store.sqlite import SQLiteStore
 

@@ -11,7 +11,8 @@ from dashboard.engine import (AlertKind, AlertMonitor, Engine, LineZone, Polygon
 from dashboard.engine.alerts import CLEAR_S
 from dashboard.engine.dwell import VISIT_GAP_S
 from dashboard.engine.zones import CrossingEvent
-from dashboard.config.entities import CameraId, ZoneSpec
+from dashboard.config.kinds import CameraId
+from dashboard.config.zone import ZoneSpec
 from dashboard.errors import DashboardError
 from dashboard.store.sqlite import SQLiteStore
 from dashboard.store.writer import EventWriter

@@ -17,7 +17,7 @@ import pytest
 from dashboard.cli import process
 from dashboard.demo.scene import write_clip
 from dashboard.engine.zones import CrossingEvent
-from dashboard.config.entities import CameraId, CameraState
+from dashboard.config.kinds import CameraId, CameraState
 from dashboard.vision.sources import open_source
 from dashboard.errors import StoreUnavailable
 from dashboard.store.sqlite import SQLiteStore
@@ -235,7 +235,7 @@ def test_store_unavailable_changes_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_a_camera_back_at_another_resolution_keeps_heat_and_zones_and_says_so(tmp_path):
-    from dashboard.config.entities import ZoneSpec
+    from dashboard.config.zone import ZoneSpec
     from rtsp_server import RtspServer
     from test_runner import runner
 

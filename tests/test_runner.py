@@ -9,8 +9,9 @@ import pytest
 
 from dashboard.demo import DEMO_DIR
 from dashboard.demo.scene import write_clip
-from dashboard.config.entities import (Camera, CameraId, CameraSettings, CameraState, Presentation,
-                                ZoneSpec)
+from dashboard.config.camera import Camera, CameraSettings, Presentation
+from dashboard.config.kinds import CameraId, CameraState
+from dashboard.config.zone import ZoneSpec
 from dashboard.pipeline.runner import CameraRunner
 from helpers import wait_until
 from rtsp_server import RtspServer

@@ -75,7 +75,7 @@ def test_the_server_listens_on_loopback_only_and_refuses_foreign_hosts(tmp_path)
 def test_only_admins_upload_models_and_a_crafted_upload_never_runs(tmp_path):
     from dashboard.service.auth import Role, User
     from dashboard.errors import NotAllowed
-    from dashboard.config.entities import CameraState
+    from dashboard.config.kinds import CameraState
     from dashboard.service.core import Service
     from dashboard.store.sqlite import SQLiteStore
     from helpers import wait_until

@@ -13,7 +13,7 @@ import pytest
 from helpers import tracks_of, wait_until
 from dashboard.demo.scene import demo_clip, write_clip
 from dashboard.engine.zones import CrossingEvent
-from dashboard.config.entities import CameraState
+from dashboard.config.kinds import CameraState
 from dashboard.errors import DashboardError
 from dashboard.errors import Conflict, NotFound
 from dashboard.service.core import Service

@@ -234,7 +234,8 @@ def test_cli_exports_what_the_dashboard_stored(tmp_path, monkeypatch, capsys):
 
 
 def test_a_camera_saved_before_moving_only_heat_keeps_painting_every_track(tmp_path):
-    from dashboard.config.entities import Camera, CameraId, CameraSettings, Presentation
+    from dashboard.config.camera import Camera, CameraSettings, Presentation
+    from dashboard.config.kinds import CameraId
 
     store = SQLiteStore(tmp_path / "d.db")
     old = Camera(CameraId("cam_old"), "Old", "demo", CameraSettings(), Presentation(), True)

@@ -8,7 +8,9 @@ import time
 from collections import deque
 from typing import Any
 
-from dashboard.config.entities import Camera, ZoneId, ZoneKind, ZoneSpec
+from dashboard.config.camera import Camera
+from dashboard.config.kinds import ZoneId, ZoneKind
+from dashboard.config.zone import ZoneSpec
 from dashboard.engine import Alert, AlertMonitor
 from dashboard.engine.zones import CrossingEvent, ZoneCounts
 from dashboard.integrations.core import Integrations
@@ -52,7 +54,7 @@ class CameraAlerts:
     """One camera's alert changes, from each zone's limit and wrong way.
 
     Example:
-        >>> from dashboard.config.entities import ZoneSpec
+        >>> from dashboard.config.zone import ZoneSpec
         >>> door = ZoneSpec.create("door", "polygon", [[0, 0], [1, 0], [1, 1]], limit=1)
         >>> a = CameraAlerts()
         >>> [x.peak for x in a.check("Shop", {door.id: door},

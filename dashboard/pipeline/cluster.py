@@ -25,7 +25,9 @@ from typing import Any
 import ray
 
 from dashboard.engine import Tracks
-from dashboard.config.entities import Camera, CameraState, ZoneSpec
+from dashboard.config.camera import Camera
+from dashboard.config.kinds import CameraState
+from dashboard.config.zone import ZoneSpec
 from dashboard.errors import DashboardError
 from dashboard.integrations.core import Integrations
 from dashboard.pipeline.runner import CameraRunner

@@ -11,7 +11,7 @@ import numpy as np
 from dashboard.vision.detector import Detector
 from dashboard.engine import Engine, HeatmapConfig, LineZone, PolygonZone
 from dashboard.engine.zones import Zone
-from dashboard.config.entities import DEFAULT_SETTINGS
+from dashboard.config.camera import DEFAULT_SETTINGS
 from dashboard.errors import DashboardError
 
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from dashboard.config.entities import CameraId
+from dashboard.config.kinds import CameraId
 from dashboard.engine.zones import ZoneCounts
 from dashboard.errors import StoreUnavailable
 from dashboard.store.base import Store

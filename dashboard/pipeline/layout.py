@@ -7,7 +7,8 @@ import logging
 import time
 from dataclasses import replace
 
-from dashboard.config.entities import ZoneId, ZoneSpec
+from dashboard.config.kinds import ZoneId
+from dashboard.config.zone import ZoneSpec
 from dashboard.engine import Engine, Zone
 from dashboard.pipeline.keeping import Keeper
 
@@ -25,7 +26,7 @@ class ZoneLayout:
     lock (the engine counts under it).
 
     Example:
-        >>> from dashboard.config.entities import CameraId
+        >>> from dashboard.config.kinds import CameraId
         >>> door = ZoneSpec.create("door", "line", [[0.5, 0], [0.5, 1]])
         >>> layout = ZoneLayout(Engine(), Keeper(None, CameraId("cam_1")))
         >>> layout.set([door], [])

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from dashboard.config.entities import CameraState, Pacing
+from dashboard.config.kinds import CameraState, Pacing
 from dashboard.errors import DashboardError
 from dashboard.pipeline.snapshot import Rate, Snapshot
 from dashboard.vision.address import SourceKind, parse_spec, resolve_address

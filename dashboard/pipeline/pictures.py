@@ -10,7 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from dashboard.config.entities import Presentation
+from dashboard.config.camera import Presentation
 from dashboard.engine import Engine
 from dashboard.engine.overlay import draw_zones
 from dashboard.pipeline.snapshot import Snapshot

@@ -17,7 +17,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from dashboard.config.entities import Camera, CameraSettings, CameraState, ZoneSpec
+from dashboard.config.camera import Camera, CameraSettings
+from dashboard.config.kinds import CameraState
+from dashboard.config.zone import ZoneSpec
 from dashboard.engine import Alert
 from dashboard.engine.zones import CrossingEvent
 from dashboard.errors import DashboardError, StoreUnavailable
@@ -55,7 +57,8 @@ class CameraRunner:
     """Counts and heat for one camera, and the thread that feeds them.
 
     Example:
-        >>> from dashboard.config.entities import CameraId, Presentation
+        >>> from dashboard.config.camera import Presentation
+        >>> from dashboard.config.kinds import CameraId
         >>> cam = Camera(CameraId("cam_1"), "Demo", "demo", CameraSettings(imgsz=320),
         ...              Presentation(), True)
         >>> r = CameraRunner(cam, "demo", [], store=None)
@@ -251,7 +254,8 @@ class CameraRunner:
         sends (see `BrowserSource.push`).
 
         Example:
-            >>> from dashboard.config.entities import CameraId, Presentation
+            >>> from dashboard.config.camera import Presentation
+            >>> from dashboard.config.kinds import CameraId
             >>> cam = Camera(CameraId("cam_1"), "Laptop", "browser", CameraSettings(),
             ...              Presentation(), True)
             >>> CameraRunner(cam, "browser", [], store=None).push("tab", np.zeros((9, 9, 3), np.uint8))

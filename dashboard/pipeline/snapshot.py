@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dashboard.config.entities import CameraState
+from dashboard.config.kinds import CameraState
 from dashboard.engine import Alert, Tracks, Visit
 from dashboard.engine.zones import ZoneCounts
 

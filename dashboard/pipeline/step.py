@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from dashboard.config.entities import Camera, Presentation, ZoneSpec
+from dashboard.config.camera import Camera, Presentation
+from dashboard.config.zone import ZoneSpec
 from dashboard.engine import Alert, Engine, Tracks, Visit
 from dashboard.engine.engine import FrameResult
 from dashboard.engine.zones import CrossingEvent
@@ -40,7 +41,8 @@ class FrameStep:
     happens under `lock` (Reset takes it too: no crossing slips past it).
 
     Example:
-        >>> from dashboard.config.entities import CameraId, CameraSettings
+        >>> from dashboard.config.camera import CameraSettings
+        >>> from dashboard.config.kinds import CameraId
         >>> cam = Camera(CameraId("cam_1"), "Door", "demo", CameraSettings(), Presentation(), True)
         >>> step = FrameStep(cam, Keeper(None, cam.id))
         >>> door = ZoneSpec.create("door", "line", [[0.5, 0], [0.5, 1]])

@@ -8,14 +8,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dashboard.config.entities import Camera, CameraId, CameraSettings, Presentation, camera_name, new_id
+from dashboard.config.camera import Camera, CameraSettings, Presentation, camera_name
+from dashboard.config.kinds import CameraId, new_id
 from dashboard.errors import Conflict, DashboardError, NotFound, StoreUnavailable
 from dashboard.pipeline.runner import CameraRunner
 from dashboard.service.access import needs
 from dashboard.service.auth import Role
 from dashboard.service.views import CameraStatus
 from dashboard.vision.secrets import env_names, expand_env
-from dashboard.config.entities import BROWSER
+from dashboard.config.kinds import BROWSER
 from dashboard.vision.address import check_address, is_webcam_index
 from dashboard.vision.secrets import mask_secrets
 

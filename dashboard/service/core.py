@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dashboard.config.entities import Camera, CameraId, ZoneSpec
+from dashboard.config.camera import Camera
+from dashboard.config.kinds import CameraId
+from dashboard.config.zone import ZoneSpec
 from dashboard.demo import DEMO_DIR
 from dashboard.errors import DashboardError, StoreUnavailable
 from dashboard.integrations.core import Integrations
@@ -32,7 +34,7 @@ from dashboard.service.zones import ZoneCases
 from dashboard.store.base import Store
 from dashboard.store.factory import open_store
 from dashboard.vision.secrets import SourceVault
-from dashboard.config.entities import BROWSER
+from dashboard.config.kinds import BROWSER
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import json
 import time
 from typing import Any
 
-from dashboard.config.entities import CameraId, ZoneKind
+from dashboard.config.kinds import CameraId, ZoneKind
 from dashboard.engine.zones import ZoneCounts
 from dashboard.service.access import needs
 from dashboard.service.auth import Role

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.config.entities import CameraState, ZoneId, ZoneKind
+from dashboard.config.kinds import CameraState, ZoneId, ZoneKind
 from dashboard.engine.zones import ZoneCounts
 from dashboard.pipeline.snapshot import Snapshot
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dashboard.config.entities import CONFIRM_FRAMES, ZONE_ANCHOR, CameraId, ZoneId, ZoneSpec
+from dashboard.config.kinds import CameraId, ZoneId
+from dashboard.config.zone import CONFIRM_FRAMES, ZONE_ANCHOR, ZoneSpec
 from dashboard.errors import Conflict, DashboardError, NotFound, StoreUnavailable
 from dashboard.service.access import needs
 from dashboard.service.auth import Role

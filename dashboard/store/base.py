@@ -26,7 +26,7 @@ class Store(Catalog, Records):
 
     Example:
         >>> from dashboard.store.sqlite import SQLiteStore
-        >>> from dashboard.config.entities import CameraId
+        >>> from dashboard.config.kinds import CameraId
         >>> from dashboard.engine.zones import CrossingEvent
         >>> s = SQLiteStore(":memory:")
         >>> s.add_events(CameraId("cam_1"), [CrossingEvent(60.5, "zone_a", 3, "person", "in")])

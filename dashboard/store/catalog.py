@@ -7,8 +7,9 @@ import logging
 import time
 from typing import Any, Callable, ContextManager
 
-from dashboard.config.entities import (Camera, CameraId, CameraSettings, Presentation, ZoneId,
-                                       ZoneSpec)
+from dashboard.config.camera import Camera, CameraSettings, Presentation
+from dashboard.config.kinds import CameraId, ZoneId
+from dashboard.config.zone import ZoneSpec
 from dashboard.errors import DashboardError, StoreUnavailable
 from dashboard.store.export import iso
 

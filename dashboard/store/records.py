@@ -6,7 +6,7 @@ import logging
 import time
 from typing import Any, Callable, ContextManager, Iterable
 
-from dashboard.config.entities import CameraId
+from dashboard.config.kinds import CameraId
 from dashboard.engine.alerts import Alert, AlertKind
 from dashboard.engine.dwell import Visit
 from dashboard.engine.zones import ClassCounts, CrossingEvent, ZoneCounts

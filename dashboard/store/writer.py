@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from dashboard.config.entities import CameraId
+from dashboard.config.kinds import CameraId
 from dashboard.engine.alerts import Alert, AlertKind
 from dashboard.engine.dwell import Visit
 from dashboard.engine.zones import CrossingEvent

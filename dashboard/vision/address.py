@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dashboard.config.entities import BROWSER
+from dashboard.config.kinds import BROWSER
 from dashboard.errors import DashboardError
 from dashboard.vision.secrets import expand_env, mask_secrets
 

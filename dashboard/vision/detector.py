@@ -10,7 +10,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from dashboard.engine.tracks import Tracks
-from dashboard.config.entities import DEFAULT_SETTINGS
+from dashboard.config.camera import DEFAULT_SETTINGS
 from dashboard.errors import DashboardError
 from dashboard.vision.models import RUNTIMES, cached_onnx, class_ids, load_model, resolve_model
 from dashboard.vision.onnx import DirectOnnx

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dashboard.engine.tracks import Tracks
-from dashboard.config.entities import IMAGE_SIZES
+from dashboard.config.kinds import IMAGE_SIZES
 
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from dashboard.config.entities import ZoneSpec
+from dashboard.config.zone import ZoneSpec
 from dashboard.web.gate import (AuthGate, api_login, api_logout, capped_body, client_of, login, logout,
                    service_of, token_of)
 from dashboard.errors import DashboardError, NotAllowed, NotFound, NotJson

@@ -17,7 +17,8 @@ import streamlit as st
 
 from dashboard.service.auth import Role
 from dashboard.errors import SessionEnded
-from dashboard.config.entities import Camera, new_id
+from dashboard.config.camera import Camera
+from dashboard.config.kinds import new_id
 from dashboard.errors import DashboardError
 from dashboard.config.env import ice_servers
 from dashboard.service.access import UserService

@@ -10,8 +10,9 @@ import cv2
 import streamlit as st
 
 from dashboard.web.canvas import CanvasScale, fabric_object, newest_shape, unit_points
-from dashboard.config.entities import (COLORMAPS, CONFIRM_FRAMES, CONFIRM_RANGE, ZONE_ANCHOR, Anchor,
-                                Camera, CameraState, ZoneKind, ZoneSpec)
+from dashboard.config.camera import COLORMAPS, Camera
+from dashboard.config.kinds import Anchor, CameraState, ZoneKind
+from dashboard.config.zone import CONFIRM_FRAMES, CONFIRM_RANGE, ZONE_ANCHOR, ZoneSpec
 from dashboard.errors import DashboardError, NotAllowed
 from dashboard.service.access import UserService
 from dashboard.service.auth import Role

@@ -5,10 +5,11 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.config.entities import (IMAGE_SIZES, Anchor, Camera, CameraSettings, Pacing, Runtime,
-                                groups_text)
+from dashboard.config.camera import Camera, CameraSettings
+from dashboard.config.fields import groups_text
+from dashboard.config.kinds import Anchor, IMAGE_SIZES, Pacing, Runtime
 from dashboard.errors import DashboardError
-from dashboard.config.entities import BROWSER
+from dashboard.config.kinds import BROWSER
 from dashboard.service.access import UserService
 from dashboard.service.auth import Role
 from dashboard.web.ui.common import can, guarded, open_camera, plain, service, state_line

@@ -10,7 +10,8 @@ import streamlit as st
 
 from dashboard.service.auth import Role, User
 from dashboard.errors import NotAllowed, SessionEnded
-from dashboard.config.entities import Camera, CameraState
+from dashboard.config.camera import Camera
+from dashboard.config.kinds import CameraState
 from dashboard.web.gate import COOKIE
 from dashboard.service.access import UserService
 from dashboard.service.core import shared_service
