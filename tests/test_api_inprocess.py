@@ -1,5 +1,5 @@
 """The API and its gate in process: the app built over a service on a temporary store
-(`dashboard.web.api.create_app`), driven by a real HTTP client over ASGI. The real server's
+(`dashboard.web.api.routes.create_app`), driven by a real HTTP client over ASGI. The real server's
 tests (test_api.py, test_auth.py) keep the whole stack; these are the fast default's."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import threading
 import httpx
 import pytest
 
-from dashboard.web.api import create_app
+from dashboard.web.api.routes import create_app
 from dashboard.pipeline.runner import CameraRunner
 from dashboard.service.core import Service
 from dashboard.store.sqlite import SQLiteStore

@@ -8,7 +8,7 @@ import inspect
 
 import httpx
 
-from dashboard.web.api import create_app
+from dashboard.web.api.routes import create_app
 from dashboard.cli import parser, process
 from dashboard.vision.detector import Detector
 from dashboard.config.camera import DEFAULT_SETTINGS

@@ -20,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dashboard.web.api import ROUTES
+from dashboard.web.api.routes import ROUTES
 from dashboard.web.gate import AuthGate
 from dashboard.service.core import close_shared_service, shared_service
 from dashboard.vision.secrets import SecretFilter

@@ -1,0 +1,72 @@
+"""Routes for a camera's figures: counts, dwell, visits, alerts, crossings, series, CSV."""
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from dashboard.errors import NotFound
+from dashboard.service.access import UserService
+from dashboard.web.api.common import call, endpoint, limit_param, number_param
+
+
+@endpoint
+async def counts(request: Request, svc: UserService) -> Response:
+    cid = request.path_params["cid"]
+    return JSONResponse({"camera_id": cid,
+                         "zones": [f.to_dict() for f in await call(svc, "counts", cid)]})
+
+
+@endpoint
+async def dwell(request: Request, svc: UserService) -> Response:
+    """Per area: visits, average and longest seconds (?since=&until=), who is inside now."""
+    cid = request.path_params["cid"]
+    return JSONResponse(await call(svc, "dwell", cid, number_param(request, "since"),
+                                    number_param(request, "until")))
+
+
+@endpoint
+async def visits(request: Request, svc: UserService) -> Response:
+    cid = request.path_params["cid"]
+    return JSONResponse(await call(svc, "visits", cid, number_param(request, "since"),
+                                    number_param(request, "until"),
+                                    limit_param(request, 1000)))
+
+
+@endpoint
+async def alerts(request: Request, svc: UserService) -> Response:
+    """Alerts going on and those started since ?since=, newest first."""
+    cid = request.path_params["cid"]
+    return JSONResponse(await call(svc, "alerts", cid, number_param(request, "since"),
+                                    limit_param(request, 100)))
+
+
+@endpoint
+async def events(request: Request, svc: UserService) -> Response:
+    cid = request.path_params["cid"]
+    return JSONResponse(await call(svc, "events", cid, number_param(request, "since"),
+                                    number_param(request, "until"), limit_param(request, 100)))
+
+
+@endpoint
+async def series(request: Request, svc: UserService) -> Response:
+    cid = request.path_params["cid"]
+    return JSONResponse(await call(svc, "series", cid,
+                                    request.query_params.get("interval", "minute"),
+                                    number_param(request, "since"), number_param(request, "until")))
+
+
+@endpoint
+async def export_csv(request: Request, svc: UserService) -> Response:
+    cid, what = request.path_params["cid"], request.path_params["what"]
+    since, until = number_param(request, "since"), number_param(request, "until")
+    if what == "events":
+        text = await call(svc, "events_csv", cid, since, until)
+    elif what == "visits":
+        text = await call(svc, "visits_csv", cid, since, until)
+    elif what == "counts":
+        text = await call(svc, "counts_csv", cid, request.query_params.get("interval", "minute"),
+                           since, until)
+    else:
+        raise NotFound("CSV exports: events.csv, counts.csv or visits.csv.")
+    return Response(text, media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{what}.csv"'})

@@ -1,0 +1,61 @@
+"""The API's routes, mounted into the dashboard's server (`dashboard.web.server`) or, alone,
+into an app over a service of the caller's (`create_app`)."""
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from dashboard.service.core import Service
+from dashboard.web.api.cameras import camera, cameras, command, health
+from dashboard.web.api.figures import alerts, counts, dwell, events, export_csv, series, visits
+from dashboard.web.api.media import picture, video
+from dashboard.web.api.people import audit, me, my_password, user, users
+from dashboard.web.api.zones import flip, restore, zone, zones
+from dashboard.web.gate import AuthGate, api_login, api_logout, login, logout
+
+ROUTES = [
+    Route("/login", login, methods=["GET", "POST"]),
+    Route("/logout", logout),
+    Route("/api/login", api_login, methods=["POST"]),
+    Route("/api/logout", api_logout, methods=["POST"]),
+    Route("/api/me", me),
+    Route("/api/me/password", my_password, methods=["POST"]),
+    Route("/api/users", users, methods=["GET", "POST"]),
+    Route("/api/users/{name}", user, methods=["PATCH", "DELETE"]),
+    Route("/api/audit", audit),
+    Route("/api/health", health),
+    Route("/api/cameras", cameras, methods=["GET", "POST"]),
+    Route("/api/cameras/{cid}", camera, methods=["GET", "PATCH", "DELETE"]),
+    Route("/api/cameras/{cid}/zones", zones, methods=["GET", "POST"]),
+    Route("/api/cameras/{cid}/zones/{zid}", zone, methods=["GET", "PATCH", "DELETE"]),
+    Route("/api/cameras/{cid}/zones/{zid}/flip", flip, methods=["POST"]),
+    Route("/api/cameras/{cid}/zones/{zid}/restore", restore, methods=["POST"]),
+    Route("/api/cameras/{cid}/counts", counts),
+    Route("/api/cameras/{cid}/dwell", dwell),
+    Route("/api/cameras/{cid}/visits", visits),
+    Route("/api/cameras/{cid}/alerts", alerts),
+    Route("/api/cameras/{cid}/events", events),
+    Route("/api/cameras/{cid}/series", series),
+    Route("/api/cameras/{cid}/video.mjpg", video),
+    Route("/api/cameras/{cid}/{what}.csv", export_csv),
+    Route("/api/cameras/{cid}/{what}", picture),
+    Route("/api/cameras/{cid}/{action}", command, methods=["POST"]),
+]
+
+
+def create_app(service: Service) -> Starlette:
+    """The login and API routes alone, over `service`: what tests build on a temporary
+    store (as Frigate's `create_fastapi_app` receives its database). The server mounts the
+    same routes and gate into Streamlit's app over its own service (`dashboard.web.server`).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from dashboard.store.sqlite import SQLiteStore
+        >>> app = create_app(Service(SQLiteStore(":memory:"), Path(tempfile.mkdtemp()),
+        ...                          demo=False, autostart=False))
+        >>> sorted(r.path for r in app.routes)[:2]
+        ['/api/audit', '/api/cameras']
+    """
+    return Starlette(routes=ROUTES, middleware=[Middleware(AuthGate, service=lambda: service)])
