@@ -15,7 +15,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 
@@ -94,32 +94,10 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
     engine = Engine(zones=zone_list, heatmap=heat)
     engine.masks = load_masks(zones) if zones else []
     sizes = SizeCheck(imgsz)
-    writer = None
     bar = Progress(source.frame_count) if progress else None
-    n, t0 = 0, time.perf_counter()
-    visits = []
-    with source, open(out / "events.csv", "w", newline="") as f:
-        events = csv.writer(f)
-        events.writerow(["frame", "t", "zone", "track_id", "class", "direction"])
-        while (frame := source.read()) is not None:
-            img, n = frame.image, n + 1
-            tracks = detector.track(img)
-            sizes.observe(detector, img, tracks, n)
-            r = engine.update(img, tracks, frame.t, draw=write_video)   # drawn only to write
-            visits += r.visits
-            for e in r.events:
-                events.writerow([n - 1, f"{e.t:.3f}", e.zone, e.track_id, e.cls_name,
-                                 e.direction])
-            if write_video:
-                if writer is None:
-                    h, w = img.shape[:2]
-                    writer = cv2.VideoWriter(str(out / "annotated.mp4"),
-                                             cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-                writer.write(r.plot)
-            if bar:
-                bar.update(n)
-    if writer is not None:
-        writer.release()
+    t0 = time.perf_counter()
+    with source:
+        n, visits = _count_frames(source, detector, engine, sizes, out, fps, write_video, bar)
     if bar:
         bar.close()
     # Stays still going at the end of the file end at their last sighting.
@@ -147,6 +125,36 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
         log.warning("%s", summary["small_objects"])
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _count_frames(source: Any, detector: Any, engine: Any, sizes: Any, out: Path, fps: float,
+                  write_video: bool, bar: "Progress | None") -> tuple[int, list]:
+    """Every frame of the file through detector and engine: crossings to events.csv, the
+    overlay to annotated.mp4 (drawn only to be written). Returns (frames, finished visits)."""
+    writer, n, visits = None, 0, []
+    with open(out / "events.csv", "w", newline="") as f:
+        events = csv.writer(f)
+        events.writerow(["frame", "t", "zone", "track_id", "class", "direction"])
+        while (frame := source.read()) is not None:
+            img, n = frame.image, n + 1
+            tracks = detector.track(img)
+            sizes.observe(detector, img, tracks, n)
+            r = engine.update(img, tracks, frame.t, draw=write_video)
+            visits += r.visits
+            for e in r.events:
+                events.writerow([n - 1, f"{e.t:.3f}", e.zone, e.track_id, e.cls_name,
+                                 e.direction])
+            if write_video:
+                if writer is None:
+                    h, w = img.shape[:2]
+                    writer = cv2.VideoWriter(str(out / "annotated.mp4"),
+                                             cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                writer.write(r.plot)
+            if bar:
+                bar.update(n)
+    if writer is not None:
+        writer.release()
+    return n, visits
 
 
 def offline_service() -> "Service":

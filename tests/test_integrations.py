@@ -8,7 +8,7 @@ import pytest
 
 from brokers import Listener, Mosquitto, Receiver
 from dashboard.demo.scene import write_clip
-from dashboard.integrations.core import MqttTarget
+from dashboard.integrations.mqtt import MqttTarget
 from dashboard.errors import DashboardError
 from helpers import wait_until
 from server import DashboardServer

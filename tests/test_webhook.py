@@ -3,7 +3,8 @@ server restarts: a real HTTP receiver on loopback, the webhook's stored outbox."
 from __future__ import annotations
 
 from brokers import Receiver
-from dashboard.integrations.core import Integrations, Webhook
+from dashboard.integrations.core import Integrations
+from dashboard.integrations.webhook import Webhook
 from helpers import wait_until
 from rtsp_server import free_port
 
