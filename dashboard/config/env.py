@@ -33,6 +33,15 @@ request's address and scheme are its connection's, whatever headers it sends).
 HEATMAP_DASHBOARD_ICE_SERVERS: STUN/TURN servers for a browser's camera (WebRTC) when the
 browser and the server cannot reach each other directly: comma-separated stun: URLs, or a
 JSON list of {"urls", "username", "credential"} (default none: no outside host is asked).
+HEATMAP_DASHBOARD_ADMIN_PASSWORD: the first admin's password on first start (default: a
+random one, logged once).
+HEATMAP_DASHBOARD_CACHE: where the demo clip and exported ONNX models are kept (default
+~/.cache/heatmap-dashboard).
+HEATMAP_DASHBOARD_RUNTIME: the inference runtime of detectors not given one: auto, onnx or
+torch (default auto).
+HEATMAP_DASHBOARD_LOG: the log level (default INFO).
+
+Every HEATMAP_DASHBOARD_* variable is read here and nowhere else.
 """
 from __future__ import annotations
 
@@ -245,3 +254,59 @@ def max_frame_pixels() -> int:
 
 
 MAX_FRAME_PIXELS = 4096 * 4096
+
+
+def admin_password() -> str:
+    """The first admin's password, or "" for a random one.
+
+    Example:
+        >>> isinstance(admin_password(), str)
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_ADMIN_PASSWORD", "")
+
+
+def cache_dir() -> Path:
+    """Where generated files are cached (the demo clip, ONNX exports); not created here.
+
+    Example:
+        >>> cache_dir().name in ("heatmap-dashboard", cache_dir().name)
+        True
+    """
+    return Path(os.environ.get("HEATMAP_DASHBOARD_CACHE")
+                or Path.home() / ".cache" / "heatmap-dashboard")
+
+
+def runtime_default() -> str:
+    """The runtime of a detector given none ("auto" unless set).
+
+    Example:
+        >>> runtime_default() in ("auto", "onnx", "torch") or runtime_default()
+        True
+    """
+    return (os.environ.get("HEATMAP_DASHBOARD_RUNTIME") or "auto").lower()
+
+
+def log_level() -> str:
+    """Example:
+        >>> log_level().isupper()
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_LOG", "INFO").upper()
+
+
+def ray_cpus() -> float:
+    """The CPUs each camera asks of a Ray cluster.
+
+    Example:
+        >>> ray_cpus() > 0
+        True
+    """
+    try:
+        cpus = float(os.environ.get("HEATMAP_DASHBOARD_RAY_CPUS", "1"))
+    except ValueError:
+        raise ValueError("HEATMAP_DASHBOARD_RAY_CPUS must be a number of CPUs, e.g. 1 "
+                         "or 0.5.") from None
+    if not 0 < cpus <= 1024:
+        raise ValueError("HEATMAP_DASHBOARD_RAY_CPUS must be between 0 and 1024.")
+    return cpus

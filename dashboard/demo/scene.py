@@ -355,8 +355,9 @@ def demo_clip(cache_dir: str | Path | None = None, seconds: float = 60.0) -> Pat
     import fcntl
     import tempfile
 
-    folder = Path(cache_dir or os.environ.get("HEATMAP_DASHBOARD_CACHE")
-                  or Path.home() / ".cache" / "heatmap-dashboard")
+    from dashboard.config.env import cache_dir as default_cache
+
+    folder = Path(cache_dir or default_cache())
     path = folder / f"demo_seed7_640x360_{seconds:g}s.mp4"
     if path.exists():
         return path

@@ -15,7 +15,6 @@ few seconds at most: while a camera moves, its status says so instead of hanging
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import threading
 from dataclasses import replace
@@ -32,7 +31,7 @@ from dashboard.errors import DashboardError
 from dashboard.integrations.core import Integrations
 from dashboard.pipeline.runner import CameraRunner
 from dashboard.pipeline.snapshot import Snapshot
-from dashboard.config.env import database_url, mqtt_url, webhook_url
+from dashboard.config.env import database_url, mqtt_url, ray_cpus, webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +121,7 @@ class RayRunner:
         # The server's own integrations stay here (the spool too): the actor sends from its
         # node, to the webhook and broker the server's settings name.
         self.camera, self._source, self.store = camera, source, store
-        cpus = float(os.environ.get("HEATMAP_DASHBOARD_RAY_CPUS", "1"))
+        cpus = ray_cpus()
         self._actor = CameraActor.options(
             name=f"camera-{camera.id}", get_if_exists=True, num_cpus=cpus,
             scheduling_strategy="SPREAD").remote(camera.id, source, database_url(),

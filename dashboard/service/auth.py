@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
 import secrets
 import threading
@@ -26,6 +25,7 @@ from dashboard.store.base import Store
 log = logging.getLogger(__name__)
 
 SESSION_S = 12 * 3600          # a browser session lasts this long
+from dashboard.config.env import admin_password
 API_TOKEN_S = 90 * 86400       # an API token from POST /api/login lasts this long
 FAILS_ALLOWED = 5              # failed logins for one user from one client ...
 CLIENT_FAILS_ALLOWED = 20      # ... or from one client whatever the user name ...
@@ -104,7 +104,7 @@ class Auth:
         or a random password; returns the random one (to be shown once), else None."""
         if self.users():
             return None
-        given = os.environ.get("HEATMAP_DASHBOARD_ADMIN_PASSWORD", "")
+        given = admin_password()
         password = given or secrets.token_urlsafe(12)
         self.add_user("admin", password, Role.ADMIN)
         return None if given else password

@@ -3,7 +3,6 @@ CPU, ultralytics/PyTorch otherwise), turning a frame into `Tracks`."""
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -48,7 +47,7 @@ class Detector:
                  groups: dict[str, Sequence[str]] | None = None) -> None:
         if not 0.0 < conf < 1.0:
             raise DashboardError("Confidence must be between 0 and 1.")
-        runtime = (runtime or os.environ.get("HEATMAP_DASHBOARD_RUNTIME") or "auto").lower()
+        runtime = (runtime or runtime_default()).lower()
         if runtime not in RUNTIMES:
             raise DashboardError(f"Runtime {runtime!r}: use one of {', '.join(RUNTIMES)}.")
         self.model = load_model(model)
@@ -140,3 +139,4 @@ class Detector:
         predictor = getattr(self.model, "predictor", None)
         for tr in getattr(predictor, "trackers", None) or []:
             tr.reset()
+from dashboard.config.env import runtime_default

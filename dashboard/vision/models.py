@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from dashboard.demo import DEMO_MODEL
 from dashboard.errors import DashboardError
-from dashboard.config.env import downloads_allowed
+from dashboard.config.env import cache_dir, downloads_allowed
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,7 @@ def class_ids(classes: Iterable[int | str] | None, names: dict[int, str]) -> lis
 
 def onnx_cache_dir() -> Path:
     """Where exported ONNX models are kept ($HEATMAP_DASHBOARD_CACHE/onnx by default)."""
-    root = os.environ.get("HEATMAP_DASHBOARD_CACHE") or Path.home() / ".cache" / "heatmap-dashboard"
-    path = Path(root) / "onnx"
+    path = cache_dir() / "onnx"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

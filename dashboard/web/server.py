@@ -9,7 +9,6 @@ their heat) when the server shuts down.
 from __future__ import annotations
 
 import logging
-import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
@@ -34,7 +33,7 @@ def setup_logging() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.addFilter(SecretFilter())
         logger.addHandler(handler)
-        logger.setLevel(os.environ.get("HEATMAP_DASHBOARD_LOG", "INFO").upper())
+        logger.setLevel(log_level())
         logger.propagate = False
 
 
@@ -80,6 +79,7 @@ class HostCheck:
 
 
 # Sent with every answer: no other site may frame the pages (clickjacking), browsers take
+from dashboard.config.env import log_level
 # each answer as the type it says it is, and links out carry no address of ours.
 SECURITY_HEADERS = [(b"x-frame-options", b"SAMEORIGIN"),
                     (b"content-security-policy", b"frame-ancestors 'self'"),
