@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from camera_clip import CameraClip  # noqa: E402
-from server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in  # noqa: E402
+from support.camera_clip import CameraClip  # noqa: E402
+from support.server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in  # noqa: E402
 
 # Keeps the page's peer connections where the benchmark can ask them for statistics.
 KEEP_CONNECTIONS = """(() => { const P = window.RTCPeerConnection; if (!P) return;

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from rtsp_server import RtspServer  # noqa: E402
+from support.rtsp_server import RtspServer  # noqa: E402
 
 from dashboard.demo.scene import write_clip  # noqa: E402
 from dashboard.vision.sources import open_source  # noqa: E402

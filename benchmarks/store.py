@@ -1,6 +1,6 @@
 """Events store figures: crossings written per second, and database size per million;
 with --postgres the same writes on a PostgreSQL server started for the run (the tests'
-`tests/pg.py`: a Unix socket, fsync off, so it shows the store's own cost, not the disk's).
+`tests/support/pg.py`: a Unix socket, fsync off, so it shows the store's own cost, not the disk's).
 
     python benchmarks/store.py [--events 200000] [--postgres]
 """
@@ -47,7 +47,7 @@ def postgres(n: int) -> None:
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from pg import PostgresServer
+    from support.pg import PostgresServer
 
     from dashboard.store.postgres import PostgresStore
 

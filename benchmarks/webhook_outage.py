@@ -49,8 +49,8 @@ def camera(tmp: Path, hook_url: str | None):
 
 
 def run(phase_s: float, outage: bool) -> dict:
-    from brokers import Receiver          # the tests' real HTTP receiver
-    from rtsp_server import free_port
+    from support.brokers import Receiver          # the tests' real HTTP receiver
+    from support.rtsp_server import free_port
 
     port, got = free_port(), []
     tmp = Path(tempfile.mkdtemp())

@@ -1,4 +1,4 @@
-"""Fixtures the tests share (helpers are in helpers.py)."""
+"""Fixtures the tests share (servers and helpers are in support/)."""
 from __future__ import annotations
 
 import os
@@ -26,7 +26,7 @@ def no_camera_left_running():
 
     before = {t.ident for t in threading.enumerate()}
     yield
-    from helpers import wait_until
+    from support.helpers import wait_until
 
     def leaked():
         return [t.name for t in threading.enumerate()
@@ -37,9 +37,9 @@ def no_camera_left_running():
 
 @pytest.fixture(scope="session")
 def postgres():
-    """One real PostgreSQL server for the session (see pg.py); each test takes its own
+    """One real PostgreSQL server for the session (see support/pg.py); each test takes its own
     database from it with `postgres.new_database()`."""
-    from pg import PostgresServer
+    from support.pg import PostgresServer
 
     server = PostgresServer().start()
     yield server

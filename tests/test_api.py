@@ -9,8 +9,8 @@ import pytest
 
 from dashboard.cli import main as cli_main
 from dashboard.demo.scene import write_clip
-from helpers import wait_until
-from server import DashboardServer
+from support.helpers import wait_until
+from support.server import DashboardServer
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.service import core as service_module
 from dashboard.config.kinds import CameraState
 from dashboard.web.ui import common
-from helpers import tracks_of, wait_until
+from support.helpers import tracks_of, wait_until
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "web" / "app.py")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import wait_until
-from rtsp_server import free_port
-from server import ADMIN_PASSWORD, CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
+from support.helpers import wait_until
+from support.rtsp_server import free_port
+from support.server import ADMIN_PASSWORD, CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
+from support.server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,8 +18,9 @@ import pytest
 from dashboard.cli import main as cli_main
 from dashboard.demo.scene import write_clip
 from dashboard.engine import HeatmapAccumulator
-from helpers import wait_until
-from server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
+from support.browser import draw_line, no_traceback, shot
+from support.helpers import wait_until
+from support.server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 
@@ -65,14 +64,6 @@ def page(server):
         browser.close()
 
 
-def shot(page, tmp_path, name: str) -> Path:
-    folder = Path(os.environ.get("SCREENSHOTS", tmp_path))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
 def table_counts(page) -> dict[str, tuple[int, int]]:
     """zone -> (in, out) from the counts table on the page."""
     out = {}
@@ -81,11 +72,6 @@ def table_counts(page) -> dict[str, tuple[int, int]]:
         if len(cells) >= 3 and cells[1].isdigit():
             out[cells[0]] = (int(cells[1]), int(cells[2]))
     return out
-
-
-def no_traceback(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0
-    assert "Traceback" not in page.locator("body").inner_text()
 
 
 def api(server, path):
@@ -109,26 +95,6 @@ def test_first_visit_shows_the_live_demo_with_counts_moving(page, server, tmp_pa
     assert set(table_counts(page)) == {"crossing", "shopfront"}
     no_traceback(page)
     shot(page, tmp_path, "first-visit")
-
-
-def draw_line(page, x_frac: float, y0_frac: float, y1_frac: float) -> tuple[float, ...]:
-    """Drag a vertical line on the zone canvas, as a hand would; returns its ends in 0..1."""
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=30_000)
-    page.wait_for_timeout(1000)
-    box = canvas.bounding_box()
-    x = round(box["x"] + x_frac * box["width"])
-    y0, y1 = (round(box["y"] + f * box["height"]) for f in (y0_frac, y1_frac))
-    page.mouse.move(x, y0)
-    page.mouse.down()
-    for y in range(y0, y1 + 1, 12):
-        page.mouse.move(x, y)
-    page.mouse.move(x, y1)
-    page.wait_for_timeout(300)                      # a hand rests before letting go
-    page.mouse.up()
-    page.wait_for_timeout(1500)
-    return ((x - box["x"]) / box["width"], (y0 - box["y"]) / box["height"],
-            (y1 - box["y"]) / box["height"])
 
 
 def test_an_operator_adds_a_file_camera_draws_a_line_and_counts_like_the_cli(

@@ -15,12 +15,12 @@ import cv2
 import numpy as np
 import pytest
 
-from camera_clip import CameraClip, read_stamp
+from support.camera_clip import CameraClip, read_stamp
 from dashboard.cli import main as cli_main
 from dashboard.engine import LineZone
-from helpers import wait_until
-from server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
-from test_browser import draw_line, no_traceback, shot
+from support.helpers import wait_until
+from support.server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
+from support.browser import draw_line, no_traceback, shot
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from dashboard.demo.scene import write_clip
-from helpers import wait_until
-from server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
-from test_browser import no_traceback, shot
+from support.helpers import wait_until
+from support.server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
+from support.browser import no_traceback, shot
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from camera_clip import CameraClip
+from support.camera_clip import CameraClip
 from dashboard.service.auth import Role, User
 from dashboard.errors import NotAllowed
 from dashboard.cli import main as cli_main
@@ -20,7 +20,7 @@ from dashboard.service.core import Service
 from dashboard.vision.browser import BrowserSource, GONE, STOPPED, WAITING
 from dashboard.vision.sources import open_source
 from dashboard.store.sqlite import SQLiteStore
-from helpers import wait_until
+from support.helpers import wait_until
 
 FRAME = np.zeros((90, 160, 3), np.uint8)
 

@@ -16,7 +16,7 @@ from dashboard.config.zone import ZoneSpec
 from dashboard.errors import DashboardError
 from dashboard.store.sqlite import SQLiteStore
 from dashboard.store.writer import EventWriter
-from helpers import tracks_of
+from support.helpers import tracks_of
 
 SQUARE = [(100, 100), (200, 100), (200, 200), (100, 200)]
 

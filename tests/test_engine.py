@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import tracks_of
+from support.helpers import tracks_of
 from dashboard.engine import Engine, HeatmapConfig, LineZone, PolygonZone, Tracks
 from dashboard.errors import DashboardError
 
@@ -112,7 +112,7 @@ def test_cached_labels_draw_what_drawing_the_text_draws():
 
 def test_nothing_inside_a_mask_is_counted_or_heated():
     from dashboard.engine import Engine, LineZone
-    from helpers import tracks_of
+    from support.helpers import tracks_of
 
     eng = Engine(zones=[LineZone("door", (0, 100), (400, 100), confirm_frames=1)])
     eng.masks = [[(0, 0), (200, 0), (200, 300), (0, 300)]]     # the left half
@@ -125,7 +125,7 @@ def test_nothing_inside_a_mask_is_counted_or_heated():
 
 
 def test_blur_pixelates_the_chosen_class_in_the_picture_only():
-    from helpers import tracks_of
+    from support.helpers import tracks_of
 
     rng = np.random.default_rng(1)
     frame = rng.integers(0, 255, (200, 300, 3), np.uint8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import tracks_of
+from support.helpers import tracks_of
 from dashboard import Heatmap
 from dashboard.vision.detector import Detector
 from dashboard.vision.models import load_model

@@ -22,8 +22,8 @@ from dashboard.vision.sources import open_source
 from dashboard.errors import StoreUnavailable
 from dashboard.store.sqlite import SQLiteStore
 from dashboard.store.writer import EventWriter
-from faults import Tmpfs, faststart, fill, permissions_apply
-from helpers import wait_until
+from support.faults import Tmpfs, faststart, fill, permissions_apply
+from support.helpers import wait_until
 
 CAM = CameraId("cam_f")
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,7 +236,7 @@ def test_store_unavailable_changes_nothing(tmp_path):
 @pytest.mark.slow
 def test_a_camera_back_at_another_resolution_keeps_heat_and_zones_and_says_so(tmp_path):
     from dashboard.config.zone import ZoneSpec
-    from rtsp_server import RtspServer
+    from support.rtsp_server import RtspServer
     from test_runner import runner
 
     small = write_clip(tmp_path / "small.avi", seconds=40, seed=5, width=320, height=176)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from faults import Tmpfs, fill, permissions_apply
-from helpers import wait_until
-from server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
+from support.faults import Tmpfs, fill, permissions_apply
+from support.helpers import wait_until
+from support.server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 

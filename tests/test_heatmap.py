@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import tracks_of
+from support.helpers import tracks_of
 from dashboard.engine import HeatmapAccumulator, HeatmapConfig, Tracks
 from dashboard.errors import DashboardError
 

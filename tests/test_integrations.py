@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from brokers import Listener, Mosquitto, Receiver
+from support.brokers import Listener, Mosquitto, Receiver
 from dashboard.demo.scene import write_clip
 from dashboard.integrations.mqtt import MqttTarget
 from dashboard.errors import DashboardError
-from helpers import wait_until
-from server import DashboardServer
+from support.helpers import wait_until
+from support.server import DashboardServer
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 

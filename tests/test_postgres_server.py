@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dashboard.demo.scene import write_clip
-from helpers import wait_until
-from server import DashboardServer
+from support.helpers import wait_until
+from support.server import DashboardServer
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from dashboard.demo.scene import write_clip
-from helpers import wait_until
-from server import DashboardServer
+from support.helpers import wait_until
+from support.server import DashboardServer
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 
@@ -22,8 +22,8 @@ def test_a_camera_whose_node_dies_moves_to_the_other_with_its_counts(postgres, t
 
     import psycopg
 
-    from brokers import Listener, Mosquitto, Receiver
-    from raycluster import RayCluster
+    from support.brokers import Listener, Mosquitto, Receiver
+    from support.raycluster import RayCluster
 
     url = postgres.new_database()
     outside = ExitStack()           # the webhook receiver and the broker, closed at the end

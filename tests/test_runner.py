@@ -13,8 +13,8 @@ from dashboard.config.camera import Camera, CameraSettings, Presentation
 from dashboard.config.kinds import CameraId, CameraState
 from dashboard.config.zone import ZoneSpec
 from dashboard.pipeline.runner import CameraRunner
-from helpers import wait_until
-from rtsp_server import RtspServer
+from support.helpers import wait_until
+from support.rtsp_server import RtspServer
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 

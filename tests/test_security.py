@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server import ROOT, DashboardServer
+from support.server import ROOT, DashboardServer
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 
@@ -78,7 +78,7 @@ def test_only_admins_upload_models_and_a_crafted_upload_never_runs(tmp_path):
     from dashboard.config.kinds import CameraState
     from dashboard.service.core import Service
     from dashboard.store.sqlite import SQLiteStore
-    from helpers import wait_until
+    from support.helpers import wait_until
 
     evil, marker = tmp_path / "evil.pt", tmp_path / "pwned"
     subprocess.run([sys.executable, "-c", PAYLOAD, str(evil), str(marker)], check=True)

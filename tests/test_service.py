@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import tracks_of, wait_until
+from support.helpers import tracks_of, wait_until
 from dashboard.demo.scene import demo_clip, write_clip
 from dashboard.engine.zones import CrossingEvent
 from dashboard.config.kinds import CameraState

@@ -13,8 +13,8 @@ from dashboard.demo.scene import write_clip
 from dashboard.errors import DashboardError
 from dashboard.vision.secrets import SecretFilter, mask_secrets
 from dashboard.vision.sources import open_source
-from helpers import wait_until
-from rtsp_server import RtspServer, free_port
+from support.helpers import wait_until
+from support.rtsp_server import RtspServer, free_port
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 

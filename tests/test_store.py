@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers import tracks_of, wait_until
+from support.helpers import tracks_of, wait_until
 from dashboard.cli import main as cli_main
 from dashboard.engine import HeatmapAccumulator
 from dashboard.engine.zones import CrossingEvent

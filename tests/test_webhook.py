@@ -2,11 +2,11 @@
 server restarts: a real HTTP receiver on loopback, the webhook's stored outbox."""
 from __future__ import annotations
 
-from brokers import Receiver
+from support.brokers import Receiver
 from dashboard.integrations.core import Integrations
 from dashboard.integrations.webhook import Webhook
-from helpers import wait_until
-from rtsp_server import free_port
+from support.helpers import wait_until
+from support.rtsp_server import free_port
 
 
 def test_no_alert_is_lost_while_the_receiver_is_slow_then_down_and_the_server_restarts(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import run_path, tracks_of
+from support.helpers import run_path, tracks_of
 from dashboard.engine import LineZone, PolygonZone, zone_from_dict
 from dashboard.errors import DashboardError
 

@@ -22,7 +22,7 @@ from dashboard.config.zone import ZoneSpec
 from dashboard.demo import DEMO_DIR
 from dashboard.errors import DashboardError, StoreUnavailable
 from dashboard.integrations.core import Integrations
-from dashboard.pipeline.runner import CameraRunner
+from dashboard.pipeline.runner import CameraRunner, DetectorFactory
 
 from dashboard.service.access import needs
 from dashboard.service.auth import Auth, Role
@@ -60,7 +60,8 @@ class Service(CameraCases, ZoneCases, ReportCases, PictureCases, PeopleCases):
     """
 
     def __init__(self, store: Store, data: Path, demo: bool = True,
-                 autostart: bool = True, runner_type: Any = None) -> None:
+                 autostart: bool = True, runner_type: Any = None,
+                 detector: DetectorFactory | None = None) -> None:
         from dashboard.config.env import media_dir, ray_address, spool_dir
 
         self.store = store
@@ -85,6 +86,9 @@ class Service(CameraCases, ZoneCases, ReportCases, PictureCases, PeopleCases):
         # `runner_type`: what runs each camera, when a test hands one in (CameraRunner's
         # constructor and methods).
         self._runner_type: Any = runner_type or CameraRunner
+        # `detector`: what makes each camera's detector (its settings -> a detector), when
+        # a test or benchmark hands one in; cameras on Ray load their own.
+        self._detector = {} if detector is None else {"detector": detector}
         if runner_type is None and autostart and ray_address() is not None:
             from dashboard.pipeline.cluster import RayRunner, connect
 
@@ -108,7 +112,7 @@ class Service(CameraCases, ZoneCases, ReportCases, PictureCases, PeopleCases):
     def _new_runner(self, cam: Camera, source: str, zones: list[ZoneSpec]) -> CameraRunner:
         return self._runner_class(source)(cam, source, zones, self.store,
                                           spool=self.spool / f"{cam.id}.jsonl",
-                                          integrations=self.integrations)
+                                          integrations=self.integrations, **self._detector)
 
     def _runner_class(self, source: str) -> Any:
         """Where a camera runs: a browser's frames arrive in this process, so its camera

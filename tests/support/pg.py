@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from rtsp_server import free_port
+from support.rtsp_server import free_port
 
 
 def pg_bin() -> Path | None:

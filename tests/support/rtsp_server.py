@@ -3,7 +3,7 @@
 `RtspServer(clip).start()` runs this file with Debian's python3 (which has the `gi`
 bindings); it serves CLIP (an MJPEG .avi) in real time at rtsp://127.0.0.1:PORT/live.
 
-    /usr/bin/python3 tests/rtsp_server.py PORT CLIP.avi [USER PASSWORD]
+    /usr/bin/python3 tests/support/rtsp_server.py PORT CLIP.avi [USER PASSWORD]
 """
 from __future__ import annotations
 

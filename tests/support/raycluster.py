@@ -13,9 +13,9 @@ from pathlib import Path
 
 import psutil
 
-from rtsp_server import free_port
+from support.rtsp_server import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RAY = Path(sys.executable).parent / "ray"
 
 

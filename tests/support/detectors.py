@@ -1,0 +1,47 @@
+"""Detectors of the tests' own, handed to a runner through its factory: they know where the
+objects are because they put them there, so a test of the pipeline needs no model."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dashboard.engine import Tracks
+
+
+class Walker:
+    """One person walking left to right across the frame, again and again: `steps` frames a
+    pass, a new track id each pass, so each pass crosses a vertical line at the middle once
+    (inwards, by the engine's convention for a line drawn top to bottom).
+
+    Example:
+        >>> w = Walker(steps=4)
+        >>> [int(w.track(np.zeros((90, 160, 3), np.uint8)).xyxy[0][0]) for _ in range(5)]
+        [8, 40, 72, 104, 8]
+    """
+
+    runtime = "scripted"
+    can_probe = False
+
+    def __init__(self, steps: int = 10, settings: Any = None) -> None:
+        self.steps, self.settings, self.frames = steps, settings, 0
+
+    def track(self, img: np.ndarray) -> Tracks:
+        h, w = img.shape[:2]
+        k, self.frames = self.frames, self.frames + 1
+        x = (0.1 + 0.8 * (k % self.steps) / self.steps) * w
+        box = [x - w * 0.05, h * 0.4, x + w * 0.05, h * 0.6]
+        return Tracks(np.array([box]), np.array([1 + k // self.steps]), np.array([0]),
+                      np.array([0.9]), {0: "person"})
+
+    def detect(self, img: np.ndarray, imgsz: int | None = None) -> tuple:
+        t = self.track(img)
+        return t.xyxy, t.conf, t.cls
+
+    def reset(self) -> None:
+        """A new tracker: the walk goes on (the object is still there)."""
+
+    @classmethod
+    def factory(cls, steps: int = 10) -> Any:
+        """A runner's detector factory: a new walker for each run, given the settings."""
+        return lambda settings: cls(steps, settings)
