@@ -65,7 +65,7 @@ def main() -> None:
     print(f"{'frames':>8} {'s':>6} {'RSS MiB':>8} {'MiB/10k frames':>15}", flush=True)
     next_at = 0
     while True:
-        done = getattr(runner, "_done", 0)
+        done = runner.snapshot().frames_done
         if runner.snapshot().state.value == "failed":
             sys.exit(f"the camera failed: {runner.snapshot().detail}")
         if done >= next_at:
