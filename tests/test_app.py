@@ -21,7 +21,7 @@ def svc(tmp_path, monkeypatch):
     is stood in for, since AppTest has no browser)."""
     monkeypatch.setenv("HEATMAP_DASHBOARD_DATA", str(tmp_path))
     monkeypatch.setenv("HEATMAP_DASHBOARD_ADMIN_PASSWORD", "admin-pass-1234")
-    monkeypatch.setattr(service_module, "_shared", None)
+    service_module.close_shared_service()     # a process service of this data directory
     service = service_module.shared_service()
     token = service.login("admin", "admin-pass-1234", "apptest")
     monkeypatch.setattr(common, "cookie_token", lambda: token)

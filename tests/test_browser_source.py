@@ -205,7 +205,7 @@ def shared(tmp_path, monkeypatch):
 
     monkeypatch.setenv("HEATMAP_DASHBOARD_DATA", str(tmp_path))
     monkeypatch.setenv("HEATMAP_DASHBOARD_DEMO", "0")
-    monkeypatch.setattr(service_module, "_shared", None)
+    service_module.close_shared_service()     # a process service of this data directory
     svc = service_module.shared_service()
     svc.add_user("olga", "operator-pass-1", "operator")
     svc.add_user("vic", "viewer-pass-123", "viewer")
