@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import numpy as np
 import pytest
 
 from dashboard.config.kinds import CameraState
 from dashboard.demo.scene import write_clip
+from dashboard.engine import Engine
 from dashboard.service.auth import Role, User
 from dashboard.service.core import Service
 from dashboard.store.sqlite import SQLiteStore
@@ -29,9 +31,9 @@ def setup(tmp_path, monkeypatch):
     clip = write_clip(tmp_path / "media" / "door.mp4", seconds=3, width=160, height=96, fps=10)
     made = []
 
-    def service() -> Service:
+    def service(delay_s: float = 0.0) -> Service:
         made.append(Service(SQLiteStore(tmp_path / "db.sqlite"), tmp_path, demo=False,
-                            detector=Walker.factory(steps=10)))
+                            detector=Walker.factory(steps=10, delay_s=delay_s)))
         return made[-1]
 
     yield service, clip
@@ -99,3 +101,34 @@ def test_the_api_and_its_gate_give_what_the_runner_counted(setup):
     assert zone["id"] == door.id and zone["in"] + zone["out"] == 3
     assert csv.count("\n") == 1 + 3 and "door" in csv          # header and one row each
     assert counted(svc, cam.id) == (zone["in"], zone["out"])  # nothing reset by the viewer
+
+
+def test_a_file_cameras_times_are_the_videos_not_the_machines_and_go_on_after_a_restart(
+        setup):
+    service, clip = setup                        # 30 frames at 10 fps: one pass a second
+    svc = service(delay_s=0.03)                  # 0.3 s of work a pass: not the video's 1 s
+    admin = svc.as_user(SYSTEM)
+    cam = admin.add_camera("Door", clip.name, {"pacing": "fast"}, enabled=False)
+    admin.add_zone(cam.id, "door", "line", [[0.5, 0.0], [0.5, 1.0]])
+    area = admin.add_zone(cam.id, "hall", "polygon", [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0],
+                                                      [0.0, 1.0]])
+    admin.start(cam.id)
+    assert wait_until(lambda: svc.status(cam.id).frames_read >= 12, 60)
+    svc.stop(cam.id)                             # stopped mid-file, then a restart
+    svc.shutdown()
+    svc = service(delay_s=0.03)
+    svc.start(cam.id)
+    assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED, 60)
+    times = [e["t"] for e in svc.events(cam.id, limit=100) if e["zone"] == "door"]
+    assert len(times) == 3
+    assert [round(b - a, 6) for a, b in zip(times, times[1:])] == [1.0, 1.0]   # video time
+    visits = svc.visits(cam.id)
+    assert len(visits) == 3 and all(v["zone_id"] == area.id for v in visits)
+    # The same tracks through the engine at the video's times, as the CLI runs it: the
+    # same stays to the frame (the machine's time would make them 0.3 of these).
+    engine = Engine(zones=[svc.zone(cam.id, area.id).to_zone(160, 96)])
+    walker, frame = Walker(steps=10), np.zeros((96, 160, 3), np.uint8)
+    truth = [v.seconds for k in range(30)
+             for v in engine.update(frame, walker.track(frame), k / 10, draw=False).visits]
+    truth += [v.seconds for z in engine.zones for v in z.end_stays()]
+    assert [round(v["seconds"], 6) for v in visits] == [round(t, 6) for t in truth]

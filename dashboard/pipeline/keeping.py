@@ -15,6 +15,7 @@ from dashboard.store.writer import EventWriter, Record
 
 HEAT_SNAPSHOT_S = 5.0    # heat is saved this often while running (if it changed), and on stop
 PROGRESS_KEY = "progress:{}"   # store meta: frames of a file camera already counted
+VIDEO_START_KEY = "video_start:{}"   # store meta: when a file camera's frame 0 happened
 
 
 class Keeper:
@@ -94,6 +95,22 @@ class Keeper:
         """The position, committed with the records it counted: a restart resumes from it
         and never counts a frame twice."""
         self.flush((self.progress_key, str(frames)), force=force)
+
+    def video_start(self) -> float | None:
+        """When the file being counted started (its frame 0, as `VideoClock` dates it)."""
+        if self.store is None:
+            return None
+        value = self.store.meta(VIDEO_START_KEY.format(self.cid))
+        return None if value is None else float(value)
+
+    def set_video_start(self, t: float) -> None:
+        """Remember when the file's frame 0 happened (best effort: without it a resumed file
+        dates its frames from its position and the resume time)."""
+        if self.store is not None:
+            try:
+                self.store.set_meta(VIDEO_START_KEY.format(self.cid), repr(float(t)))
+            except StoreUnavailable:
+                pass
 
     def forget_progress(self) -> None:
         """Another file: count it from its start."""

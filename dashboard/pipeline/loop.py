@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dashboard.config.kinds import CameraState, Pacing
 from dashboard.errors import DashboardError
+from dashboard.pipeline.clock import VideoClock
 from dashboard.pipeline.snapshot import Rate, Snapshot
 from dashboard.vision.address import SourceKind, parse_spec, resolve_address
 from dashboard.vision.browser import BrowserSource
@@ -45,6 +46,8 @@ class FrameLoop:
         self.is_file = False
         self.done = 0        # frames counted (a resumed file: from its start)
         self.warm = 0        # frames to read again before counting resumes
+        self.clock: VideoClock | None = None   # a file's time; None: the wall clock
+        self.position = -1   # the newest frame's position in the file
 
     def run(self) -> None:
         r, s = self.runner, self.settings
@@ -57,6 +60,7 @@ class FrameLoop:
                 r.set_status(CameraState.CONNECTING)
                 if self._open(source, self.done) is None:
                     return
+                self.clock = self._clock(r._src)
             r.set_status(CameraState.LOADING)
             detector = r.make_detector(s)
             r.set_status(CameraState.LOADING, runtime=detector.runtime)
@@ -84,6 +88,26 @@ class FrameLoop:
             r.end_stays()
             self.keeper.flush(force=True)   # whatever ended the run, keep what it counted
             r.save_heat()
+
+    def _clock(self, src: Any) -> VideoClock:
+        """The file's clock: frame 0 happened when counting the file from its start began
+        (kept over restarts, so a resumed file's times go on from where they were; Reset
+        counts the file again, from a new start, so its times never meet the archived
+        ones)."""
+        fps = src.native_fps or 30.0
+        start = self.keeper.video_start() if self.done else None
+        if start is None:
+            start = time.time() - self.done / fps
+            if not self.settings.loop:
+                self.keeper.set_video_start(start)
+        return VideoClock(start, fps)
+
+    def _time(self, src: Any, frame: Frame) -> float:
+        """When `frame` happened: the video's time for a file, the wall clock's otherwise."""
+        if self.clock is None:
+            return time.time()
+        self.position = src.start_frame + frame.index
+        return self.clock.at(self.position)
 
     def _open(self, source: str, start: int) -> FrameSource | BrowserSource | None:
         """Open the source as the runner's; None (and ENDED) for a file already counted."""
@@ -129,16 +153,17 @@ class FrameLoop:
                 detector.reset()   # its tracks are in the old size's pixels
                 self.runner.note(note)
             tracks = detector.track(img)
+            t = self._time(src, frame)
             if self.warm:
                 self.warm -= 1
-                self.step.warm(img, tracks)
+                self.step.warm(img, tracks, t)
                 continue
             sizes.observe(detector, img, tracks, self.done)
             if self.done % 100 == 0 and (advice := sizes.advice()) != self.advice:
                 self.advice = advice
                 if advice:
                     log.warning("camera %s: %s", self.runner.name, advice)
-            self._counted(detector, src, frame, img, tracks, rate)
+            self._counted(detector, src, frame, img, tracks, rate, t)
 
     def _no_frame(self, src: Any) -> tuple[Any, bool, bool]:
         """No frame this time: (the source, whether to go on, whether it went quiet)."""
@@ -146,6 +171,8 @@ class FrameLoop:
         if self.stop.is_set():
             return src, False, False
         if self.is_file and self.settings.loop and st.state == "ended":
+            if self.clock is not None:
+                self.clock.next_pass(self.position + 1)
             src.close()
             src = self._open(resolve_address(r.source), 0)
             self.paced = (time.monotonic(), 0)
@@ -175,9 +202,8 @@ class FrameLoop:
         return True
 
     def _counted(self, detector: Any, src: Any, frame: Frame, img: Any, tracks: Any,
-                 rate: Rate) -> None:
-        """Count a frame, keep what it counted, and publish its snapshot."""
-        now = time.time()
+                 rate: Rate, now: float) -> None:
+        """Count a frame that happened at `now`, keep what it counted, publish its snapshot."""
         c = self.step.count(img, tracks, now)
         self.done += 1
         if self.is_file and not self.settings.loop and (c.result.events or self.done % 50 == 0):
@@ -191,9 +217,9 @@ class FrameLoop:
         self.runner.publish(Snapshot(
             state=CameraState.LIVE, frame=img, tracks=c.result.tracks, frame_index=frame.index,
             frame_size=(w, h), counts=c.result.counts, total_tracks=c.result.total_tracks,
-            processed_fps=rate.tick(now),
+            processed_fps=rate.tick(time.time()),
             source_fps=src.native_fps if self.is_file else stats.fps,
-            frame_age_s=0.0 if self.is_file else max(0.0, now - frame.t),
+            frame_age_s=0.0 if self.is_file else max(0.0, time.time() - frame.t),
             frames_read=stats.frames_read, frames_dropped=stats.frames_dropped,
             frames_done=self.done, runtime=detector.runtime, notice=before.notice,
             advice=self.advice, t=now, inside=c.inside, alerts=self.step.alerts.active))

@@ -64,6 +64,7 @@ class FrameStep:
         self.layout = ZoneLayout(self.engine, keeper)
         self.alerts = CameraAlerts()
         self.events: deque[CrossingEvent] = deque(maxlen=500)   # the newest crossings
+        self.last_t: float | None = None   # the camera's time at its newest frame
         self.present(camera)
 
     @property
@@ -100,6 +101,7 @@ class FrameStep:
         """Count one frame: crossings, visits and alert changes go to the store's writer,
         alerts and counts to the integrations."""
         with self.lock:
+            self.last_t = now
             result = self.engine.update(img, tracks, now, draw=False)
             alerts = self.alerts.check(self.camera.name, self.specs, result.counts,
                                        result.events, now)
@@ -109,7 +111,7 @@ class FrameStep:
         tell(self.integrations, self.camera, self.specs, alerts, result.counts)
         return Counted(result, alerts, inside)
 
-    def warm(self, img: np.ndarray, tracks: Tracks) -> None:
+    def warm(self, img: np.ndarray, tracks: Tracks, t: float) -> None:
         """A frame before a resume point: the tracker and zones learn where everyone is;
         nothing is counted (it was, before the stop)."""
         with self.lock:   # the zones cannot change while it is held
@@ -117,7 +119,8 @@ class FrameStep:
             kept = [z.counts for z in zones]
             for z in zones:
                 z.counts = z.counts.copy()
-            self.engine.update(img, tracks, time.time(), draw=False)
+            self.engine.update(img, tracks, t, draw=False)
+            self.last_t = t
             for z, counts in zip(zones, kept):
                 z.counts, z.ended_visits = counts, []
 
@@ -132,7 +135,8 @@ class FrameStep:
         at their last sighting and occupancy alerts end now. Returns the alert changes."""
         with self.lock:
             ended: list[Any] = [v for z in self.engine.zones for v in z.end_stays()]
-            alerts = self.alerts.end(time.time())
+            # At the camera's own time (a file's video time): its alerts began on that clock.
+            alerts = self.alerts.end(self.last_t if self.last_t is not None else time.time())
             self.keeper.add([*ended, *alerts])
         if alerts:
             tell(self.integrations, self.camera, self.specs, alerts, {})

@@ -45,7 +45,7 @@ class ReportCases:
         """
         snap = self.runner(cid).snapshot()
         stats = self.store.dwell(CameraId(cid), since, until)
-        now = time.time()
+        now = snap.t or time.time()   # the camera's own clock (a file's: its video time)
         out = []
         for z in self.zones(cid):
             if z.kind is not ZoneKind.POLYGON:

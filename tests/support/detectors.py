@@ -2,6 +2,7 @@
 objects are because they put them there, so a test of the pipeline needs no model."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -23,10 +24,12 @@ class Walker:
     runtime = "scripted"
     can_probe = False
 
-    def __init__(self, steps: int = 10, settings: Any = None) -> None:
-        self.steps, self.settings, self.frames = steps, settings, 0
+    def __init__(self, steps: int = 10, settings: Any = None, delay_s: float = 0.0) -> None:
+        self.steps, self.settings, self.frames, self.delay_s = steps, settings, 0, delay_s
 
     def track(self, img: np.ndarray) -> Tracks:
+        if self.delay_s:
+            time.sleep(self.delay_s)   # a model on a busy machine
         h, w = img.shape[:2]
         k, self.frames = self.frames, self.frames + 1
         x = (0.1 + 0.8 * (k % self.steps) / self.steps) * w
@@ -42,6 +45,6 @@ class Walker:
         """A new tracker: the walk goes on (the object is still there)."""
 
     @classmethod
-    def factory(cls, steps: int = 10) -> Any:
+    def factory(cls, steps: int = 10, delay_s: float = 0.0) -> Any:
         """A runner's detector factory: a new walker for each run, given the settings."""
-        return lambda settings: cls(steps, settings)
+        return lambda settings: cls(steps, settings, delay_s)
