@@ -132,3 +132,35 @@ def test_a_file_cameras_times_are_the_videos_not_the_machines_and_go_on_after_a_
              for v in engine.update(frame, walker.track(frame), k / 10, draw=False).visits]
     truth += [v.seconds for z in engine.zones for v in z.end_stays()]
     assert [round(v["seconds"], 6) for v in visits] == [round(t, 6) for t in truth]
+
+
+def test_a_camera_that_falls_behind_says_so_in_the_status_the_api_and_the_page(setup):
+    from dashboard.web.ui.common import state_line
+
+    service, clip = setup                        # 10 frames a second to keep up with
+    svc = service(delay_s=0.2)                   # 5 a second counted
+    admin = svc.as_user(SYSTEM)
+    cam = admin.add_camera("Door", clip.name, {"pacing": "native"}, enabled=False)
+    fast = admin.add_camera("Yard", clip.name, {"pacing": "fast"}, enabled=False)
+    admin.start(cam.id)
+    admin.start(fast.id)
+    assert wait_until(lambda: svc.status(cam.id).behind is not None, 60), svc.status(cam.id)
+    status = svc.status(cam.id)
+    assert status.behind_level == "warning" and "behind the video" in status.behind
+    assert "fewer cameras" in status.behind and status.frame_age_s >= 2.0
+    line = state_line(status)
+    assert line.startswith(":orange[live") and "falling behind" in line
+    assert wait_until(lambda: svc.status(fast.id).state is CameraState.ENDED, 60)
+    assert svc.status(fast.id).behind is None      # as fast as it can: never behind
+
+    async def api() -> dict:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(svc)),
+                                     base_url=HERE) as c:
+            r = await c.post("/api/login", json={"username": "admin",
+                                                 "password": "first-admin-pass"})
+            headers = {"Authorization": f"Bearer {r.json()['token']}"}
+            return (await c.get(f"/api/cameras/{cam.id}", headers=headers)).json()
+
+    shown = asyncio.run(api())["status"]
+    assert shown["behind_level"] in ("warning", "error") and "behind" in shown["behind"]
+    admin.stop(cam.id)

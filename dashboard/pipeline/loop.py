@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from dashboard.config.kinds import CameraState, Pacing
 from dashboard.errors import DashboardError
 from dashboard.pipeline.clock import VideoClock
+from dashboard.pipeline.pace import Behind, PaceCheck
 from dashboard.pipeline.snapshot import Rate, Snapshot
 from dashboard.vision.address import SourceKind, parse_spec, resolve_address
 from dashboard.vision.browser import BrowserSource
@@ -128,6 +129,7 @@ class FrameLoop:
         from dashboard.vision.sizes import SizeCheck
 
         rate, sizes = Rate(), SizeCheck(self.settings.imgsz)
+        self.pace, self.behind_s = PaceCheck(self.settings), 0.0
         self.advice: str | None = None
         self.paced = (time.monotonic(), 0)
         gap = False         # the source went quiet (a browser's camera between visits)
@@ -197,9 +199,22 @@ class FrameLoop:
             since, n = self.paced[0], self.paced[1] + 1
             self.paced = (since, n)
             wait = since + n / src.native_fps - time.monotonic()
+            self.behind_s = max(0.0, -wait)   # how late this frame is, by the video's clock
             if wait > 0 and self.stop.wait(wait):
                 return False
         return True
+
+    def _behind(self, wall: float, stats: Any, age: float, fps: float, runtime: str | None
+                ) -> Behind | None:
+        """Whether the camera keeps up: a live source's dropped frames and picture age, a
+        file's lag behind its own rate (a file read as fast as it can has nothing to keep
+        up with)."""
+        if not self.is_file:
+            return self.pace.live(wall, stats.frames_read, stats.frames_dropped, age, fps,
+                                  stats.fps, runtime)
+        if self.settings.pacing is Pacing.NATIVE:
+            return self.pace.file(self.behind_s, runtime)
+        return None
 
     def _counted(self, detector: Any, src: Any, frame: Frame, img: Any, tracks: Any,
                  rate: Rate, now: float) -> None:
@@ -214,12 +229,15 @@ class FrameLoop:
             self.runner.save_heat()
         stats, h, w = src.stats, img.shape[0], img.shape[1]
         before = self.runner.snapshot()
+        wall, fps = time.time(), rate.tick(time.time())
+        age = self.behind_s if self.is_file else max(0.0, wall - frame.t)
+        behind = self._behind(wall, stats, age, fps, detector.runtime)
         self.runner.publish(Snapshot(
             state=CameraState.LIVE, frame=img, tracks=c.result.tracks, frame_index=frame.index,
             frame_size=(w, h), counts=c.result.counts, total_tracks=c.result.total_tracks,
-            processed_fps=rate.tick(time.time()),
-            source_fps=src.native_fps if self.is_file else stats.fps,
-            frame_age_s=0.0 if self.is_file else max(0.0, time.time() - frame.t),
+            processed_fps=fps, source_fps=src.native_fps if self.is_file else stats.fps,
+            frame_age_s=age,
             frames_read=stats.frames_read, frames_dropped=stats.frames_dropped,
             frames_done=self.done, runtime=detector.runtime, notice=before.notice,
-            advice=self.advice, t=now, inside=c.inside, alerts=self.step.alerts.active))
+            advice=self.advice, behind=behind, t=now, inside=c.inside,
+            alerts=self.step.alerts.active))

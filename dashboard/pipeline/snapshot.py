@@ -9,6 +9,7 @@ import numpy as np
 from dashboard.config.kinds import CameraState
 from dashboard.engine import Alert, Tracks, Visit
 from dashboard.engine.zones import ZoneCounts
+from dashboard.pipeline.pace import Behind
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class Snapshot:
     where: str | None = None        # the cluster node running it (None: this process)
     notice: str | None = None       # something the operator should know, said once
     advice: str | None = None       # e.g. objects too small for the image size
-    t: float = 0.0
+    behind: Behind | None = None    # not keeping up with its source: how far, what helps
+    t: float = 0.0                  # the camera's time at this frame (a file's: its video's)
 
 
 class Rate:

@@ -43,12 +43,15 @@ class CameraStatus:
     store: str | None = None    # e.g. "database: disk full, 37 crossings waiting"
     advice: str | None = None   # e.g. objects too small for the image size
     where: str | None = None    # the Ray node it runs on (None: the server's own process)
+    behind: str | None = None   # not keeping up: what is lost and what would help
+    behind_level: str | None = None   # "warning" (amber) or "error" (red)
 
     @classmethod
     def of(cls, s: Snapshot, store: str | None = None) -> "CameraStatus":
         return cls(s.state, s.detail, round(s.processed_fps, 2), round(s.source_fps, 2),
                    round(s.frame_age_s, 3), s.frames_read, s.frames_dropped, s.total_tracks,
-                   s.frame_size, s.runtime, s.notice, store, s.advice, s.where)
+                   s.frame_size, s.runtime, s.notice, store, s.advice, s.where,
+                   s.behind.text if s.behind else None, s.behind.level if s.behind else None)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)

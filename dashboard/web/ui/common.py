@@ -138,7 +138,13 @@ def state_line(s: CameraStatus) -> str:
         line += f": {s.detail}"
     if s.where:
         line += f" · on node {s.where[:8]}"
-    text = f":{STATE_COLORS[s.state]}[{plain(line)}]"
+    color = STATE_COLORS[s.state]
+    if s.behind:     # live, but not keeping up: the state itself turns amber or red
+        color = "red" if s.behind_level == "error" else "orange"
+        line += ", falling behind"
+    text = f":{color}[{plain(line)}]"
+    if s.behind:
+        text += f"  \n:{color}[{plain(s.behind)}]"
     if s.store:      # crossings waiting on the database: the operator must know at once
         text += f"  \n:red[{plain(s.store)}]"
     if s.notice:
