@@ -68,6 +68,11 @@ def test_a_file_camera_counts_every_pass_stores_it_and_resumes_after_a_restart(s
     again.start(cam.id)                                     # counted to its end already
     assert wait_until(lambda: again.status(cam.id).state is CameraState.ENDED, 60)
     assert counted(again, cam.id) == (ins, outs) and "Reset" in again.status(cam.id).detail
+    again.reset(cam.id)                                     # as its message says: again
+    assert wait_until(lambda: again.status(cam.id).frames_read == 30
+                      and again.status(cam.id).state is CameraState.ENDED, 60)
+    assert counted(again, cam.id) == (ins, outs)            # the whole file, counted anew
+    assert len(again.events(cam.id, limit=100)) == 3        # this epoch's (old ones archived)
 
 
 def test_the_api_and_its_gate_give_what_the_runner_counted(setup):

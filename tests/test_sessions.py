@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.service.auth import SYSTEM, Role
+from dashboard.service.auth import SYSTEM, Role, User
 from dashboard.errors import NotAllowed, SessionEnded
 from dashboard.web.gate import cross_origin, same_origin
 from dashboard.service.core import Service
@@ -191,3 +191,11 @@ def test_an_operator_may_change_a_cameras_looks_but_not_its_name(svc):
     with pytest.raises(NotAllowed):
         page.update_camera(cam.id, name="Back door")
     assert svc.camera(cam.id).name == "Door"
+
+
+@pytest.mark.parametrize("role, said", [("operator", "olga is an operator: add_camera needs"),
+                                        ("viewer", "olga is a viewer: add_camera needs")])
+def test_a_refusal_names_the_role_in_plain_english(svc, role, said):
+    svc.as_user(SYSTEM).set_role("olga", role)
+    with pytest.raises(NotAllowed, match=said):
+        svc.as_user(User("olga", Role(role))).add_camera("Door", "demo")

@@ -1,6 +1,7 @@
 """The events store: counts that survive restarts and kills, archives, exports, retention."""
 from __future__ import annotations
 
+import datetime
 import csv
 import io
 import json
@@ -223,6 +224,9 @@ def test_cli_exports_what_the_dashboard_stored(tmp_path, monkeypatch, capsys):
     events = rows((out / "e.csv").read_text())
     assert len(events) == 2 and events[0]["zone"].startswith("'=")   # inert in a spreadsheet
     assert events[0]["zone_id"] == z.id
+    # The same instant wherever it is read: the local time carries its offset from UTC.
+    stamp = datetime.datetime.fromisoformat(events[0]["time"])
+    assert stamp.utcoffset() is not None and stamp.timestamp() == pytest.approx(T0 + 10, abs=1e-3)
     assert len(rows((out / "c.csv").read_text())) == 2
     assert (out / "h.png").read_bytes()[:4] == b"\x89PNG"
     assert cli_main(["export", cam.id, "--events", str(out / "x.csv"), "--from",

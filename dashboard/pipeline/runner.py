@@ -147,8 +147,10 @@ class CameraRunner:
     def reset(self) -> None:
         """Counts, events and heat back to zero; the store archives the old ones (pending
         crossings are written into the old epoch first). A running video file starts again
-        from its first frame, so its counts cover the whole file."""
-        replay = self.running and self._counts_a_file_once()
+        from its first frame, so its counts cover the whole file; one that had counted to its
+        end counts it again, as its message says."""
+        ended = self.snapshot().state is CameraState.ENDED
+        replay = (self.running or ended) and self._counts_a_file_once()
         if replay:
             self.stop()
         with self._lock:

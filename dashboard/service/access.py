@@ -116,7 +116,8 @@ class UserService:
                 raise
             if not user.role.allows(needed):
                 self._svc.store.audit(user.name, name, target, ok=False, detail="not allowed")
-                raise NotAllowed(f"{user.name} is a {user.role.value}: {name} needs "
+                article = "an" if user.role.value[0] in "aeiou" else "a"
+                raise NotAllowed(f"{user.name} is {article} {user.role.value}: {name} needs "
                                  f"the {needed.value} role.")
             result = fn(*args, **kwargs)
             if audited:

@@ -156,5 +156,8 @@ class ReportCases:
     @needs(Role.VIEWER)
     def counts_json(self, cid: str) -> str:
         cam = self.camera(cid)
-        return json.dumps({"camera": {"id": cam.id, "name": cam.name},
+        snap = self.runner(cid).snapshot()
+        as_of = snap.t or time.time()          # the camera's clock: a file's video time
+        return json.dumps({"camera": {"id": cam.id, "name": cam.name}, "as_of": iso(as_of),
+                           "as_of_t": as_of,
                            "zones": [f.to_dict() for f in self.counts(cid)]}, indent=2)

@@ -23,5 +23,15 @@ def csv_text(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
 
 
 def iso(t: float) -> str:
-    """Local time with milliseconds, as exports write it."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
+    r"""Local time with milliseconds and its offset from UTC (ISO 8601), as exports write it:
+    a spreadsheet or a colleague in another time zone reads the same instant.
+
+    Example:
+        >>> import re
+        >>> bool(re.fullmatch(r"2023-11-1\dT\d\d:\d\d:20\.250[+-]\d\d:\d\d", iso(1_700_000_000.25)))
+        True
+    """
+    local = time.localtime(t)
+    offset = time.strftime("%z", local)            # +0100
+    return (time.strftime("%Y-%m-%dT%H:%M:%S", local) + f".{int(t * 1000) % 1000:03d}"
+            + offset[:3] + ":" + offset[3:])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.config.kinds import CameraState
 from dashboard.errors import DashboardError
 from dashboard.service.access import UserService
 from dashboard.service.auth import Role
@@ -40,13 +41,24 @@ def tile(svc: UserService, cid: str) -> None:
     """A refreshed still rather than a stream per tile: a browser keeps only six
     connections to a server, and a wall of streams would take them all."""
     try:
-        cam, jpeg, counts = svc.camera(cid), svc.jpeg(cid), svc.counts(cid)
+        jpeg, counts, status = svc.jpeg(cid), svc.counts(cid), svc.status(cid)
     except DashboardError:
         return
     if jpeg:
         st.image(jpeg, width="stretch")
+    elif status.state is CameraState.ENDED and (still := first_frame(svc, cid)) is not None:
+        st.image(still, channels="BGR", width="stretch")   # a file counted to its end
     else:
         st.container(height=120, border=False).caption("No picture yet.")
-    st.caption(state_line(svc.status(cam.id)))
+    st.caption(state_line(status))
     if counts:
         counts_table(counts)
+
+
+def first_frame(svc: UserService, cid: str) -> object | None:
+    """A file camera's still (read once from the file, then kept by its runner), or None
+    when it cannot be read."""
+    try:
+        return svc.still(cid)
+    except DashboardError:
+        return None
