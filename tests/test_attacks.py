@@ -414,3 +414,28 @@ def test_an_8192_pixel_video_fails_in_words_and_the_server_stays_up(srv):
     assert "8192x8192" in state()["detail"] and "megapixels" in state()["detail"]
     assert srv.get(f"/api/cameras/{cam['id']}/frame.jpg")[0] == 404   # nothing was drawn
     assert srv.get("/api/health")[0] == 200 and srv.proc.poll() is None
+
+
+def test_a_decoder_that_crashes_takes_its_camera_down_not_the_server(srv):
+    import os
+    import signal
+
+    from dashboard.demo.scene import write_clip
+    from support.helpers import decoders
+
+    write_clip(srv.data / "media" / "long.mp4", seconds=60, seed=3, width=320, height=180)
+    status, cam = srv.post("/api/cameras", {"name": "Long", "source": "long.mp4",
+                                            "settings": {"imgsz": 320, "pacing": "native"}})
+    assert status == 201, cam
+
+    def state() -> dict:
+        return srv.get(f"/api/cameras/{cam['id']}")[1]["status"]
+
+    assert wait_until(lambda: state()["state"] == "live" and decoders(srv.proc.pid), 120)
+    for pid in decoders(srv.proc.pid):     # as FFmpeg dies on a damaged or hostile file
+        os.kill(pid, signal.SIGSEGV)
+    assert wait_until(lambda: state()["state"] == "failed", 60), state()
+    assert "decoder crashed (SIGSEGV)" in state()["detail"]
+    assert srv.get("/api/health")[0] == 200 and srv.proc.poll() is None   # the server lives
+    assert srv.post(f"/api/cameras/{cam['id']}/start")[0] == 200         # and can try again
+    assert wait_until(lambda: state()["state"] == "live", 120), state()

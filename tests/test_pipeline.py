@@ -169,3 +169,31 @@ def test_a_camera_that_falls_behind_says_so_in_the_status_the_api_and_the_page(s
     shown = asyncio.run(api())["status"]
     assert shown["behind_level"] in ("warning", "error") and "behind" in shown["behind"]
     admin.stop(cam.id)
+
+
+def test_a_decoder_that_crashes_fails_its_camera_only(setup):
+    import os
+    import signal
+
+    from support.helpers import decoders
+
+    service, clip = setup
+    svc = service(delay_s=0.02)
+    admin = svc.as_user(SYSTEM)
+    doomed = admin.add_camera("Door", clip.name, {"pacing": "native"}, enabled=False)
+    other = admin.add_camera("Yard", clip.name, {"pacing": "native", "loop": True},
+                             enabled=False)
+    admin.start(other.id)
+    assert wait_until(lambda: len(decoders()) == 1, 30)
+    (kept,) = decoders()
+    admin.start(doomed.id)
+    assert wait_until(lambda: svc.status(doomed.id).frames_read >= 3, 30)
+    (victim,) = set(decoders()) - {kept}
+    os.kill(victim, signal.SIGSEGV)             # as a damaged file would crash FFmpeg
+    assert wait_until(lambda: svc.status(doomed.id).state is CameraState.FAILED, 30)
+    detail = svc.status(doomed.id).detail
+    assert "decoder crashed (SIGSEGV) at frame" in detail and "damaged" in detail
+    before = svc.runner(other.id).snapshot().frames_done
+    assert wait_until(lambda: svc.runner(other.id).snapshot().frames_done > before + 5, 30)
+    assert svc.status(other.id).state is CameraState.LIVE    # the other camera goes on
+    admin.stop(other.id)

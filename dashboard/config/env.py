@@ -40,6 +40,9 @@ HEATMAP_DASHBOARD_CACHE: where the demo clip and exported ONNX models are kept (
 HEATMAP_DASHBOARD_RUNTIME: the inference runtime of detectors not given one: auto, onnx or
 torch (default auto).
 HEATMAP_DASHBOARD_LOG: the log level (default INFO).
+HEATMAP_DASHBOARD_ISOLATE_DECODING: "0" decodes video in the server's own process (default
+"1": each camera's decoder runs in a process of its own, so a decoder that crashes on a
+damaged or hostile stream fails that camera, not the server).
 
 Every HEATMAP_DASHBOARD_* variable is read here and nowhere else.
 """
@@ -310,3 +313,13 @@ def ray_cpus() -> float:
     if not 0 < cpus <= 1024:
         raise ValueError("HEATMAP_DASHBOARD_RAY_CPUS must be between 0 and 1024.")
     return cpus
+
+
+def isolate_decoding() -> bool:
+    """Whether each source decodes in a process of its own (the default).
+
+    Example:
+        >>> isinstance(isolate_decoding(), bool)
+        True
+    """
+    return os.environ.get("HEATMAP_DASHBOARD_ISOLATE_DECODING", "1").strip() != "0"

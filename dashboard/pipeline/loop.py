@@ -182,7 +182,7 @@ class FrameLoop:
         if st.state in ("ended", "failed"):
             state = CameraState.ENDED if st.state == "ended" else CameraState.FAILED
             detail = st.last_error
-            if self.is_file:
+            if self.is_file and st.state == "ended":
                 detail = f"Played to the end: {self.done} frames counted."
                 if src.truncated:
                     detail = f"The file ended early: {src.truncated}. {self.done} frames counted."

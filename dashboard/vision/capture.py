@@ -16,8 +16,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from dashboard.config.env import isolate_decoding
 from dashboard.vision.address import SourceKind, SourceSpec
 from dashboard.vision.frames import Frame, Frames, SourceStatus, oversized
+from dashboard.vision.isolated import ChildCapture
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,9 @@ def _open_capture(spec: SourceSpec, timeout_s: float) -> tuple[cv2.VideoCapture 
 
     def work() -> None:
         try:
-            if spec.kind is SourceKind.WEBCAM:
+            if isolate_decoding():   # a decoder that crashes ends its process, not ours
+                cap = ChildCapture(spec.target, spec.kind is SourceKind.WEBCAM, ms)
+            elif spec.kind is SourceKind.WEBCAM:
                 cap = cv2.VideoCapture(spec.target)
             else:
                 cap = cv2.VideoCapture(spec.target, cv2.CAP_FFMPEG,
@@ -174,7 +178,9 @@ class FrameSource(Frames):
         while not self._stop.is_set():
             cap = self._cap
             ok, img = cap.read() if cap is not None else (False, None)
-            if not ok:
+            if not ok and self._crashed(cap):
+                frame = None
+            elif not ok:
                 self._check_length()
                 self._set_status(SourceStatus("ended", last_error=self.truncated))
                 frame = None
@@ -188,6 +194,23 @@ class FrameSource(Frames):
                     continue
             if frame is None:
                 return
+
+    @property
+    def decoder_pid(self) -> int | None:
+        """The id of the process decoding this source (None: decoded in this process)."""
+        return getattr(self._cap, "pid", None)
+
+    def _crashed(self, cap: Any) -> bool:
+        """Whether the decoder process died under a file (a damaged or hostile file): the
+        source fails, saying where, and the server goes on."""
+        why = getattr(cap, "crashed", None)
+        if why is None or self._stop.is_set():
+            return False
+        where = self.start_frame + self._index
+        log.error("source %s: %s at frame %d", self.name, why, where)
+        self._set_status(SourceStatus("failed", last_error=f"{why} at frame {where}: the "
+                                      "file may be damaged; the other cameras go on"))
+        return True
 
     def _check_length(self) -> None:
         """A file that ends well before the frame count its header states was cut short
@@ -231,13 +254,16 @@ class FrameSource(Frames):
             if self._stop.is_set():
                 return
             if not ok:
+                if self.spec.kind is SourceKind.FILE and self._crashed(cap):
+                    return
                 if self.spec.kind is SourceKind.FILE:
                     if self.loop and cap.set(cv2.CAP_PROP_POS_FRAMES, 0):
                         started, played = time.monotonic(), 0
                         continue
                     self._set_status(SourceStatus("ended"))
                     return
-                if not self._reconnect("the stream stopped sending frames"):
+                if not self._reconnect(getattr(cap, "crashed", None)
+                                       or "the stream stopped sending frames"):
                     return
                 continue
             if self.spec.kind is SourceKind.FILE and self.native_fps:

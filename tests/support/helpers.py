@@ -48,3 +48,25 @@ def wait_until(cond, timeout_s: float, step: float = 0.1) -> bool:
             return True
         time.sleep(step)
     return bool(cond())
+
+
+def decoders(parent: int | None = None) -> list[int]:
+    """The decoder processes (`dashboard/vision/decoder.py`) a process started (this one by
+    default), by their ids, read from /proc."""
+    import os
+    from pathlib import Path
+
+    parent = os.getpid() if parent is None else parent
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            cmd = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and b"decoder.py" in cmd:
+            found.append(int(proc.name))
+    return found
