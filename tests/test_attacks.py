@@ -439,3 +439,46 @@ def test_a_decoder_that_crashes_takes_its_camera_down_not_the_server(srv):
     assert srv.get("/api/health")[0] == 200 and srv.proc.poll() is None   # the server lives
     assert srv.post(f"/api/cameras/{cam['id']}/start")[0] == 200         # and can try again
     assert wait_until(lambda: state()["state"] == "live", 120), state()
+
+
+def test_four_floods_of_400_mb_bodies_leave_the_servers_memory_as_it_was(srv):
+    import socket
+    import threading
+
+    def rss_mib() -> float:
+        for line in open(f"/proc/{srv.proc.pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def flood(path: str, results: list) -> None:
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=60)
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\nContent-Type: "
+                  f"application/json\r\nContent-Length: {400 * 2**20}\r\n\r\n".encode())
+        sent, chunk = 0, b"{" * 2**20
+        try:
+            while sent < 100 * 2**20:                 # 100 MB each, or until refused
+                s.sendall(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass
+        try:
+            results.append(s.recv(64).split(b" ")[1])
+        except (OSError, IndexError):
+            results.append(b"closed")
+        s.close()
+
+    before, results = rss_mib(), []
+    threads = [threading.Thread(target=flood, args=("/api/login", results)) for _ in range(4)]
+    peak = before
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        peak = max(peak, rss_mib())
+        threads[0].join(0.05)
+    for t in threads:
+        t.join()
+    assert set(results) <= {b"413", b"closed"} and b"413" in results
+    print(f"server RSS {before:.0f} MiB before four floods, {peak:.0f} MiB at most")
+    assert peak - before < 64, (before, peak)      # was: 1.5 GB to 2.5 GB
+    assert srv.get("/api/health")[0] == 200
