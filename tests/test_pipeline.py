@@ -197,3 +197,52 @@ def test_a_decoder_that_crashes_fails_its_camera_only(setup):
     assert wait_until(lambda: svc.runner(other.id).snapshot().frames_done > before + 5, 30)
     assert svc.status(other.id).state is CameraState.LIVE    # the other camera goes on
     admin.stop(other.id)
+
+
+def test_an_alert_on_the_board_is_acknowledged_by_an_operator_who_and_when(setup):
+    service, clip = setup
+    svc = service()
+    admin = svc.as_user(SYSTEM)
+    cam = admin.add_camera("Door", clip.name, {"pacing": "fast"}, enabled=False)
+    # The same line both ways, each marking OUT as the wrong way: one of them sees the
+    # walker go out on every pass.
+    admin.add_zone(cam.id, "door", "line", [[0.5, 0.0], [0.5, 1.0]], wrong_way=True)
+    admin.add_zone(cam.id, "exit", "line", [[0.5, 1.0], [0.5, 0.0]], wrong_way=True)
+    admin.add_user("olga", "operator-pass-1", "operator")
+    admin.add_user("vic", "viewer-pass-12", "viewer")
+    admin.start(cam.id)
+    assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED, 60)
+    board = svc.alert_board()
+    assert board and all(a["camera_id"] == cam.id and a["ack"] is None for a in board)
+    assert len(board) == 3 and len({a["zone"] for a in board}) == 1   # one a pass
+    first = board[0]
+
+    async def scenario() -> tuple:
+        app = create_app(svc)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url=HERE) as c:
+            async def token(name: str, password: str) -> dict:
+                r = await c.post("/api/login", json={"username": name, "password": password})
+                return {"Authorization": f"Bearer {r.json()['token']}"}
+
+            viewer, operator = await token("vic", "viewer-pass-12"), \
+                await token("olga", "operator-pass-1")
+            path = f"/api/cameras/{cam.id}/alerts/{first['id']}/ack"
+            refused = await c.post(path, json={"note": "seen"}, headers=viewer)
+            spoofed = await c.post(path, json={"note": "on my way", "by": "ada"},
+                                   headers=operator)
+            done = await c.post(path, json={"note": "on my way"}, headers=operator)
+            missing = await c.post(f"/api/cameras/{cam.id}/alerts/nope/ack", json={},
+                                   headers=operator)
+            shown = (await c.get(f"/api/cameras/{cam.id}/alerts", headers=viewer)).json()
+            left = (await c.get("/api/alerts", headers=viewer)).json()
+            return refused.status_code, spoofed.status_code, done.json(), \
+                missing.status_code, shown, left
+
+    refused, spoofed, done, missing, shown, left = asyncio.run(scenario())
+    assert refused == 403 and spoofed == 400 and missing == 404
+    assert done["by"] == "olga" and done["note"] == "on my way" and done["at"] > 0
+    (acked,) = [a for a in shown if a["id"] == first["id"]]
+    assert acked["ack"]["by"] == "olga" and acked["ack"]["note"] == "on my way"
+    assert first["id"] not in {a["id"] for a in left}    # ended and acknowledged: off the board
+    assert any(e["action"] == "acknowledge" and e["user"] == "olga" for e in svc.audit_log())

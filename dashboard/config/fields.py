@@ -34,6 +34,29 @@ def checked_name(value: Any, what: str) -> str:
     return value
 
 
+def checked_text(value: Any, what: str, most: int, empty: bool = False) -> str:
+    r"""A checked free text (a note): at most `most` characters, none that reorder or hide
+    text; line breaks and tabs are kept.
+
+    Example:
+        >>> checked_text("  on my way\n", "A note", 500)
+        'on my way'
+        >>> checked_text("x" * 501, "A note", 500)
+        Traceback (most recent call last):
+        dashboard.errors.DashboardError: A note must be at most 500 characters, with no characters that reorder or hide text.
+    """
+    if value is None and empty:
+        return ""
+    if not isinstance(value, str) or (not value.strip() and not empty):
+        raise DashboardError(f"{what} must be text.")
+    value = value.strip()
+    if len(value) > most or any(unicodedata.category(c) in HIDDEN and c not in "\n\t"
+                                for c in value):
+        raise DashboardError(f"{what} must be at most {most} characters, with no characters "
+                             "that reorder or hide text.")
+    return value
+
+
 # Unicode categories refused in names: controls, format characters (bidirectional overrides
 # and isolates, zero-width and direction marks: shown, they reorder or hide the text around
 # them, unicode.org/reports/tr36), line and paragraph separators, private and unassigned.

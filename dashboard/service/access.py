@@ -16,11 +16,12 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def needs(role: Role, audited: bool | None = None) -> Callable[[F], F]:
+def needs(role: Role, audited: bool | None = None, acting: bool = False) -> Callable[[F], F]:
     """Declare, on a use case itself, the least role that may call it through a
     `UserService` (checked each time it acts; a method without it is refused to everyone).
     Changes (anything an operator or admin may do) go to the audit log, unless `audited`
-    says otherwise (reads of admin data, frames many times a second).
+    says otherwise (reads of admin data, frames many times a second). An `acting` use case
+    is told who acts (its `by`, set here: a caller cannot name someone else).
 
     Example:
         >>> @needs(Role.OPERATOR)
@@ -31,6 +32,7 @@ def needs(role: Role, audited: bool | None = None) -> Callable[[F], F]:
     def mark(fn: F) -> F:
         fn.needs = role                                          # type: ignore[attr-defined]
         fn.audited = role is not Role.VIEWER if audited is None else audited  # type: ignore[attr-defined]
+        fn.acting = acting                                       # type: ignore[attr-defined]
         return fn
     return mark
 
@@ -119,10 +121,12 @@ class UserService:
                 article = "an" if user.role.value[0] in "aeiou" else "a"
                 raise NotAllowed(f"{user.name} is {article} {user.role.value}: {name} needs "
                                  f"the {needed.value} role.")
+            if getattr(declared, "acting", False):
+                kwargs["by"] = user.name          # who acts is the session's user, always
             result = fn(*args, **kwargs)
             if audited:
                 detail = {k: v for k, v in bound.items()
-                          if k not in ("self", "cid", "password", "source", "data")}
+                          if k not in ("self", "cid", "password", "source", "data", "by")}
                 self._svc.store.audit(user.name, name, target,
                                       detail=json.dumps(detail, default=str)[:500])
             return result

@@ -25,6 +25,7 @@ from dashboard.integrations.core import Integrations
 from dashboard.pipeline.runner import CameraRunner, DetectorFactory
 
 from dashboard.service.access import needs
+from dashboard.service.alerts import AlertCases
 from dashboard.service.auth import Auth, Role
 from dashboard.service.cameras import CameraCases
 from dashboard.service.people import PeopleCases
@@ -45,7 +46,7 @@ WATCH_S = 1.0            # how often the database file is looked at
 PRUNE_EVERY_S = 600.0    # how often retention runs
 
 
-class Service(CameraCases, ZoneCases, ReportCases, PictureCases, PeopleCases):
+class Service(CameraCases, ZoneCases, ReportCases, AlertCases, PictureCases, PeopleCases):
     """Cameras, zones, counts, events, exports and pictures, by id.
 
     Example:

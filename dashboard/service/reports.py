@@ -82,23 +82,6 @@ class ReportCases:
                           iso(v["entered"]), iso(v["left"]), f"{v['seconds']:.1f}"]
                          for v in self.visits(cid, since, until, 10_000_000)))
 
-    @needs(Role.VIEWER)
-    def alerts(self, cid: str, since: float | None = None, limit: int = 100
-               ) -> list[dict[str, Any]]:
-        """Alerts going on now and those started since `since`, newest first."""
-        self.camera(cid)
-        names = self._names(cid)
-        return [{**a.to_dict(), "zone_id": a.zone, "zone": names.get(a.zone, a.zone),
-                 "active": a.active}
-                for a in self.store.alerts(CameraId(cid), since, max(1, min(int(limit), 10_000)))]
-
-    @needs(Role.VIEWER)
-    def recent_alerts(self, cid: str, n: int = 10) -> list[dict[str, Any]]:
-        """The newest alerts of this run, newest first (from memory, for the page)."""
-        names = self._names(cid)
-        return [{**a.to_dict(), "zone_id": a.zone, "zone": names.get(a.zone, a.zone),
-                 "active": a.active} for a in self.runner(cid).recent_alerts(n)]
-
     def _names(self, cid: str) -> dict[str, str]:
         return {z.id: z.name for z in self.zones(cid)}
 

@@ -156,6 +156,36 @@ class Records:
         return [Alert(i, z, AlertKind(k), s, e, p, lim, tid)
                 for i, z, k, s, e, p, lim, tid in rows]
 
+    def alert(self, cid: CameraId, alert_id: str) -> Alert | None:
+        """One alert of a camera (any epoch), by its id."""
+        with self._read():
+            row = self._db.execute(
+                "SELECT id, zone_id, kind, started, ended, peak, lim, track_id FROM alerts "
+                "WHERE camera_id = ? AND id = ?", (cid, alert_id)).fetchone()
+        return None if row is None else Alert(row[0], row[1], AlertKind(row[2]), *row[3:])
+
+    def acknowledge(self, cid: CameraId, alert_id: str, username: str, note: str) -> float:
+        """Record who acknowledged an alert, when, with a note (again: the newest stands).
+        Returns when."""
+        now = time.time()
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO acks VALUES (?, ?, ?, ?, ?) ON CONFLICT(camera_id, alert_id) DO "
+                "UPDATE SET username = excluded.username, t = excluded.t, note = excluded.note",
+                (cid, alert_id, username, now, note))
+        return now
+
+    def acks(self, cid: CameraId, alert_ids: Iterable[str]) -> dict[str, tuple[str, float, str]]:
+        """(who, when, note) of those of these alerts that were acknowledged."""
+        ids = list(alert_ids)
+        if not ids:
+            return {}
+        with self._read():
+            rows = self._db.execute(
+                "SELECT alert_id, username, t, note FROM acks WHERE camera_id = ? AND alert_id "
+                f"IN ({', '.join('?' * len(ids))})", (cid, *ids)).fetchall()
+        return {a: (u, t, n) for a, u, t, n in rows}
+
     def counts(self, cid: CameraId) -> dict[str, ZoneCounts]:
         """Counts of the current epoch per zone id, as the engine keeps them."""
         rows = self._current(cid, "SELECT zone_id, cls, direction, n FROM totals "

@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS alerts (
     id TEXT NOT NULL, camera_id TEXT NOT NULL, epoch INTEGER NOT NULL, zone_id TEXT NOT NULL,
     kind TEXT NOT NULL, started {real} NOT NULL, ended {real}, peak INTEGER NOT NULL,
     lim INTEGER, track_id {int64}, PRIMARY KEY (camera_id, id));
+CREATE TABLE IF NOT EXISTS acks (
+    camera_id TEXT NOT NULL, alert_id TEXT NOT NULL, username TEXT NOT NULL,
+    t {real} NOT NULL, note TEXT NOT NULL, PRIMARY KEY (camera_id, alert_id));
 CREATE TABLE IF NOT EXISTS heat (
     camera_id TEXT NOT NULL, epoch INTEGER NOT NULL, t {real} NOT NULL, npz {blob} NOT NULL);
 CREATE TABLE IF NOT EXISTS users (

@@ -1,4 +1,4 @@
-"""Routes for a camera's figures: counts, dwell, visits, alerts, crossings, series, CSV."""
+"""Routes for a camera's figures: counts, dwell, visits, crossings, series, CSV."""
 from __future__ import annotations
 
 from starlette.requests import Request
@@ -30,14 +30,6 @@ async def visits(request: Request, svc: UserService) -> Response:
     return JSONResponse(await call(svc, "visits", cid, number_param(request, "since"),
                                     number_param(request, "until"),
                                     limit_param(request, 1000)))
-
-
-@endpoint
-async def alerts(request: Request, svc: UserService) -> Response:
-    """Alerts going on and those started since ?since=, newest first."""
-    cid = request.path_params["cid"]
-    return JSONResponse(await call(svc, "alerts", cid, number_param(request, "since"),
-                                    limit_param(request, 100)))
 
 
 @endpoint

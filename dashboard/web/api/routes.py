@@ -8,7 +8,8 @@ from starlette.routing import Route
 
 from dashboard.service.core import Service
 from dashboard.web.api.cameras import camera, cameras, command, health
-from dashboard.web.api.figures import alerts, counts, dwell, events, export_csv, series, visits
+from dashboard.web.api.alerts import acknowledge, alerts, board
+from dashboard.web.api.figures import counts, dwell, events, export_csv, series, visits
 from dashboard.web.api.media import picture, video
 from dashboard.web.api.people import audit, me, my_password, user, users
 from dashboard.web.api.zones import flip, restore, zone, zones
@@ -25,6 +26,7 @@ ROUTES = [
     Route("/api/users/{name}", user, methods=["PATCH", "DELETE"]),
     Route("/api/audit", audit),
     Route("/api/health", health),
+    Route("/api/alerts", board),
     Route("/api/cameras", cameras, methods=["GET", "POST"]),
     Route("/api/cameras/{cid}", camera, methods=["GET", "PATCH", "DELETE"]),
     Route("/api/cameras/{cid}/zones", zones, methods=["GET", "POST"]),
@@ -35,6 +37,7 @@ ROUTES = [
     Route("/api/cameras/{cid}/dwell", dwell),
     Route("/api/cameras/{cid}/visits", visits),
     Route("/api/cameras/{cid}/alerts", alerts),
+    Route("/api/cameras/{cid}/alerts/{aid}/ack", acknowledge, methods=["POST"]),
     Route("/api/cameras/{cid}/events", events),
     Route("/api/cameras/{cid}/series", series),
     Route("/api/cameras/{cid}/video.mjpg", video),
@@ -56,6 +59,6 @@ def create_app(service: Service) -> Starlette:
         >>> app = create_app(Service(SQLiteStore(":memory:"), Path(tempfile.mkdtemp()),
         ...                          demo=False, autostart=False))
         >>> sorted(r.path for r in app.routes)[:2]
-        ['/api/audit', '/api/cameras']
+        ['/api/alerts', '/api/audit']
     """
     return Starlette(routes=ROUTES, middleware=[Middleware(AuthGate, service=lambda: service)])

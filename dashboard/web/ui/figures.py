@@ -58,7 +58,9 @@ def figures(svc: UserService, cid: str, chart: str = next(iter(CHART_RANGES))) -
         st.caption("Alerts")
         st.dataframe({"started": [when(a["started"]) for a in alerts],
                       "zone": [a["zone"] for a in alerts],
-                      "what": [alert_text(a) for a in alerts]},
+                      "what": [alert_text(a) for a in alerts],
+                      "acknowledged": [f"{a['ack']['by']} at {when(a['ack']['at'])}"
+                                       if a["ack"] else "" for a in alerts]},
                      hide_index=True, width="stretch", height=150)
     events = svc.recent_events(cid, 8)
     if events:

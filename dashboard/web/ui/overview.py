@@ -7,11 +7,14 @@ from dashboard.config.kinds import CameraState
 from dashboard.errors import DashboardError
 from dashboard.service.access import UserService
 from dashboard.service.auth import Role
+from dashboard.service.alerts import NOTE_MAX
 from dashboard.web.ui.common import (can, counts_table, guarded, open_camera, plain, refreshed,
-                                 service, state_line)
+                                     service, state_line, when)
+from dashboard.web.ui.figures import alert_text
 
 COLUMNS = 3
 REFRESH_S = 1.5
+BOARD_ROWS = 10   # alerts listed at most; the API has them all
 
 
 @guarded
@@ -26,6 +29,7 @@ def page() -> None:
     if not cams:
         st.info("No cameras yet: an admin can add one.")
         return
+    alert_board(svc)
     for row in range(0, len(cams), COLUMNS):
         cols = st.columns(COLUMNS)
         for col, cam in zip(cols, cams[row:row + COLUMNS]):
@@ -62,3 +66,32 @@ def first_frame(svc: UserService, cid: str) -> object | None:
         return svc.still(cid)
     except DashboardError:
         return None
+
+
+@refreshed(REFRESH_S)
+def alert_board(svc: UserService) -> None:
+    """The alerts that want attention, across cameras, going on first: red while an alert
+    lasts, amber once it ended unacknowledged; an operator acknowledges one with a note."""
+    board = svc.alert_board()
+    if not board:
+        return
+    st.markdown(f"**Alerts** ({sum(a['active'] for a in board)} going on)")
+    for a in board[:BOARD_ROWS]:
+        text = (f"{plain(a['camera'])} · {plain(a['zone'])}: {plain(alert_text(a))}, since "
+                f"{when(a['started'])}")
+        if a["ack"]:
+            text += (f" — acknowledged by {plain(a['ack']['by'])} at {when(a['ack']['at'])}"
+                     + (f": {plain(a['ack']['note'])}" if a["ack"]["note"] else ""))
+        line, act = st.columns([6, 1], vertical_alignment="center")
+        (line.error if a["active"] else line.warning)(text)
+        if can(svc, Role.OPERATOR) and not a["ack"]:
+            with act.popover("Acknowledge", use_container_width=True):
+                note = st.text_input("Note (optional)", key=f"note-{a['camera_id']}-{a['id']}",
+                                     max_chars=NOTE_MAX)
+                if st.button("Acknowledge", key=f"ack-{a['camera_id']}-{a['id']}"):
+                    try:
+                        svc.acknowledge(a["camera_id"], a["id"], note)
+                    except DashboardError as e:
+                        st.error(plain(e))
+                    else:
+                        st.rerun(scope="fragment")
