@@ -14,7 +14,7 @@ from dashboard.web.ui.figures import alert_text
 
 COLUMNS = 3
 REFRESH_S = 1.5
-BOARD_ROWS = 10   # alerts listed at most; the API has them all
+BOARD_ROWS = 5    # alerts listed at most; the API has them all
 
 
 @guarded
@@ -70,28 +70,42 @@ def first_frame(svc: UserService, cid: str) -> object | None:
 
 @refreshed(REFRESH_S)
 def alert_board(svc: UserService) -> None:
-    """The alerts that want attention, across cameras, going on first: red while an alert
-    lasts, amber once it ended unacknowledged; an operator acknowledges one with a note."""
+    """The alerts that want attention, across cameras, going on first, one short line each:
+    red while an alert lasts, amber once it ended unacknowledged; an operator acknowledges
+    one with a note."""
     board = svc.alert_board()
     if not board:
         return
-    st.markdown(f"**Alerts** ({sum(a['active'] for a in board)} going on)")
-    for a in board[:BOARD_ROWS]:
-        text = (f"{plain(a['camera'])} · {plain(a['zone'])}: {plain(alert_text(a))}, since "
-                f"{when(a['started'])}")
-        if a["ack"]:
-            text += (f" — acknowledged by {plain(a['ack']['by'])} at {when(a['ack']['at'])}"
-                     + (f": {plain(a['ack']['note'])}" if a["ack"]["note"] else ""))
-        line, act = st.columns([6, 1], vertical_alignment="center")
-        (line.error if a["active"] else line.warning)(text)
-        if can(svc, Role.OPERATOR) and not a["ack"]:
-            with act.popover("Acknowledge", use_container_width=True):
-                note = st.text_input("Note (optional)", key=f"note-{a['camera_id']}-{a['id']}",
-                                     max_chars=NOTE_MAX)
-                if st.button("Acknowledge", key=f"ack-{a['camera_id']}-{a['id']}"):
-                    try:
-                        svc.acknowledge(a["camera_id"], a["id"], note)
-                    except DashboardError as e:
-                        st.error(plain(e))
-                    else:
-                        st.rerun(scope="fragment")
+    going = sum(a["active"] for a in board)
+    with st.container(border=True):
+        st.markdown(f"**Alerts**: {going} going on, {len(board) - going} to look at")
+        for a in board[:BOARD_ROWS]:
+            at = "since" if a["active"] else "at"
+            text = (f"{plain(a['camera'])} · {plain(a['zone'])}: {plain(alert_text(a))}, {at} "
+                    f"{when(a['started'])}")
+            if a["ack"]:
+                text += (f" · acknowledged by {plain(a['ack']['by'])} at "
+                         f"{when(a['ack']['at'])}"
+                         + (f": {plain(a['ack']['note'])}" if a["ack"]["note"] else ""))
+            line, act = st.columns([5, 1], vertical_alignment="center")
+            line.markdown(f":{'red' if a['active'] else 'orange'}[{text}]")
+            if can(svc, Role.OPERATOR) and not a["ack"]:
+                acknowledge(svc, act, a)
+        if len(board) > BOARD_ROWS:
+            st.caption(f"and {len(board) - BOARD_ROWS} more: each camera's page lists its own.")
+
+
+def acknowledge(svc: UserService, where: object, a: dict) -> None:
+    """The Acknowledge control of one alert: a note, then the button."""
+    with where.popover("Acknowledge", use_container_width=True):
+        note = st.text_input("Note (optional)", key=f"note-{a['camera_id']}-{a['id']}",
+                             max_chars=NOTE_MAX)
+        if st.button("Acknowledge", key=f"ack-{a['camera_id']}-{a['id']}"):
+            try:
+                svc.acknowledge(a["camera_id"], a["id"], note)
+            except DashboardError as e:
+                st.error(plain(e))
+            else:
+                st.rerun(scope="fragment")
+
+
