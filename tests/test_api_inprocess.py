@@ -193,3 +193,14 @@ def test_a_user_changes_their_own_password_and_every_session_of_theirs_ends(serv
     changes = [r for r in service.audit_log() if r["action"] == "change_my_password"]
     assert [r["ok"] for r in changes] == [True, False, False]
     assert all(r["user"] == "vic" for r in changes)
+
+
+def test_probes_answer_without_a_login_and_say_nothing_more(service):
+    async def scenario() -> list:
+        async with client(service) as c:
+            return [await c.get(p) for p in ("/healthz", "/readyz", "/api/health")]
+
+    alive, ready, health = asyncio.run(scenario())
+    assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    assert health.status_code == 401                      # the details stay behind login

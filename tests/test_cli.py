@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+
+import pytest
 
 from dashboard.cli import main as cli_main
 from dashboard.demo import DEMO_DIR
@@ -28,3 +31,20 @@ def test_process_refuses_a_bad_zones_file_before_any_work(tmp_path, caplog):
     bad.write_text('{"zones": [{"name": "a", "type": "line", "points": [[0, 0]]}]}')
     assert cli_main(["process", "demo", "--zones", str(bad), "--out", str(tmp_path)]) == 2
     assert "needs exactly 2 points" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_first_run_exports_the_model_and_says_nothing_of_ultralytics_on_stdout(tmp_path):
+    import subprocess
+    import sys
+
+    clip = write_clip(tmp_path / "short.mp4", seconds=2, seed=11)
+    env = {**os.environ, "HEATMAP_DASHBOARD_CACHE": str(tmp_path / "cache")}   # export anew
+    run = subprocess.run([sys.executable, "-m", "dashboard.cli", "process", str(clip),
+                          "--out", str(tmp_path / "out"), "--imgsz", "320", "--runtime", "onnx",
+                          "--no-video"], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert list((tmp_path / "cache" / "onnx").glob("*.onnx"))            # it did export
+    assert run.stdout == ""                                                # results: files
+    for chatter in ("ProTip", "netron", "yolo predict", "Ultralytics "):
+        assert chatter not in run.stderr                                   # debug log only

@@ -3,6 +3,7 @@ unpickler, clear errors), class names to ids, and the ONNX export kept in a cach
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import os
 import shutil
@@ -57,6 +58,7 @@ def load_model(model: str | Path) -> Any:
             "or set HEATMAP_DASHBOARD_ALLOW_DOWNLOADS=1 to let ultralytics fetch it.")
     from ultralytics import YOLO  # heavy import: only when a model is really needed
 
+    quiet_ultralytics()
     try:
         yolo = YOLO(spec, task="detect")
         _ = yolo.names
@@ -120,6 +122,7 @@ def cached_onnx(weights: Path, imgsz: int) -> Path:
         return target
     from ultralytics import YOLO
 
+    quiet_ultralytics()
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         copy = Path(tmp) / "model.pt"
         shutil.copy(weights, copy)
@@ -128,3 +131,33 @@ def cached_onnx(weights: Path, imgsz: int) -> Path:
         os.replace(out, target)  # atomic: a half-written export is never picked up
     log.info("exported %s to ONNX for imgsz %d: %s", weights.name, imgsz, target.name)
     return target
+
+
+class _ToOurLog(logging.Handler):
+    """Ultralytics' lines into our log: its chatter ("ProTip", "Visualize: netron.app",
+    `yolo predict ...`) at DEBUG, its warnings and errors as what they are."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = record.levelno if record.levelno >= logging.WARNING else logging.DEBUG
+        log.log(level, "ultralytics: %s", record.getMessage().strip())
+
+
+def quiet_ultralytics() -> None:
+    """Send ultralytics' own output to our log instead of standard output (where the CLI
+    writes its results and the server's log would drown). Idempotent.
+
+    Example:
+        >>> quiet_ultralytics(); quiet_ultralytics()
+        >>> [type(h).__name__ for h in logging.getLogger("ultralytics").handlers]
+        ['_ToOurLog']
+    """
+    importlib.import_module("ultralytics.utils")   # it sets its logger up on import: after
+
+    ultra = logging.getLogger("ultralytics")
+    for h in list(ultra.handlers):
+        if not isinstance(h, _ToOurLog):
+            ultra.removeHandler(h)
+    if not ultra.handlers:
+        ultra.addHandler(_ToOurLog())
+    ultra.setLevel(logging.DEBUG)
+    ultra.propagate = False
