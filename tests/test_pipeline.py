@@ -246,3 +246,45 @@ def test_an_alert_on_the_board_is_acknowledged_by_an_operator_who_and_when(setup
     assert acked["ack"]["by"] == "olga" and acked["ack"]["note"] == "on my way"
     assert first["id"] not in {a["id"] for a in left}    # ended and acknowledged: off the board
     assert any(e["action"] == "acknowledge" and e["user"] == "olga" for e in svc.audit_log())
+
+
+def test_prometheus_reads_each_cameras_figures_with_a_token_and_nobody_without(setup):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    service, clip = setup
+    svc = service()
+    admin = svc.as_user(SYSTEM)
+    cam = admin.add_camera('Door "A"', clip.name, {"pacing": "fast"}, enabled=False)
+    door = admin.add_zone(cam.id, "door", "line", [[0.5, 0.0], [0.5, 1.0]])
+    hall = admin.add_zone(cam.id, "hall", "polygon", [[0, 0], [0.5, 0], [0.5, 1], [0, 1]])
+    admin.add_user("scraper", "scraper-pass-1", "viewer")
+    admin.start(cam.id)
+    assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED, 60)
+
+    async def scrape() -> tuple:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(svc)),
+                                     base_url=HERE) as c:
+            stranger = await c.get("/metrics")
+            r = await c.post("/api/login", json={"username": "scraper",
+                                                 "password": "scraper-pass-1"})
+            got = await c.get("/metrics",
+                              headers={"Authorization": f"Bearer {r.json()['token']}"})
+            return stranger.status_code, got
+
+    stranger, got = asyncio.run(scrape())
+    assert stranger == 401 and got.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = {}
+    for family in text_string_to_metric_families(got.text):     # Prometheus's own parser
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    of_cam = (("camera", 'Door "A"'), ("camera_id", cam.id))
+    crossings = {d: samples[("heatmap_dashboard_crossings_total",
+                             tuple(sorted((*of_cam, ("direction", d), ("zone", "door"),
+                                           ("zone_id", door.id)))))] for d in ("in", "out")}
+    assert sum(crossings.values()) == 3 and min(crossings.values()) == 0
+    assert samples[("heatmap_dashboard_frames_counted_total", of_cam)] == 30
+    assert samples[("heatmap_dashboard_camera_live", of_cam)] == 0       # ended
+    assert samples[("heatmap_dashboard_model_seconds", of_cam)] > 0
+    assert ("heatmap_dashboard_occupancy", tuple(sorted((*of_cam, ("zone", "hall"),
+                                                         ("zone_id", hall.id))))) in samples
+    assert samples[("heatmap_dashboard_store_fault", ())] == 0

@@ -48,6 +48,7 @@ class FrameLoop:
         self.done = 0        # frames counted (a resumed file: from its start)
         self.warm = 0        # frames to read again before counting resumes
         self.clock: VideoClock | None = None   # a file's time; None: the wall clock
+        self.model_ms = 0.0  # detector and tracker, a frame (smoothed)
         self.position = -1   # the newest frame's position in the file
 
     def run(self) -> None:
@@ -154,7 +155,10 @@ class FrameLoop:
             if note:
                 detector.reset()   # its tracks are in the old size's pixels
                 self.runner.note(note)
+            began = time.perf_counter()
             tracks = detector.track(img)
+            spent = (time.perf_counter() - began) * 1000
+            self.model_ms = spent if not self.model_ms else 0.9 * self.model_ms + 0.1 * spent
             t = self._time(src, frame)
             if self.warm:
                 self.warm -= 1
@@ -235,7 +239,8 @@ class FrameLoop:
         self.runner.publish(Snapshot(
             state=CameraState.LIVE, frame=img, tracks=c.result.tracks, frame_index=frame.index,
             frame_size=(w, h), counts=c.result.counts, total_tracks=c.result.total_tracks,
-            processed_fps=fps, source_fps=src.native_fps if self.is_file else stats.fps,
+            processed_fps=fps, model_ms=round(self.model_ms, 2),
+            source_fps=src.native_fps if self.is_file else stats.fps,
             frame_age_s=age,
             frames_read=stats.frames_read, frames_dropped=stats.frames_dropped,
             frames_done=self.done, runtime=detector.runtime, notice=before.notice,

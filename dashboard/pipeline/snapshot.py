@@ -27,6 +27,7 @@ class Snapshot:
     alerts: tuple[Alert, ...] = ()                               # going on now
     total_tracks: int = 0
     processed_fps: float = 0.0
+    model_ms: float = 0.0           # detector and tracker, a frame (smoothed)
     source_fps: float = 0.0
     frame_age_s: float = 0.0
     frames_read: int = 0

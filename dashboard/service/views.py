@@ -45,13 +45,16 @@ class CameraStatus:
     where: str | None = None    # the Ray node it runs on (None: the server's own process)
     behind: str | None = None   # not keeping up: what is lost and what would help
     behind_level: str | None = None   # "warning" (amber) or "error" (red)
+    model_ms: float = 0.0       # detector and tracker, a frame
+    frames_done: int = 0        # counted in this run
 
     @classmethod
     def of(cls, s: Snapshot, store: str | None = None) -> "CameraStatus":
         return cls(s.state, s.detail, round(s.processed_fps, 2), round(s.source_fps, 2),
                    round(s.frame_age_s, 3), s.frames_read, s.frames_dropped, s.total_tracks,
                    s.frame_size, s.runtime, s.notice, store, s.advice, s.where,
-                   s.behind.text if s.behind else None, s.behind.level if s.behind else None)
+                   s.behind.text if s.behind else None, s.behind.level if s.behind else None,
+                   s.model_ms, s.frames_done)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)

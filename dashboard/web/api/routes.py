@@ -11,6 +11,7 @@ from dashboard.web.api.alerts import acknowledge, alerts, board
 from dashboard.web.api.cameras import camera, cameras, command, health
 from dashboard.web.api.figures import counts, dwell, events, export_csv, series, visits
 from dashboard.web.api.media import picture, video
+from dashboard.web.api.metrics import metrics
 from dashboard.web.api.people import audit, me, my_password, user, users
 from dashboard.web.api.probes import healthz, readyz
 from dashboard.web.api.zones import flip, restore, zone, zones
@@ -19,6 +20,7 @@ from dashboard.web.gate import AuthGate, api_login, api_logout, login, logout
 ROUTES = [
     Route("/healthz", healthz),
     Route("/readyz", readyz),
+    Route("/metrics", metrics),
     Route("/login", login, methods=["GET", "POST"]),
     Route("/logout", logout),
     Route("/api/login", api_login, methods=["POST"]),
