@@ -162,3 +162,44 @@ def test_bad_integration_settings_are_said_and_the_server_runs(tmp_path):
         assert "sekret" not in json.dumps(srv.get("/api/health")[1]) + srv.log()
     finally:
         srv.stop()
+
+
+def test_home_assistant_finds_each_zones_sensors_on_the_broker_by_itself(tmp_path):
+    from dashboard.integrations.core import Integrations
+
+    cam = {"id": "cam_1", "name": "Shop door"}
+    line = {"id": "zone_a", "name": "door", "in": 3, "out": 1}
+    area = {"id": "zone_b", "name": "aisle", "in": 2, "out": 0, "occupancy": 2}
+    with Mosquitto(tmp_path) as broker:
+        sender = Integrations(mqtt_url=f"mqtt://127.0.0.1:{broker.port}/{PREFIX}")
+        assert wait_until(lambda: sender.status() is None, 30), sender.status()
+        sender.counts(cam, [line, area])
+        sender.counts(cam, [{**line, "in": 4}, area])          # a count: no new config
+        # Home Assistant subscribes later: the retained configs and states are there.
+        with Listener(broker.port, "homeassistant/#") as ha, \
+                Listener(broker.port, f"{PREFIX}/#") as states:
+            assert wait_until(lambda: len(ha.messages) == 5, 30), ha.messages
+            configs = {t: json.loads(p) for t, p in ha.messages}
+            assert set(configs) == {f"homeassistant/sensor/cam_1/{z}_{k}/config"
+                                    for z, k in (("zone_a", "in"), ("zone_a", "out"),
+                                                 ("zone_b", "in"), ("zone_b", "out"),
+                                                 ("zone_b", "occupancy"))}
+            occupancy = configs["homeassistant/sensor/cam_1/zone_b_occupancy/config"]
+            assert occupancy["name"] == "aisle inside" and \
+                occupancy["state_class"] == "measurement"
+            assert occupancy["device"] == {"identifiers": [f"{PREFIX}_cam_1"],
+                                           "name": "Shop door",
+                                           "manufacturer": "heatmap-dashboard",
+                                           "model": "camera"}
+            assert len({c["unique_id"] for c in configs.values()}) == 5
+            assert all(c["availability_topic"] == f"{PREFIX}/available"
+                       for c in configs.values())
+            assert wait_until(lambda: all(states.last(c["state_topic"]) is not None
+                                          for c in configs.values()), 30)
+            assert states.last(configs["homeassistant/sensor/cam_1/zone_a_in/config"]
+                               ["state_topic"]) == "4"
+            sender.counts(cam, [{**line, "name": "front door", "in": 5}, area])   # renamed
+            topic = "homeassistant/sensor/cam_1/zone_a_in/config"
+            assert wait_until(lambda: json.loads(ha.last(topic))["name"] == "front door in",
+                              30)
+        sender.close()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.errors import DashboardError
+from dashboard.integrations.discovery import sensor_configs
 from dashboard.integrations.mqtt import Mqtt, MqttTarget
 from dashboard.integrations.outbox import OUTBOX_FILE, OUTBOX_MAX
 from dashboard.integrations.webhook import Webhook
@@ -60,6 +61,7 @@ class Integrations:
         for p in self.problems:
             log.error("integrations: %s Running without it.", p)
         self._published: dict[tuple[str, str], dict[str, Any]] = {}
+        self._announced: dict[tuple[str, str], tuple[str, str]] = {}   # Home Assistant knows
         self._lock = threading.Lock()
 
     @property
@@ -93,7 +95,12 @@ class Integrations:
             with self._lock:
                 if self._published.get(key) == state:
                     continue
+                announce = self._announced.get(key) != (camera["name"], z["name"])
                 self._published[key] = state
+                self._announced[key] = (camera["name"], z["name"])
+            if announce:   # new to Home Assistant, or renamed: its sensors' configs
+                for topic, config in sensor_configs(self.mqtt.target.prefix, camera, z):
+                    self.mqtt.publish(topic, config, retain=True)
             self.mqtt.publish(self.mqtt.topic(camera["id"], z["id"], "state"), state,
                               retain=True)
             for k in ("in", "out", "occupancy"):
