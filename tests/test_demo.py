@@ -67,3 +67,42 @@ def test_training_script_runs_end_to_end_offline(tmp_path):
     assert 0.0 <= m["mAP50"] <= 1.0
     with pytest.raises(ValueError):
         evaluate(best, seed=1001, root=tmp_path / "x")
+
+
+def test_a_first_start_says_what_it_prepares_and_the_install_step_prepares_it(tmp_path,
+                                                                              monkeypatch):
+    import subprocess
+    import sys
+
+    from dashboard.config.kinds import CameraState
+    from dashboard.demo import prepare
+    from dashboard.service.core import Service
+    from dashboard.store.sqlite import SQLiteStore
+    from support.helpers import wait_until
+
+    monkeypatch.setenv("HEATMAP_DASHBOARD_CACHE", str(tmp_path / "cache"))   # nothing made
+    assert not prepare.ready()
+    svc = Service(SQLiteStore(tmp_path / "db.sqlite"), tmp_path, demo=True)  # the demo runs
+    try:
+        (cam,) = svc.cameras()
+        said = set()
+
+        def live() -> bool:
+            s = svc.status(cam.id)
+            said.add((s.state, s.detail))
+            return s.state is CameraState.LIVE
+
+        assert wait_until(live, 300), svc.status(cam.id)
+        details = {d for _, d in said if d}
+        assert any("preparing the demo clip" in d for d in details), said
+        assert any("exporting the model to ONNX" in d for d in details), said
+    finally:
+        svc.shutdown()
+        svc.store.close()
+    assert prepare.ready()                                  # what it made is kept
+    fresh = {**__import__("os").environ, "HEATMAP_DASHBOARD_CACHE": str(tmp_path / "c2")}
+    run = subprocess.run([sys.executable, "-m", "dashboard.demo.prepare"], env=fresh,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0 and "ready in" in run.stderr
+    monkeypatch.setenv("HEATMAP_DASHBOARD_CACHE", str(tmp_path / "c2"))
+    assert prepare.ready()

@@ -342,6 +342,13 @@ def write_clip(out: str | Path, truth: str | Path | None = None, seconds: float 
 _demo_lock = threading.Lock()
 
 
+def demo_clip_path(cache_dir: str | Path | None = None, seconds: float = 60.0) -> Path:
+    """Where the demo clip is (or will be) cached."""
+    from dashboard.config.env import cache_dir as default_cache
+
+    return Path(cache_dir or default_cache()) / f"demo_seed7_640x360_{seconds:g}s.mp4"
+
+
 def demo_clip(cache_dir: str | Path | None = None, seconds: float = 60.0) -> Path:
     """The bundled demo clip (seed 7, 640x360), generated on first use and cached.
 
@@ -355,10 +362,8 @@ def demo_clip(cache_dir: str | Path | None = None, seconds: float = 60.0) -> Pat
     import fcntl
     import tempfile
 
-    from dashboard.config.env import cache_dir as default_cache
-
-    folder = Path(cache_dir or default_cache())
-    path = folder / f"demo_seed7_640x360_{seconds:g}s.mp4"
+    path = demo_clip_path(cache_dir, seconds)
+    folder = path.parent
     if path.exists():
         return path
     folder.mkdir(parents=True, exist_ok=True)

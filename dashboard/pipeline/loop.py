@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dashboard.config.kinds import CameraState, Pacing
+from dashboard.demo.scene import demo_clip_path
 from dashboard.errors import DashboardError
 from dashboard.pipeline.clock import VideoClock
 from dashboard.pipeline.pace import Behind, PaceCheck
@@ -36,6 +38,20 @@ RESUME_WARMUP_FRAMES = 30
 LIVE_STATES = {"reconnecting": CameraState.RECONNECTING, "waiting": CameraState.WAITING}
 
 
+def first_load(s: Any) -> str | None:
+    """What a model's first load does that takes time, in words, or None."""
+    from dashboard.vision.models import onnx_path, resolve_model
+
+    try:
+        path = Path(resolve_model(s.model))
+        fresh = path.suffix == ".pt" and path.is_file() and s.runtime.value != "torch" \
+            and not onnx_path(path, s.imgsz).exists()
+    except (DashboardError, OSError):
+        return None
+    return ("exporting the model to ONNX for this image size: about 20 s, once" if fresh
+            else None)
+
+
 class FrameLoop:
     """A run of `runner`, until `stop` is set (each run has its own event: a run that
     outlives its stop, in a slow model load, leaves the next run alone)."""
@@ -54,6 +70,9 @@ class FrameLoop:
     def run(self) -> None:
         r, s = self.runner, self.settings
         try:
+            if r.source == "demo" and not demo_clip_path().exists():
+                r.set_status(CameraState.CONNECTING, "preparing the demo clip: about a minute "
+                                                     "on first start")
             source = resolve_address(r.source)
             # A file paced LIVE is read as a camera would send it: newest frame, none kept.
             self.is_file = parse_spec(source).kind is SourceKind.FILE and s.pacing is not Pacing.LIVE
@@ -63,7 +82,7 @@ class FrameLoop:
                 if self._open(source, self.done) is None:
                     return
                 self.clock = self._clock(r._src)
-            r.set_status(CameraState.LOADING)
+            r.set_status(CameraState.LOADING, first_load(s))
             detector = r.make_detector(s)
             r.set_status(CameraState.LOADING, runtime=detector.runtime)
             self.step.forget_tracks()   # the new detector's tracker numbers anew

@@ -20,6 +20,7 @@ from dashboard.config.camera import Camera
 from dashboard.config.kinds import CameraId
 from dashboard.config.zone import ZoneSpec
 from dashboard.demo import DEMO_DIR
+from dashboard.demo.prepare import DEMO_IMGSZ
 from dashboard.errors import DashboardError, StoreUnavailable
 from dashboard.integrations.core import Integrations
 from dashboard.pipeline.runner import CameraRunner, DetectorFactory
@@ -183,7 +184,7 @@ class Service(CameraCases, ZoneCases, ReportCases, AlertCases, PictureCases, Peo
             return ""   # the camera fails with a clear message when started
 
     def _create_demo(self) -> None:
-        cam = self.add_camera(DEMO_NAME, "demo", {"imgsz": 320, "loop": True}, enabled=True,
+        cam = self.add_camera(DEMO_NAME, "demo", {"imgsz": DEMO_IMGSZ, "loop": True}, enabled=True,
                               start=False)
         w, h = DEMO_SIZE
         for d in json.loads((DEMO_DIR / "demo_zones.json").read_text())["zones"]:

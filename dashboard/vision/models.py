@@ -108,6 +108,19 @@ def onnx_cache_dir() -> Path:
     return path
 
 
+def onnx_path(weights: Path, imgsz: int) -> Path:
+    """Where the ONNX export of these weights at this image size is kept (by their content's
+    hash: new weights under an old name are exported anew).
+
+    Example:
+        >>> from dashboard.demo import DEMO_MODEL
+        >>> onnx_path(DEMO_MODEL, 320).name.startswith("demo_model-")
+        True
+    """
+    digest = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:16]
+    return onnx_cache_dir() / f"{Path(weights).stem}-{digest}-{imgsz}.onnx"
+
+
 def cached_onnx(weights: Path, imgsz: int) -> Path:
     """The ONNX export of `weights` (ultralytics' own exporter, dynamic shapes), made once and
     kept under a name from the weights' content hash and the image size.
@@ -116,8 +129,7 @@ def cached_onnx(weights: Path, imgsz: int) -> Path:
         >>> cached_onnx(DEMO_MODEL, 640).suffix  # doctest: +SKIP
         '.onnx'
     """
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    target = onnx_cache_dir() / f"{weights.stem}-{digest}-{imgsz}.onnx"
+    target = onnx_path(weights, imgsz)
     if target.exists():
         return target
     from ultralytics import YOLO
