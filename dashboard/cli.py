@@ -224,6 +224,20 @@ def export(camera: str, events: str | None = None, counts: str | None = None,
     return written
 
 
+def say_written(path: Path, since: str | None, until: str | None) -> None:
+    """"wrote events.csv: 120 rows", and a warning when a CSV holds none (a period with no
+    crossings, or a typo in the dates), so an empty file is never a silent surprise."""
+    if path.suffix != ".csv":
+        log.info("wrote %s", path)
+        return
+    rows = max(0, path.read_text().count("\n") - 1)
+    period = f" from {since or 'the start'} to {until or 'now'}" if since or until else ""
+    log.info("wrote %s: %d rows%s", path, rows, period)
+    if not rows:
+        log.warning("%s has no rows: nothing was stored for that camera%s", path.name,
+                    period or " yet")
+
+
 def list_cameras() -> list[dict]:
     """Every saved camera with its zones and counts (what `heatmap-dashboard cameras` prints).
 
@@ -297,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for path in export(args.camera, args.events, args.counts, args.interval,
                                args.since, args.until, args.heatmap, args.visits):
-                log.info("wrote %s", path)
+                say_written(path, args.since, args.until)
         except DashboardError as err:
             log.error("%s", err)
             return 2
