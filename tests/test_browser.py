@@ -122,7 +122,8 @@ def test_an_operator_adds_a_file_camera_draws_a_line_and_counts_like_the_cli(
         assert got == pytest.approx(want, abs=0.01)            # where the mouse went
 
     # Count the whole file with the line in place: Reset starts the file again.
-    page.get_by_role("button", name="Reset", exact=True).click()
+    page.get_by_role("button", name="Reset", exact=True).click()      # it asks first
+    page.get_by_role("button", name="Reset counts", exact=True).click()
     assert wait_until(lambda: api(server, f"/api/cameras/{cam['id']}")["status"]["state"]
                       == "ended", 180, 1.0)
     page.wait_for_timeout(2500)

@@ -61,14 +61,15 @@ def controls(svc: UserService, cid: str) -> None:
                  help="Stop until Start (also after a restart); counts are kept"):
         svc.stop(cid)
         st.rerun()
-    if c3.button("Reset", key="reset",
-                 help="Counts, events and heat to zero (the old ones are archived, not "
-                      "deleted)"):
-        try:
-            svc.reset(cid)
-            st.toast("Counts and heat reset.")
-        except DashboardError as e:   # e.g. crossings still waiting on the database
-            st.error(plain(e))
+    with c3.popover("Reset", key="reset-ask"):   # asked first: a slip costs the day's counts
+        st.caption("Counts, events and heat of this camera go to zero; the old ones are "
+                   "archived, not deleted. A video file is counted again from its start.")
+        if st.button("Reset counts", key="reset", type="primary"):
+            try:
+                svc.reset(cid)
+                st.toast("Counts and heat reset.")
+            except DashboardError as e:   # e.g. crossings still waiting on the database
+                st.error(plain(e))
     s = cam.settings
     st.caption(plain(
         f"Running with: model {s.model} · image size {s.imgsz} · confidence {s.conf:g} · "

@@ -40,7 +40,7 @@ def figures(svc: UserService, cid: str, chart: str = next(iter(CHART_RANGES))) -
         if per_class:
             st.dataframe({"zone": [r[0] for r in per_class], "class": [r[1] for r in per_class],
                           "in": [r[2] for r in per_class], "out": [r[3] for r in per_class]},
-                         hide_index=True, width="stretch", height=150)
+                         hide_index=True, width="stretch", height=table_height(len(per_class)))
     span, interval, fmt = CHART_RANGES[chart]
     series = svc.series(cid, interval, time.time() - span)
     if series:
@@ -87,6 +87,17 @@ def crossings_frame(starts: list[float], zones: list[str],
     index = pd.Index([time.strftime(fmt, time.localtime(m)) for m in starts], name=interval)
     return pd.DataFrame({z: [totals.get((m, z), 0) for m in starts] for z in zones},
                         index=index)
+
+
+def table_height(rows: int, most: int = 10) -> int:
+    """A table's height in pixels that shows every row up to `most` (then it scrolls):
+    Streamlit's rows are 35 px, with one for the header.
+
+    Example:
+        >>> table_height(4), table_height(50)
+        (178, 388)
+    """
+    return 35 * (min(rows, most) + 1) + 3
 
 
 def alert_text(a: dict) -> str:

@@ -52,12 +52,8 @@ def page() -> None:
                     st.toast("Password changed; their sessions are logged out.")
                 except DashboardError as e:
                     st.error(plain(e))
-            if user != svc.user and c4.button("Remove", key=f"rm-{user.name}"):
-                try:
-                    svc.remove_user(user.name)
-                    st.rerun()
-                except DashboardError as e:
-                    st.error(plain(e))
+            if user != svc.user:
+                remove(svc, c4, user.name)
     st.caption("Audit log (newest first): logins, camera and zone changes, starts, stops, "
                "resets, refusals")
     log = svc.audit_log(200)
@@ -65,6 +61,19 @@ def page() -> None:
                   "action": [r["action"] for r in log], "target": [r["target"] for r in log],
                   "ok": [r["ok"] for r in log], "detail": [r["detail"] for r in log]},
                  hide_index=True, width="stretch", height=400)
+
+
+def remove(svc: UserService, where: object, name: str) -> None:
+    """Remove a user, once asked: their sessions end and they cannot log in again."""
+    with where.popover("Remove", key=f"rm-ask-{name}"):
+        st.caption(f"Remove {plain(name)}? Their sessions end at once; the audit log keeps "
+                   "what they did.")
+        if st.button(f"Remove {plain(name)}", key=f"rm-{name}", type="primary"):
+            try:
+                svc.remove_user(name)
+                st.rerun()
+            except DashboardError as e:
+                st.error(plain(e))
 
 
 def my_password(svc: UserService) -> None:
