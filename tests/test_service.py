@@ -209,9 +209,15 @@ def test_uploads_are_named_by_content_kept_once_and_removed_when_unused(open_ser
     with pytest.raises(DashboardError, match="video file"):
         svc.save_upload("notes.txt", b"hello")
     cam = svc.add_camera("Upload", first, enabled=False)
-    assert cam.source == f"uploads/{Path(first).name}"
+    assert cam.source == "other.mp4 (uploaded)"                      # the name it came under
+    assert svc.add_camera("Again", svc.save_upload("evil\u202egnp.mp4", data),
+                          enabled=False).source == "other.mp4 (uploaded)"   # not a hidden one
+    model = svc.save_model("my-detector.pt", b"weights")
+    assert Path(model).parent == svc.models and Path(model).name != "my-detector.pt"
     svc.remove_camera(cam.id)
-    assert not Path(first).exists()                                  # nobody uses it now
+    assert Path(first).exists()                                      # "Again" uses it still
+    svc.remove_camera(svc.cameras()[-1].id)
+    assert not Path(first).exists() and not list((svc.media / "uploads").glob("*"))
 
 
 def test_camera_urls_may_be_limited_to_known_hosts(open_service, monkeypatch):

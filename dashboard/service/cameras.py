@@ -4,34 +4,37 @@ from __future__ import annotations
 import logging
 import os
 import time
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from dashboard.config.camera import Camera, CameraSettings, Presentation, camera_name
-from dashboard.config.kinds import CameraId, new_id
+from dashboard.config.fields import HIDDEN
+from dashboard.config.kinds import BROWSER, CameraId, new_id
 from dashboard.errors import Conflict, DashboardError, NotFound, StoreUnavailable
 from dashboard.pipeline.runner import CameraRunner
 from dashboard.service.access import needs
 from dashboard.service.auth import Role
 from dashboard.service.views import CameraStatus
-from dashboard.vision.secrets import env_names, expand_env
-from dashboard.config.kinds import BROWSER
 from dashboard.vision.address import check_address, is_webcam_index
-from dashboard.vision.secrets import mask_secrets
+from dashboard.vision.secrets import env_names, expand_env, mask_secrets
 
 log = logging.getLogger(__name__)
 
 
 def shown_source(source: str, media: Path) -> str:
     """What a source may be shown as: credentials masked; a file by its name in the media
-    folder, not its path on the server.
+    folder, not its path on the server; an upload by the name it was uploaded under.
 
     Example:
         >>> shown_source("rtsp://admin:pw@cam/live", Path("/m")), shown_source("/m/a.mp4", Path("/m"))
         ('rtsp://***@cam/live', 'a.mp4')
     """
     if "://" not in source and source not in ("demo", BROWSER) and not is_webcam_index(source):
+        uploaded = uploaded_name(source)
+        if uploaded is not None:
+            return f"{uploaded} (uploaded)"
         try:
             return str(Path(source).resolve().relative_to(media.resolve()))
         except ValueError:
@@ -39,15 +42,21 @@ def shown_source(source: str, media: Path) -> str:
     return mask_secrets(source)
 
 
-def keep_by_hash(folder: Path, data: bytes, suffix: str) -> str:
+NAME_SUFFIX = ".name"   # beside an upload: the name it was uploaded under
+
+
+def keep_by_hash(folder: Path, data: bytes, suffix: str, name: str | None = None) -> str:
     """Store `data` in `folder` under its content's hash (written whole, then renamed);
-    the same content is kept once. Returns the path.
+    the same content is kept once; `name`, the name it came under, is kept beside it (to
+    show, never to open). Returns the path.
 
     Example:
         >>> import tempfile
         >>> d = Path(tempfile.mkdtemp())
-        >>> keep_by_hash(d, b"x", ".mp4") == keep_by_hash(d, b"x", ".mp4")
+        >>> keep_by_hash(d, b"x", ".mp4", "door.mp4") == keep_by_hash(d, b"x", ".mp4")
         True
+        >>> uploaded_name(keep_by_hash(d, b"x", ".mp4"))
+        'door.mp4'
     """
     import hashlib
 
@@ -57,8 +66,23 @@ def keep_by_hash(folder: Path, data: bytes, suffix: str) -> str:
         tmp = path.with_suffix(".partial")
         tmp.write_bytes(data)
         tmp.replace(path)
+    shown = Path(str(name or "")).name.strip()[:80]
+    if shown and not any(unicodedata.category(c) in HIDDEN for c in shown):
+        Path(str(path) + NAME_SUFFIX).write_text(shown)
     return str(path)
 
+
+def uploaded_name(path: str) -> str | None:
+    """The name an uploaded file (video or model) came under, or None for another file.
+
+    Example:
+        >>> uploaded_name("/no/such/file.mp4") is None
+        True
+    """
+    try:
+        return Path(str(path) + NAME_SUFFIX).read_text().strip() or None
+    except (OSError, ValueError):
+        return None
 
 
 class CameraCases:
@@ -128,7 +152,7 @@ class CameraCases:
         suffix = Path(str(name)).suffix.lower()
         if suffix not in (".mp4", ".avi", ".mkv", ".mov", ".webm"):
             raise DashboardError("Upload a video file (mp4, avi, mkv, mov, webm).")
-        return keep_by_hash(self.media / "uploads", data, suffix)
+        return keep_by_hash(self.media / "uploads", data, suffix, name)
 
     @needs(Role.ADMIN)
     def save_model(self, name: str, data: bytes) -> str:
@@ -141,14 +165,17 @@ class CameraCases:
             raise DashboardError("Upload a model file: .pt (ultralytics) or .onnx.")
         if not data:
             raise DashboardError("The uploaded model file is empty.")
-        return keep_by_hash(self.models, data, suffix)
+        return keep_by_hash(self.models, data, suffix, name)
 
     def _clean_uploads(self) -> None:
         """Delete uploaded videos no camera uses any more."""
         used = {self._runners[c.id].source for c in self.cameras()}
         for f in (self.media / "uploads").glob("*"):
+            if f.suffix == NAME_SUFFIX:
+                continue   # goes with its upload
             if f.is_file() and str(f) not in used and str(f.resolve()) not in used:
                 f.unlink(missing_ok=True)
+                Path(str(f) + NAME_SUFFIX).unlink(missing_ok=True)
                 log.info("removed the unused upload %s", f.name)
 
     @needs(Role.ADMIN)

@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard.config.camera import COLORMAPS, Camera
 from dashboard.errors import DashboardError, NotAllowed
 from dashboard.service.access import UserService
+from dashboard.service.cameras import uploaded_name
 from dashboard.service.auth import Role
 from dashboard.web.ui.common import (can, chosen_camera, guarded, plain, refreshed, service,
                                      state_line)
@@ -72,7 +73,7 @@ def controls(svc: UserService, cid: str) -> None:
                 st.error(plain(e))
     s = cam.settings
     st.caption(plain(
-        f"Running with: model {s.model} · image size {s.imgsz} · confidence {s.conf:g} · "
+        f"Running with: model {shown_model(s.model)} · image size {s.imgsz} · confidence {s.conf:g} · "
         f"{s.tracker} · runtime {status.runtime or s.runtime.value} · classes "
         f"{', '.join(s.classes) if s.classes else 'all'} · heat "
         f"{'fades, half-life ' + format(s.half_life_s, 'g') + ' s' if s.half_life_s else 'kept'}"
@@ -157,3 +158,14 @@ def exports(svc: UserService, cam: Camera) -> None:
                              "heat-only.png", "image/png", key="dl_png_heat")
         b[4].download_button("Heatmap NPZ", lambda: svc.heat_npz(cid) or b"", "heatmap.npz",
                              "application/octet-stream", key="dl_npz")
+
+
+def shown_model(model: str) -> str:
+    """A camera's model as an operator knows it: an uploaded one by the name it came under.
+
+    Example:
+        >>> shown_model("demo")
+        'demo'
+    """
+    name = uploaded_name(model)
+    return f"{name} (uploaded)" if name else model
