@@ -183,12 +183,13 @@ def test_a_decoder_that_crashes_fails_its_camera_only(setup):
     doomed = admin.add_camera("Door", clip.name, {"pacing": "native"}, enabled=False)
     other = admin.add_camera("Yard", clip.name, {"pacing": "native", "loop": True},
                              enabled=False)
+    before = set(decoders())                   # another test's, still ending
     admin.start(other.id)
-    assert wait_until(lambda: len(decoders()) == 1, 30)
-    (kept,) = decoders()
+    assert wait_until(lambda: len(set(decoders()) - before) == 1, 30)
+    (kept,) = set(decoders()) - before
     admin.start(doomed.id)
     assert wait_until(lambda: svc.status(doomed.id).frames_read >= 3, 30)
-    (victim,) = set(decoders()) - {kept}
+    (victim,) = set(decoders()) - before - {kept}
     os.kill(victim, signal.SIGSEGV)             # as a damaged file would crash FFmpeg
     assert wait_until(lambda: svc.status(doomed.id).state is CameraState.FAILED, 30)
     detail = svc.status(doomed.id).detail
