@@ -15,6 +15,7 @@ import logging
 import threading
 from typing import Any, ContextManager
 
+from dashboard.errors import StoreUnavailable
 from dashboard.store.catalog import Catalog
 from dashboard.store.records import Records
 
@@ -67,6 +68,20 @@ class Store(Catalog, Records):
         raise NotImplementedError
 
     # -- faults ---------------------------------------------------------------------------
+    def _failed(self, reason: str, what: str = "written") -> StoreUnavailable:
+        """A write failed: an epoch made in it is not there; said once (`_note_write_fault`).
+        Returns the error to raise."""
+        self._epochs.clear()
+        self._note_write_fault(reason)
+        return StoreUnavailable(f"The database cannot be {what} ({reason}); nothing was "
+                                "changed. Try again when it is fixed.")
+
+    def _recovered(self) -> None:
+        """A write went through: a fault said before is over (said once too)."""
+        if self._write_fault is not None:
+            log.warning("database %s: writes work again", self.path)
+            self._write_fault = None
+
     def _note_write_fault(self, reason: str) -> None:
         if self._write_fault != reason:
             log.error("database %s: cannot write: %s. Counting goes on; crossings are kept "

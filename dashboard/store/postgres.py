@@ -142,14 +142,9 @@ class PostgresStore(Store):
                     finally:
                         self._db = None
             except self._errors as e:
-                self._epochs.clear()   # an epoch made in the failed transaction is not there
-                reason = _reason(e)
-                self._note_write_fault(reason)
-                raise StoreUnavailable(f"The database cannot be used now ({reason}); nothing "
-                                       "was changed. Try again when it is fixed.") from None
-            if transaction and self._write_fault is not None:
-                log.warning("database %s: writes work again", self.path)
-                self._write_fault = None
+                raise self._failed(_reason(e), "used now") from None
+            if transaction:
+                self._recovered()
 
     def _tx(self) -> Any:
         return self._use(transaction=True)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from dashboard.errors import DashboardError, StoreUnavailable
+from dashboard.errors import DashboardError
 from dashboard.store.base import Store
 from dashboard.store.schema import SCHEMA_VERSION, SQLITE, UNIQUE_INDEXES, render
 
@@ -142,14 +142,9 @@ class SQLiteStore(Store):
                 with self._db:
                     yield self._db
             except sqlite3.Error as e:
-                self._epochs.clear()   # an epoch made in the failed transaction is not there
-                reason = _reason(e)
-                self._note_write_fault(reason)
-                raise StoreUnavailable(f"The database cannot be written ({reason}); nothing "
-                                       "was changed. Try again when it is fixed.") from e
-            if self._write_fault is not None and self._db.total_changes != before:
-                log.warning("database %s: writes work again", self.path)
-                self._write_fault = None
+                raise self._failed(_reason(e)) from e
+            if self._db.total_changes != before:
+                self._recovered()
 
     @contextmanager
     def _read(self) -> Iterator[Any]:
