@@ -157,7 +157,7 @@ def test_a_browser_logs_in_sees_what_its_role_allows_and_logs_out(srv, tmp_path)
         page.get_by_text("otto · operator").wait_for(timeout=60_000)
         assert page.get_by_text("Manage cameras").count() == 0
         page.get_by_role("button", name="Open").first.click()
-        page.locator(".st-key-reset button").first.wait_for(timeout=30_000)
+        page.locator(".st-key-reset-ask button").first.wait_for(timeout=30_000)  # Reset
         page.get_by_text("Zones", exact=True).first.wait_for(timeout=30_000)
         page.goto(srv.url + "/logout")
         log_in(page, srv.url, "admin", srv.admin_password)
