@@ -87,7 +87,7 @@ def alert_board(svc: UserService) -> None:
                 text += (f" · acknowledged by {plain(a['ack']['by'])} at "
                          f"{when(a['ack']['at'])}"
                          + (f": {plain(a['ack']['note'])}" if a["ack"]["note"] else ""))
-            line, act = st.columns([5, 1], vertical_alignment="center")
+            line, act = st.columns([3, 1], vertical_alignment="center")
             line.markdown(f":{'red' if a['active'] else 'orange'}[{text}]")
             if can(svc, Role.OPERATOR) and not a["ack"]:
                 acknowledge(svc, act, a)
@@ -97,7 +97,7 @@ def alert_board(svc: UserService) -> None:
 
 def acknowledge(svc: UserService, where: object, a: dict) -> None:
     """The Acknowledge control of one alert: a note, then the button."""
-    with where.popover("Acknowledge", use_container_width=True):
+    with where.popover("Acknowledge", width="stretch"):
         note = st.text_input("Note (optional)", key=f"note-{a['camera_id']}-{a['id']}",
                              max_chars=NOTE_MAX)
         if st.button("Acknowledge", key=f"ack-{a['camera_id']}-{a['id']}"):
