@@ -8,8 +8,11 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.service import core as service_module
 from dashboard.config.kinds import CameraState
+from dashboard.service.core import Service
+from dashboard.store.sqlite import SQLiteStore
 from dashboard.web.ui import common
 from support.helpers import tracks_of, wait_until
+from support.runners import StuckRunner, stuck
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "web" / "app.py")
 
@@ -155,3 +158,30 @@ def test_the_pages_defaults_are_the_settings_own(svc):
     at, _ = camera_page(svc)
     assert at.selectbox(key="zone_anchor").value == ZONE_ANCHOR
     assert at.number_input(key="zone_confirm").value == CONFIRM_FRAMES
+
+
+def test_a_camera_that_does_not_answer_holds_no_visitors_overview(tmp_path, monkeypatch):
+    """Two visitors open the Overview while one camera's runner does not answer: both pages
+    are built while it is still stuck, its tile saying so, the other camera's as it is."""
+    monkeypatch.setenv("HEATMAP_DASHBOARD_ADMIN_PASSWORD", "admin-pass-1234")
+    service = Service(SQLiteStore(tmp_path / "db.sqlite"), tmp_path, demo=False,
+                      autostart=False, runner_type=StuckRunner)
+    try:
+        for name in ("Door", "Yard"):
+            service.add_camera(name, "demo", enabled=False)
+        token = service.login("admin", "admin-pass-1234", "apptest")
+        monkeypatch.setattr(common, "shared_service", lambda: service)
+        monkeypatch.setattr(common, "cookie_token", lambda: token)
+        with stuck("Door", safety_s=90) as released:
+            pages = [AppTest.from_file(APP, default_timeout=80) for _ in range(2)]
+            for at in pages:
+                run(at)
+            assert not released.is_set()         # built while Door was still stuck
+        for at in pages:
+            states = [c.value for c in at.caption]
+            assert any("not answering" in s and "no answer from its runner" in s
+                       for s in states), states
+            assert any(s.startswith(":gray[stopped") for s in states), states
+    finally:
+        service.shutdown()
+        service.store.close()

@@ -34,12 +34,13 @@ class CameraState(str, Enum):
     WAITING = "waiting"          # a browser's camera between visits: counts kept
     ENDED = "ended"
     FAILED = "failed"
+    SILENT = "not answering"     # its runner does not answer now: the figures are its last
 
     @property
     def active(self) -> bool:
         """True while the camera's thread is meant to be running."""
         return self in (CameraState.LOADING, CameraState.CONNECTING, CameraState.LIVE,
-                        CameraState.RECONNECTING, CameraState.WAITING)
+                        CameraState.RECONNECTING, CameraState.WAITING, CameraState.SILENT)
 
 
 class Runtime(str, Enum):

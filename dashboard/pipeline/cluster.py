@@ -121,6 +121,9 @@ class RayRunner:
         # The server's own integrations stay here (the spool too): the actor sends from its
         # node, to the webhook and broker the server's settings name.
         self.camera, self._source, self.store = camera, source, store
+        # Its zones are kept here too (every change comes through `set_zones`), so that
+        # reading them never waits on the cluster.
+        self._zones = list(zones)
         cpus = ray_cpus()
         self._actor = CameraActor.options(
             name=f"camera-{camera.id}", get_if_exists=True, num_cpus=cpus,
@@ -167,9 +170,10 @@ class RayRunner:
 
     def set_zones(self, specs: list[ZoneSpec]) -> None:
         self._call("set_zones", specs)
+        self._zones = list(specs)
 
     def zone_specs(self) -> list[ZoneSpec]:
-        return self._call("zone_specs")
+        return list(self._zones)
 
     def jpeg(self) -> bytes | None:
         return self._call("jpeg")

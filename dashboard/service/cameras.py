@@ -7,7 +7,7 @@ import time
 import unicodedata
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from dashboard.config.camera import Camera, CameraSettings, Presentation, camera_name
 from dashboard.config.fields import HIDDEN
@@ -16,6 +16,8 @@ from dashboard.errors import Conflict, DashboardError, NotFound, StoreUnavailabl
 from dashboard.pipeline.runner import CameraRunner
 from dashboard.service.access import needs
 from dashboard.service.auth import Role
+from dashboard.pipeline.snapshot import Snapshot
+from dashboard.service.readings import last_answer, reading, silent
 from dashboard.service.views import CameraStatus
 from dashboard.vision.address import check_address, is_webcam_index
 from dashboard.vision.secrets import env_names, expand_env, mask_secrets
@@ -106,6 +108,16 @@ class CameraCases:
         refuses it to everyone)."""
         self.camera(cid)
         return self._runners[CameraId(cid)]
+
+    def _read(self, cid: str, what: str, unanswered: Callable[[Any, float], Any] = last_answer
+              ) -> Any:
+        """A camera's reading (`snapshot`, `jpeg`, `store_status`, `behind`) without waiting
+        on a runner that does not answer: see `service.readings`."""
+        runner = self.runner(cid)
+        return self._readings.read(cid, what, runner, lambda: reading(runner, what), unanswered)
+
+    def _snapshot(self, cid: str) -> Snapshot:
+        return self._read(cid, "snapshot", silent)
 
     def _check_name(self, name: Any, exclude: str | None = None) -> str:
         name = camera_name(name)
@@ -244,6 +256,7 @@ class CameraCases:
             cam = self.camera(cid)
             runner = self._runners.pop(cam.id)
             del self._cameras[cam.id]
+        self._readings.forget(cam.id)
         runner.close()
         self.store.delete_camera(cam.id)
         self._clean_uploads()
@@ -286,8 +299,7 @@ class CameraCases:
 
     @needs(Role.VIEWER)
     def status(self, cid: str) -> CameraStatus:
-        runner = self.runner(cid)
-        return CameraStatus.of(runner.snapshot(), runner.store_status())
+        return CameraStatus.of(self._snapshot(cid), self._read(cid, "store_status"))
 
     @needs(Role.OPERATOR, audited=False)
     def push_frame(self, cid: str, sender: str, image: Any) -> Any:

@@ -32,6 +32,7 @@ from dashboard.service.cameras import CameraCases
 from dashboard.service.metrics import MetricsCases
 from dashboard.service.people import PeopleCases
 from dashboard.service.pictures import PictureCases
+from dashboard.service.readings import Readings
 from dashboard.service.reports import ReportCases
 from dashboard.service.zones import ZoneCases
 from dashboard.store.base import Store
@@ -85,6 +86,7 @@ class Service(CameraCases, ZoneCases, ReportCases, AlertCases, PictureCases, Peo
         self._lock = threading.RLock()
         self._cameras: dict[CameraId, Camera] = {}
         self._runners: dict[CameraId, CameraRunner] = {}
+        self._readings = Readings()     # what pages read of runners, never held by one
         # Cameras on a Ray cluster when one is named; a service that runs none (the CLI's)
         # never joins it.
         # `runner_type`: what runs each camera, when a test hands one in (CameraRunner's
@@ -165,7 +167,8 @@ class Service(CameraCases, ZoneCases, ReportCases, AlertCases, PictureCases, Peo
             >>> svc.shutdown()
         """
         fault = self.store.fault
-        waiting = sum(r.behind for r in self._runners.values())
+        waiting = sum(self._read(cid, "behind", lambda last, s: last or 0)
+                      for cid in list(self._runners))
         if fault is None and not waiting:
             return None
         return f"database: {fault or 'catching up'}" + \
@@ -203,6 +206,7 @@ class Service(CameraCases, ZoneCases, ReportCases, AlertCases, PictureCases, Peo
             runners = list(self._runners.values())
         for r in runners:
             r.close()
+        self._readings.close()
         self.integrations.close()
 
 

@@ -15,12 +15,12 @@ class PictureCases:
     @needs(Role.VIEWER)
     def jpeg(self, cid: str) -> bytes | None:
         """The newest overlay frame as JPEG (None before the first frame)."""
-        return self.runner(cid).jpeg()
+        return self._read(cid, "jpeg")
 
     @needs(Role.VIEWER)
     def frame_index(self, cid: str) -> int:
         """Grows with every new frame: a stream sends a part when it changes."""
-        return self.runner(cid).snapshot().frame_index
+        return self._snapshot(cid).frame_index
 
     @needs(Role.VIEWER)
     def still(self, cid: str) -> Any:

@@ -20,7 +20,7 @@ class ReportCases:
     @needs(Role.VIEWER)
     def counts(self, cid: str) -> list[ZoneFigures]:
         """Every zone's in, out, occupancy and per-class counts, in the zones' order."""
-        snap = self.runner(cid).snapshot()
+        snap = self._snapshot(cid)
         alerting = {a.zone for a in snap.alerts}
         return [ZoneFigures(z.id, z.name, z.kind, snap.counts.get(z.id) or ZoneCounts(),
                             z.limit, z.id in alerting)
@@ -43,7 +43,7 @@ class ReportCases:
             [('aisle', 0, [])]
             >>> svc.shutdown()
         """
-        snap = self.runner(cid).snapshot()
+        snap = self._snapshot(cid)
         stats = self.store.dwell(CameraId(cid), since, until)
         now = snap.t or time.time()   # the camera's own clock (a file's: its video time)
         out = []
@@ -139,7 +139,7 @@ class ReportCases:
     @needs(Role.VIEWER)
     def counts_json(self, cid: str) -> str:
         cam = self.camera(cid)
-        snap = self.runner(cid).snapshot()
+        snap = self._snapshot(cid)
         as_of = snap.t or time.time()          # the camera's clock: a file's video time
         return json.dumps({"camera": {"id": cam.id, "name": cam.name}, "as_of": iso(as_of),
                            "as_of_t": as_of,

@@ -19,7 +19,7 @@ from dashboard.service.views import CameraStatus, ZoneFigures
 
 STATE_COLORS = {CameraState.LIVE: "green", CameraState.LOADING: "orange",
                 CameraState.CONNECTING: "orange", CameraState.RECONNECTING: "orange",
-                CameraState.WAITING: "blue",
+                CameraState.WAITING: "blue", CameraState.SILENT: "red",
                 CameraState.ENDED: "gray", CameraState.STOPPED: "gray", CameraState.FAILED: "red"}
 P = ParamSpec("P")
 BUILT_FOR = "page_built_for_role"     # session state: the role the page was built for
