@@ -18,7 +18,7 @@ import pytest
 from dashboard.cli import main as cli_main
 from dashboard.demo.scene import write_clip
 from dashboard.engine import HeatmapAccumulator
-from support.browser import draw_line, no_traceback, shot
+from support.browser import canvas_box, draw_line, no_traceback, shot
 from support.helpers import wait_until
 from support.server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
 
@@ -233,11 +233,7 @@ def test_an_operator_draws_a_mask_where_nothing_is_counted(page, server, tmp_pat
     # The page has redrawn for the new mode (a busy machine takes its time): clicks made
     # before would land on the line canvas.
     page.get_by_text("Draw a polygon on the picture").first.wait_for(timeout=60_000)
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=30_000)
-    canvas.scroll_into_view_if_needed()         # clicks outside the window land nowhere
-    page.wait_for_timeout(1000)
-    box = canvas.bounding_box()
+    box = canvas_box(page)      # in view: clicks outside the window land nowhere
     corners = [(0.05, 0.05), (0.25, 0.05), (0.25, 0.3), (0.05, 0.3), (0.05, 0.05)]
     for fx, fy in corners:                       # click each corner, then the first again
         page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])

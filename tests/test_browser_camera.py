@@ -20,7 +20,7 @@ from dashboard.cli import main as cli_main
 from dashboard.engine import LineZone
 from support.helpers import wait_until
 from support.server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
-from support.browser import draw_line, no_traceback, shot
+from support.browser import ZONE_CANVAS, draw_line, no_traceback, shot
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 
@@ -135,7 +135,7 @@ def test_the_browsers_camera_counts_a_drawn_line_like_the_truth_and_the_cli(
 
     start_camera(page, camera)
     assert wait_until(lambda: camera.frame() is not None, 60, 0.5)   # its picture is the clip
-    canvas, again = page.locator("canvas.upper-canvas"), page.get_by_role("button",
+    canvas, again = page.locator(ZONE_CANVAS), page.get_by_role("button",
                                                                           name="Try again")
     for _ in range(40):       # the picture to draw on, once the camera has sent one (a rerun
         if canvas.count():    # of the page may have brought it already)

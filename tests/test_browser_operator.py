@@ -9,7 +9,7 @@ import pytest
 from dashboard.demo.scene import write_clip
 from support.helpers import wait_until
 from support.server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
-from support.browser import no_traceback, shot
+from support.browser import ZONE_CANVAS, canvas_box, drag, no_traceback, open_zones, shot
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 
@@ -39,7 +39,8 @@ def setup(tmp_path_factory):
         page = browser.new_page(viewport={"width": 1280, "height": 1200})
         log_in(page, srv.url)
         page.goto(f"{srv.url}/camera?camera={cam['id']}")
-        yield {"srv": srv, "page": page, "base": base, "area": area, "line": line}
+        yield {"srv": srv, "page": page, "base": base, "area": area, "line": line,
+               "browser": browser}
         browser.close()
     srv.stop()
 
@@ -53,6 +54,24 @@ def counts(setup, zid):
                 if z["id"] == zid)
 
 
+def red_edge(setup) -> float:
+    """How much of the area's bottom edge is drawn red in the frame the server sends now
+    (its top edge carries its label)."""
+    import cv2
+    import numpy as np
+
+    status, jpeg = setup["srv"].get(f"{setup['base']}/frame.jpg")
+    if status != 200:
+        return 0.0
+    img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    h, w = img.shape[:2]
+    (x1, y), (x0, _) = AREA[2], AREA[3]
+    band = img[round(y * h) - 2:round(y * h) + 3, round(x0 * w) + 20:round(x1 * w) - 20]
+    b, g, r = (band[..., i].astype(int) for i in range(3))
+    red = (r > 170) & (g < 110) & (b < 110)
+    return float(red.any(axis=0).mean())
+
+
 def test_an_area_over_its_limit_turns_red_with_dwell_and_alerts_shown(setup, tmp_path):
     page = setup["page"]
     page.get_by_text("over its limit of 1").first.wait_for(timeout=180_000)
@@ -60,6 +79,7 @@ def test_an_area_over_its_limit_turns_red_with_dwell_and_alerts_shown(setup, tmp
     colour = row.locator("td").first.evaluate("e => getComputedStyle(e).backgroundColor")
     shot(page, tmp_path, "over-limit")
     assert colour == "rgb(255, 221, 221)"
+    assert wait_until(lambda: red_edge(setup) > 0.5, 120)   # and red on the live picture
     page.get_by_text("Time in areas").first.wait_for(timeout=60_000)
     page.get_by_text("Alerts", exact=True).first.wait_for(timeout=60_000)
     assert wait_until(lambda: setup["srv"].get(f"{setup['base']}/dwell")[1][0]["visits"] > 0,
@@ -76,56 +96,92 @@ def test_the_chart_range_is_chosen_with_its_time_zone(setup):
     page.get_by_text("Crossings per hour (last day, times in").first.wait_for(timeout=60_000)
 
 
-def test_a_zone_is_moved_on_the_canvas_and_keeps_its_id_and_counts(setup, tmp_path):
+def test_a_corner_dragged_on_the_canvas_moves_alone_and_the_zone_keeps_its_counts(setup,
+                                                                                 tmp_path):
     page, area = setup["page"], setup["area"]
     before = counts(setup, area["id"])
-    page.get_by_text("Zones", exact=True).first.click()
+    open_zones(page)
     reshaping = page.get_by_text("Reshaping front").first
     for _ in range(5):      # a click landing during a rerun is lost: click until it takes
         page.locator(f".st-key-reshape-{area['id']} button").first.click()
         if wait_until(reshaping.is_visible, 20, 0.5):
             break
     reshaping.wait_for(timeout=60_000)
-    canvas = page.locator("canvas.upper-canvas").first
-    for _ in range(5):      # a rerun may replace the canvas under the scroll: find it again
-        try:
-            canvas.wait_for(timeout=30_000)
-            canvas.scroll_into_view_if_needed(timeout=10_000)
-            break
-        except Exception:  # noqa: BLE001 - playwright's Error: detached while scrolling
-            page.wait_for_timeout(1000)
-    page.wait_for_timeout(1500)
-    page.get_by_role("button", name="Edit").first.click()
-    page.wait_for_timeout(500)
-    box = canvas.bounding_box()
-    cx = box["x"] + 0.5 * box["width"]
-    cy = box["y"] + 0.385 * box["height"]
-    dx = 0.1 * box["width"]
-    page.mouse.move(cx, cy)
-    page.mouse.down()
-    for i in range(1, 11):
-        page.mouse.move(cx + dx * i / 10, cy)
-        page.wait_for_timeout(30)
-    page.mouse.up()
-    page.wait_for_timeout(1500)
-    shot(page, tmp_path, "reshape")
+    box = canvas_box(page)
+    at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
+    (x0, y0), (x1, y1) = at(*AREA[2]), at(0.75, 0.6)       # the bottom-right corner
+    drag(page, [(x0 + (x1 - x0) * i / 10, y0 + (y1 - y0) * i / 10) for i in range(11)])
+    shot(page, tmp_path, "corner-dragged")
     save = page.get_by_role("button", name="Save shape")
     page.wait_for_function("b => !b.disabled", arg=save.element_handle(), timeout=60_000)
     save.click()
-    assert wait_until(lambda: zone(setup, area["id"])["points"][0][0] > AREA[0][0] + 0.05, 60)
-    moved = zone(setup, area["id"])
-    for (x0, y0), (x1, y1) in zip(AREA, moved["points"]):
-        assert x1 == pytest.approx(x0 + 0.1, abs=0.02) and y1 == pytest.approx(y0, abs=0.02)
+    assert wait_until(lambda: zone(setup, area["id"])["points"][2][0] > AREA[2][0] + 0.05, 60)
+    moved = zone(setup, area["id"])["points"]
+    assert moved[2] == pytest.approx([0.75, 0.6], abs=0.01)
+    for i in (0, 1, 3):                                   # the other corners stayed put
+        assert moved[i] == pytest.approx(AREA[i], abs=1e-3)
     after = counts(setup, area["id"])
     assert after["in"] >= before["in"] and after["out"] >= before["out"]   # kept, not reset
     no_traceback(page)
+
+
+def touch_drag(page, points: list[tuple[float, float]]) -> None:
+    """A finger dragged through `points` (page pixels), as a phone's touch screen sends it."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart",
+                                          "touchPoints": [{"x": points[0][0], "y": points[0][1]}]})
+    for x, y in points[1:]:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        page.wait_for_timeout(30)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.wait_for_timeout(1500)
+
+
+@pytest.mark.parametrize("width", [1440, 1024, 390])
+def test_the_canvas_fits_the_screen_and_a_finger_draws_a_line(setup, tmp_path, width):
+    """At each width the whole picture is on screen to draw on; a line drawn by touch (a
+    phone's finger) becomes a zone where it was drawn."""
+    srv, base = setup["srv"], setup["base"]
+    context = setup["browser"].new_context(viewport={"width": width, "height": 900},
+                                           has_touch=True, is_mobile=width < 600)
+    page = context.new_page()
+    try:
+        log_in(page, srv.url)
+        page.goto(f"{srv.url}/camera?camera={base.split('/')[-1]}")
+        open_zones(page)
+        box = canvas_box(page)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, (width, box)
+        assert box["width"] >= 0.5 * min(width, 1000), (width, box)   # the column, not a stamp
+        assert box["height"] == pytest.approx(box["width"] * 360 / 640, abs=2)
+        x = box["x"] + 0.2 * box["width"]
+        ys = [box["y"] + f * box["height"] for f in (0.3, 0.5, 0.7, 0.9)]
+        touch_drag(page, [(x, y) for y in ys])
+        add = page.get_by_role("button", name="Add zone")
+        page.wait_for_function("b => !b.disabled", arg=add.element_handle(), timeout=60_000)
+        page.wait_for_timeout(1500)      # the page's reruns since keep the line drawn
+        assert page.locator(f"{ZONE_CANVAS} line.shape").count() == 1
+        shot(page, tmp_path, f"canvas-{width}")
+        page.get_by_label("Zone name").fill(f"finger {width}")
+        add.click()
+        assert wait_until(lambda: any(z["name"] == f"finger {width}"
+                                      for z in srv.get(f"{base}/zones")[1]), 60)
+        made = next(z for z in srv.get(f"{base}/zones")[1] if z["name"] == f"finger {width}")
+        assert made["type"] == "line"
+        assert [v for p in made["points"] for v in p] == pytest.approx([0.2, 0.3, 0.2, 0.9],
+                                                                        abs=0.01)
+        no_traceback(page)
+    finally:
+        context.close()
+        for z in srv.get(f"{base}/zones")[1]:       # the next width starts as this one did
+            if z["name"].startswith("finger"):
+                srv.delete(f"{base}/zones/{z['id']}")
 
 
 def test_rules_are_edited_and_a_delete_is_undone(setup):
     page, line, srv = setup["page"], setup["line"], setup["srv"]
     page.locator(f".st-key-reshape-{line['id']} button").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)                  # the save's rerun settles (no stale rows)
-    page.get_by_role("button", name="Rules").nth(1).click()   # the line is the second zone
+    page.locator(f".st-key-actions-{line['id']}").get_by_role("button", name="Rules").click()
     limit = page.locator(f".st-key-limit-{line['id']} input").first
     limit.fill("7")
     limit.press("Enter")
@@ -133,8 +189,9 @@ def test_rules_are_edited_and_a_delete_is_undone(setup):
     page.locator(f".st-key-rules-{line['id']} button").first.click()
     assert wait_until(lambda: zone(setup, line["id"])["limit"] == 7, 60)
     assert zone(setup, line["id"])["wrong_way"] is True
+    # Saved: the popover closes by itself (it stayed open before).
+    assert wait_until(lambda: not limit.is_visible(), 30, 0.5)
     before = counts(setup, line["id"])
-    page.keyboard.press("Escape")
     page.locator(f".st-key-del-{line['id']} button").first.click()
     page.get_by_text("Zone door deleted").first.wait_for(timeout=60_000)
     assert line["id"] not in [z["id"] for z in srv.get(f"{setup['base']}/zones")[1]]
@@ -186,10 +243,7 @@ def test_blur_is_switched_on_in_the_page_and_the_frames_are_pixelated(setup, tmp
 
     def drawn_on() -> float:
         """In the picture the zone canvas shows, as the browser paints it."""
-        canvas = page.locator("canvas.upper-canvas").first
-        canvas.wait_for(timeout=60_000)
-        canvas.scroll_into_view_if_needed()
-        box = canvas.bounding_box()
+        box = canvas_box(page, timeout_ms=60_000)
         png = page.screenshot(clip=box)
         img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
         return detail(img, img.shape[1] / 640)

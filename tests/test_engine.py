@@ -142,3 +142,18 @@ def test_blur_pixelates_the_chosen_class_in_the_picture_only():
     assert (b.scene[car] == frame[car]).all()                         # the car: as it was
     assert (b.scene[:100] == frame[:100]).all() and (a.scene == frame).all()
     assert (b.plot[person] == b.scene[person]).all()                  # shown as blurred
+
+
+@pytest.mark.parametrize("alerting, door, shop", [
+    ((), (255, 255, 0), (255, 255, 0)),             # none alerting: both cyan
+    ({"shop"}, (255, 255, 0), (40, 40, 255)),       # the area over its limit: red
+    ({"door", "shop"}, (40, 40, 255), (40, 40, 255)),
+])
+def test_zones_with_an_alert_going_on_are_drawn_red(alerting, door, shop):
+    eng = Engine(zones=[LineZone("door", (40, 10), (40, 170)),
+                        PolygonZone("shop", [(150, 40), (300, 40), (300, 160), (150, 160)])])
+    img = np.zeros((180, 320, 3), np.uint8)
+    plot, _ = eng.draw(img, Tracks.empty(), 0.0, alerting)
+    assert tuple(int(v) for v in plot[150, 40]) == door
+    assert tuple(int(v) for v in plot[100, 300]) == shop
+    assert not img.any()                             # the frame itself is left as it was

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Sequence
 
 import numpy as np
 import shapely
@@ -132,11 +132,12 @@ class Engine:
         return FrameResult(plot=plot, counts=self.counts, scene=scene, events=events,
                            total_tracks=len(tracks), t=float(t), tracks=tracks, visits=visits)
 
-    def draw(self, frame: np.ndarray, tracks: Tracks, t: float
-             ) -> tuple[np.ndarray, np.ndarray]:
+    def draw(self, frame: np.ndarray, tracks: Tracks, t: float,
+             alerting: Collection[str] = ()) -> tuple[np.ndarray, np.ndarray]:
         """(overlay, scene) for a frame already counted, with the tracks its `update`
-        returned: heat as of now, boxes, zones with their counts; the scene is the frame as it
-        may be shown (classes in `blur` pixelated). The frame itself is not changed.
+        returned: heat as of now, boxes, zones with their counts (those in `alerting`, by
+        name, red); the scene is the frame as it may be shown (classes in `blur`
+        pixelated). The frame itself is not changed.
 
         Example:
             >>> eng = Engine()
@@ -152,7 +153,7 @@ class Engine:
         plot = self.heatmap.render(scene, t=t) if self.draw_heat else scene.copy()
         if self.draw_boxes:
             draw_tracks(plot, tracks)
-        draw_zones(plot, self.zones, self.counts, self.masks if self._masks else ())
+        draw_zones(plot, self.zones, self.counts, self.masks if self._masks else (), alerting)
         return plot, scene
 
     def inside(self, t: float) -> dict[str, list[Visit]]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Iterable, Mapping
+from typing import Collection, Iterable, Mapping
 
 import cv2
 import numpy as np
@@ -14,6 +14,7 @@ from .zones import LineZone, Zone, ZoneCounts
 PALETTE = [(255, 255, 255), (0, 215, 255), (255, 144, 30), (180, 105, 255), (50, 205, 50),
            (0, 128, 255), (255, 0, 255), (160, 160, 160)]
 ZONE_COLOR = (255, 255, 0)
+ALERT_COLOR = (40, 40, 255)      # a zone with an alert going on (over its limit): red
 MASK_COLOR = (160, 160, 160)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -100,28 +101,36 @@ def draw_masks(img: np.ndarray, masks: Iterable[np.ndarray]) -> None:
 
 
 def draw_zones(img: np.ndarray, zones: Iterable[Zone], counts: Mapping[str, ZoneCounts],
-               masks: Iterable[np.ndarray] = ()) -> None:
+               masks: Iterable[np.ndarray] = (), alerting: Collection[str] = ()) -> None:
     """Zone outlines, an IN arrow on each line, and each zone's name with its counts (over
-    the `masks`, drawn first)."""
+    the `masks`, drawn first); the zones named in `alerting` in red, thicker.
+
+    Example:
+        >>> img = np.zeros((90, 160, 3), np.uint8)
+        >>> draw_zones(img, [LineZone("gate", (80, 0), (80, 90))], {}, alerting={"gate"})
+        >>> tuple(int(v) for v in img[45, 80])
+        (40, 40, 255)
+    """
     draw_masks(img, masks)
     s = _scale(img)
-    th = max(2, int(round(s * 3)))
     for z in zones:
+        color = ALERT_COLOR if z.name in alerting else ZONE_COLOR
+        th = max(2, int(round(s * (5 if z.name in alerting else 3))))
         pts = [(int(round(x)), int(round(y))) for x, y in z.points.tolist()]
         if isinstance(z, LineZone):
             # Thick zone lines: 8-connected looks the same here and is ~8x cheaper than AA.
-            cv2.line(img, pts[0], pts[1], ZONE_COLOR, th, cv2.LINE_8)
+            cv2.line(img, pts[0], pts[1], color, th, cv2.LINE_8)
             (ax, ay), (bx, by) = z.points.tolist()
             dx, dy = z.in_direction()
             mid = ((ax + bx) / 2, (ay + by) / 2)
             tip = (int(round(mid[0] + dx * 40 * s)), int(round(mid[1] + dy * 40 * s)))
-            cv2.arrowedLine(img, (int(round(mid[0])), int(round(mid[1]))), tip, ZONE_COLOR, th,
+            cv2.arrowedLine(img, (int(round(mid[0])), int(round(mid[1]))), tip, color, th,
                             cv2.LINE_8, tipLength=0.35)
         else:
-            cv2.polylines(img, [np.array(pts, np.int32)], True, ZONE_COLOR, th, cv2.LINE_8)
+            cv2.polylines(img, [np.array(pts, np.int32)], True, color, th, cv2.LINE_8)
         c = counts.get(z.name)
         text = z.label if c is None else f"{z.label}  in {c.in_count}  out {c.out_count}"
         if c is not None and c.occupancy is not None:
             text += f"  now {c.occupancy}"
         x, y = min(p[0] for p in pts), min(p[1] for p in pts)
-        label(img, text, (x, y - int(30 * s)), ZONE_COLOR, s)
+        label(img, text, (x, y - int(30 * s)), color, s)

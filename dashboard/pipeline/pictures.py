@@ -51,7 +51,8 @@ class Pictures:
         if snap.frame is None:
             return None
         if self._drawn[0] is not snap or self._drawn[1] != looks:
-            self._drawn = (snap, looks, engine.draw(snap.frame, snap.tracks, snap.t))
+            alerting = {a.zone for a in snap.alerts}     # over their limit now: red
+            self._drawn = (snap, looks, engine.draw(snap.frame, snap.tracks, snap.t, alerting))
         return self._drawn[2]
 
     def jpeg(self, picture: tuple[np.ndarray, np.ndarray] | None) -> bytes | None:

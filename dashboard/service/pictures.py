@@ -36,9 +36,11 @@ class PictureCases:
         img = img.copy()
         h, w = img.shape[:2]
         zones = [(z, z.to_zone(w, h)) for z in self.zones(cid)]
+        figures = self.counts(cid)
         draw_zones(img, [zone for z, zone in zones if z.kind.counts],
-                   {f.id: f.counts for f in self.counts(cid)},
-                   [zone.points for z, zone in zones if not z.kind.counts])
+                   {f.id: f.counts for f in figures},
+                   [zone.points for z, zone in zones if not z.kind.counts],
+                   {f.id for f in figures if f.alert})
         return img
 
     @needs(Role.VIEWER)

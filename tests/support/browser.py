@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from support.helpers import wait_until
+
 
 def shot(page, tmp_path, name: str) -> Path:
     folder = Path(os.environ.get("SCREENSHOTS", tmp_path))
@@ -18,21 +20,60 @@ def no_traceback(page) -> None:
     assert "Traceback" not in page.locator("body").inner_text()
 
 
-def draw_line(page, x_frac: float, y0_frac: float, y1_frac: float) -> tuple[float, ...]:
-    """Drag a vertical line on the zone canvas, as a hand would; returns its ends in 0..1."""
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=30_000)
-    page.wait_for_timeout(1000)
-    box = canvas.bounding_box()
-    x = round(box["x"] + x_frac * box["width"])
-    y0, y1 = (round(box["y"] + f * box["height"]) for f in (y0_frac, y1_frac))
-    page.mouse.move(x, y0)
+ZONE_CANVAS = "svg.picture"     # the zone canvas's picture (dashboard/web/zone_canvas.js)
+
+
+def canvas_box(page, timeout_ms: int = 30_000) -> dict:
+    """Where the zone canvas is, in view and settled: the figures beside it load and
+    grow, moving it, and a drag aimed at where it was lands nowhere."""
+    canvas = page.locator(ZONE_CANVAS).first
+    canvas.wait_for(timeout=timeout_ms)
+    last = None
+    for _ in range(30):
+        try:
+            canvas.scroll_into_view_if_needed(timeout=10_000)
+        except Exception:  # noqa: BLE001 - playwright's Error: replaced by a rerun; again
+            pass
+        page.wait_for_timeout(700)
+        box = canvas.bounding_box()
+        inside = box is not None and box["y"] >= 0 and \
+            box["y"] + box["height"] <= page.viewport_size["height"]
+        if inside and box == last:
+            return box
+        last = box
+    raise AssertionError(f"the zone canvas does not settle in view: {last}")
+
+
+def open_zones(page) -> None:
+    """Open the Camera page's Zones panel (a click landing during a rerun is lost: again
+    until the zone tools show)."""
+    tools = page.locator(".st-key-draw_mode, .st-key-save_shape").first
+    for _ in range(6):
+        if tools.is_visible():
+            return
+        page.get_by_text("Zones", exact=True).first.click()
+        if wait_until(tools.is_visible, 10, 0.5):
+            return
+    tools.wait_for(timeout=30_000)
+
+
+def drag(page, points: list[tuple[float, float]], step_ms: int = 30) -> None:
+    """A mouse drag through `points` (page pixels), as a hand would: resting at the end."""
+    page.mouse.move(*points[0])
     page.mouse.down()
-    for y in range(y0, y1 + 1, 12):
-        page.mouse.move(x, y)
-    page.mouse.move(x, y1)
-    page.wait_for_timeout(300)                      # a hand rests before letting go
+    for p in points[1:]:
+        page.mouse.move(*p)
+        page.wait_for_timeout(step_ms)
+    page.wait_for_timeout(300)
     page.mouse.up()
     page.wait_for_timeout(1500)
+
+
+def draw_line(page, x_frac: float, y0_frac: float, y1_frac: float) -> tuple[float, ...]:
+    """Drag a vertical line on the zone canvas, as a hand would; returns its ends in 0..1."""
+    box = canvas_box(page)
+    x = round(box["x"] + x_frac * box["width"])
+    y0, y1 = (round(box["y"] + f * box["height"]) for f in (y0_frac, y1_frac))
+    drag(page, [(x, y) for y in range(y0, y1 + 1, 12)] + [(x, y1)], step_ms=0)
     return ((x - box["x"]) / box["width"], (y0 - box["y"]) / box["height"],
             (y1 - box["y"]) / box["height"])

@@ -31,7 +31,10 @@ def page() -> None:
         controls(svc, cam.id)
     live_view(svc, cam)
     if can(svc, Role.OPERATOR):     # the service checks again; this only spares the clicks
-        with st.expander("Zones", expanded=not svc.zones(cam.id)):
+        # Open at first for a camera with no zones; decided once a visit, so that adding
+        # the first zone does not fold the panel away under the operator's hand.
+        first = st.session_state.setdefault(f"zones-open-{cam.id}", not svc.zones(cam.id))
+        with st.expander("Zones", expanded=first):
             zone_editor(svc, cam)
         with st.expander("Look (never changes counts or heat)"):
             looks(svc, cam)

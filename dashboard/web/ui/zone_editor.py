@@ -2,18 +2,15 @@
 set their rules, on a still of the camera."""
 from __future__ import annotations
 
-import cv2
 import streamlit as st
 
-from dashboard.web.canvas import CanvasScale, fabric_object, newest_shape, unit_points
+from dashboard.web.zone_canvas import zone_canvas
 from dashboard.config.camera import Camera
 from dashboard.config.kinds import Anchor, ZoneKind
 from dashboard.config.zone import CONFIRM_FRAMES, CONFIRM_RANGE, ZONE_ANCHOR, ZoneSpec
 from dashboard.errors import DashboardError
 from dashboard.service.access import UserService
 from dashboard.web.ui.common import plain
-
-CANVAS_MAX_W = 560   # fits the main column at 1024 px with the sidebar open
 
 
 def zone_editor(svc: UserService, cam: Camera) -> None:
@@ -30,52 +27,40 @@ def zone_editor(svc: UserService, cam: Camera) -> None:
             st.warning(plain(f"No picture to draw on yet: {e}{then}"))
             st.button("Try again", key="still_again")   # a click runs the page again
             return
-    h, w = st.session_state[key].shape[:2]
-    scale = CanvasScale.fit(w, h, max_w=CANVAS_MAX_W)
     specs = svc.zones(cam.id)
-    shown = svc.with_zones(cam.id, st.session_state[key])
-    bg = cv2.resize(cv2.cvtColor(shown, cv2.COLOR_BGR2RGB), (scale.canvas_w, scale.canvas_h),
-                    interpolation=cv2.INTER_AREA)
     target = next((z for z in specs if z.id == st.session_state.get("reshape")), None)
+    # The zones are drawn on the picture (the one being reshaped too: where it was).
+    shown = svc.with_zones(cam.id, st.session_state[key])
     if target is not None:
-        reshape(svc, cam, target, bg, scale)
+        reshape(svc, cam, target, shown)
     else:
-        draw_new(svc, cam, specs, bg, scale)
+        draw_new(svc, cam, specs, shown)
     undo_delete(svc, cam)
     for z in specs:
         zone_row(svc, cam, z)
 
 
-def draw_new(svc: UserService, cam: Camera, specs: list, bg, scale: CanvasScale) -> None:
-    from PIL import Image
-    from streamlit_drawable_canvas import st_canvas
-
+def draw_new(svc: UserService, cam: Camera, specs: list, picture) -> None:
     if st.session_state.pop("zone_added", False):
         st.session_state["zone_name"] = ""      # ready for the next zone
     c1, c2, c3, c4 = st.columns([2, 3, 2, 2])
     mode = c1.radio("Draw", ["Line", "Polygon", "Mask"], horizontal=True, key="draw_mode",
                     help="Line: drag from one end to the other; the arrow points to the IN "
-                         "side. Polygon: click each corner, then click the first corner again "
-                         "to close it. Mask: a polygon where nothing is detected, counted or "
-                         "heated (a flag in the wind, a screen, a road behind the door).")
-    shape_mode = "polygon" if mode == "Mask" else mode.lower()
+                         "side. Polygon: click or tap each corner, then the first corner "
+                         "again to close it. Mask: a polygon where nothing is detected, "
+                         "counted or heated (a flag in the wind, a screen, a road behind "
+                         "the door).")
+    kind = ZoneKind.LINE if mode == "Line" else ZoneKind.POLYGON
     name = c2.text_input("Zone name", key="zone_name", placeholder="e.g. door", max_chars=80)
     anchor = c3.selectbox("Counts by", list(Anchor), list(Anchor).index(ZONE_ANCHOR),
                           key="zone_anchor", format_func=lambda a: a.label)
     confirm = c4.number_input("Confirm frames", *CONFIRM_RANGE, CONFIRM_FRAMES,
                               key="zone_confirm")
-    canvas_key = f"canvas-{cam.id}-{st.session_state.get('canvas_gen', 0)}"
-    result = st_canvas(background_image=Image.fromarray(bg), height=scale.canvas_h,
-                       width=scale.canvas_w, drawing_mode=shape_mode, stroke_width=3,
-                       stroke_color="#00ffff", fill_color="rgba(0, 255, 255, 0.15)",
-                       key=canvas_key, update_streamlit=True)
-    objects = (result.json_data or {}).get("objects", []) if result else []
-    shape = newest_shape(objects, shape_mode)
+    shape = zone_canvas(picture, kind, key=f"canvas-{cam.id}-{mode}-{_canvas_gen()}")
     if st.button("Add zone", type="primary", disabled=shape is None, key="add_zone"):
         try:
-            kind, points = unit_points(shape, scale)
-            kind = "mask" if mode == "Mask" else kind
-            svc.add_zone(cam.id, name.strip() or f"zone {len(specs) + 1}", kind, points,
+            svc.add_zone(cam.id, name.strip() or f"zone {len(specs) + 1}",
+                         "mask" if mode == "Mask" else shape.kind.value, shape.points,
                          anchor.value, int(confirm))
             _next_canvas()
             st.session_state["zone_added"] = True
@@ -83,40 +68,32 @@ def draw_new(svc: UserService, cam: Camera, specs: list, bg, scale: CanvasScale)
         except DashboardError as e:
             st.error(plain(e))
     if shape is None:
-        st.caption(f"Draw a {shape_mode} on the picture, name it, then Add zone. To change "
+        st.caption(f"Draw a {kind.value} on the picture, name it, then Add zone. To change "
                    "a zone's shape later, use its Reshape button.")
+
+
+def _canvas_gen() -> int:
+    return st.session_state.get("canvas_gen", 0)
 
 
 def _next_canvas() -> None:
     """A fresh canvas next time (the drawn or edited shape is saved; clear it)."""
-    st.session_state["canvas_gen"] = st.session_state.get("canvas_gen", 0) + 1
+    st.session_state["canvas_gen"] = _canvas_gen() + 1
 
 
-def reshape(svc: UserService, cam: Camera, z: ZoneSpec, bg, scale: CanvasScale) -> None:
-    """The zone on the canvas as a shape the operator drags (whole, or by its corners in
-    the canvas's Edit mode); Save keeps its id and counts."""
-    from PIL import Image
-    from streamlit_drawable_canvas import st_canvas
-
-    kind = "line" if z.kind is ZoneKind.LINE else "polygon"
-    st.info(plain(f"Reshaping {z.name}: turn on Edit (the pencil in the canvas's toolbar), "
-                  "then drag the shape, or its corners, and Save shape. Counts are kept."),
+def reshape(svc: UserService, cam: Camera, z: ZoneSpec, picture) -> None:
+    """The zone on the canvas, its corners each draggable and the whole shape too; Save
+    keeps its id and counts."""
+    st.info(plain(f"Reshaping {z.name}: drag a corner to move it alone, or the shape to "
+                  "move it whole, then Save shape. Counts are kept."),
             icon=":material/edit:")
-    drawing = {"version": "6.0.0",
-               "objects": [fabric_object(kind, [list(p) for p in z.points], scale)]}
-    # "line" mode for both kinds: in "polygon" mode the canvas sends a shape only when a
-    # new polygon is closed, never after an edit.
-    result = st_canvas(background_image=Image.fromarray(bg), height=scale.canvas_h,
-                       width=scale.canvas_w, drawing_mode="line", stroke_width=3,
-                       stroke_color="#00ffff", fill_color="rgba(0, 255, 255, 0.15)",
-                       initial_drawing=drawing, update_streamlit=True,
-                       key=f"canvas-{cam.id}-reshape-{z.id}-{st.session_state.get('canvas_gen', 0)}")
-    objects = (result.json_data or {}).get("objects", []) if result else []
-    shape = newest_shape(objects, kind)
+    kind = ZoneKind.LINE if z.kind is ZoneKind.LINE else ZoneKind.POLYGON
+    shape = zone_canvas(picture, kind, start=[list(p) for p in z.points],
+                        key=f"canvas-{cam.id}-reshape-{z.id}-{_canvas_gen()}")
     c1, c2 = st.columns(2)
     if c1.button("Save shape", type="primary", disabled=shape is None, key="save_shape"):
         try:
-            svc.update_zone(cam.id, z.id, points=unit_points(shape, scale)[1])
+            svc.update_zone(cam.id, z.id, points=shape.points)
             st.session_state.pop("reshape", None)
             _next_canvas()
             st.rerun()
@@ -145,7 +122,7 @@ def undo_delete(svc: UserService, cam: Camera) -> None:
 
 
 def zone_row(svc: UserService, cam: Camera, z: ZoneSpec) -> None:
-    c1, c2, c3, c4, c5, c6 = st.columns([3, 3, 1, 1, 1, 1])
+    c1, c2 = st.columns([2, 3], vertical_alignment="center")
     new_name = c1.text_input("Name", z.name, key=f"name-{z.id}", label_visibility="collapsed",
                              max_chars=80)
     c2.caption(plain(zone_rules_text(z)))
@@ -155,18 +132,27 @@ def zone_row(svc: UserService, cam: Camera, z: ZoneSpec) -> None:
             st.rerun()
         except DashboardError as e:
             st.error(plain(e))
+    with st.container(horizontal=True, key=f"actions-{z.id}"):   # wraps on a narrow screen
+        zone_actions(svc, cam, z)
+
+
+def zone_actions(svc: UserService, cam: Camera, z: ZoneSpec) -> None:
+    """Rules, Flip, Reshape and Delete of one zone."""
     if z.kind.counts:
-        with c3.popover("Rules", help="What counts, and when to alert"):
+        # A saved change gives the popover a new key: it is drawn again, closed.
+        gen = st.session_state.get(f"rules-gen-{z.id}", 0)
+        with st.popover("Rules", help="What counts, and when to alert",
+                        key=f"rules-pop-{z.id}-{gen}"):
             zone_rules(svc, cam, z)
-    if z.kind is ZoneKind.LINE and c4.button("Flip", key=f"flip-{z.id}",
+    if z.kind is ZoneKind.LINE and st.button("Flip", key=f"flip-{z.id}",
                                             help="Swap which way is IN"):
         svc.flip_zone(cam.id, z.id)
         st.rerun()
-    if c5.button("Reshape", key=f"reshape-{z.id}", help="Move it or drag its corners"):
+    if st.button("Reshape", key=f"reshape-{z.id}", help="Move it or drag its corners"):
         st.session_state["reshape"] = z.id
         _next_canvas()
         st.rerun()
-    if c6.button("Delete", key=f"del-{z.id}",
+    if st.button("Delete", key=f"del-{z.id}",
                  help="Remove the zone; its counts are archived (Undo brings them back)"):
         svc.delete_zone(cam.id, z.id)
         st.session_state["deleted_zone"] = (cam.id, z.id, z.name)
@@ -208,6 +194,8 @@ def zone_rules(svc: UserService, cam: Camera, z: ZoneSpec) -> None:
             svc.update_zone(cam.id, z.id, anchor=anchor.value, confirm_frames=int(confirm),
                             classes=[c.strip() for c in classes.split(",") if c.strip()] or None,
                             limit=int(limit) or None, wrong_way=bool(wrong))
+            gen = f"rules-gen-{z.id}"
+            st.session_state[gen] = st.session_state.get(gen, 0) + 1
             st.rerun()
         except DashboardError as e:
             st.error(plain(e))
