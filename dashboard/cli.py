@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 
 from dashboard.config.camera import DEFAULT_SETTINGS
-from dashboard.config.fields import groups_from_text
+from dashboard.config.fields import groups_from_text, time_field
 from dashboard.config.kinds import Anchor, Runtime
 from dashboard.errors import DashboardError
 from dashboard.vision.secrets import SecretFilter
@@ -66,8 +66,10 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
             anchor: str = DEFAULT_SETTINGS.heat_anchor.value, write_video: bool = True,
             progress: bool = True, runtime: str = DEFAULT_SETTINGS.runtime.value,
             groups: dict[str, list[str]] | None = None,
-            moving_heat: bool = DEFAULT_SETTINGS.heat_moving_only) -> dict:
+            moving_heat: bool = DEFAULT_SETTINGS.heat_moving_only, start: float = 0.0) -> dict:
     """Run detector, tracker and engine over a video file; write the outputs; return the summary.
+    Times are the video's: seconds from its first frame, or from `start` (Unix seconds: when
+    the first frame was filmed), as a dashboard camera with that `video_start` dates them.
 
     Example:
         >>> s = process("demo", "out/demo", zones="zones.json")  # doctest: +SKIP
@@ -97,7 +99,8 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
     bar = Progress(source.frame_count) if progress else None
     t0 = time.perf_counter()
     with source:
-        n, visits = _count_frames(source, detector, engine, sizes, out, fps, write_video, bar)
+        n, visits = _count_frames(source, detector, engine, sizes, out, start, write_video,
+                                  bar)
     if bar:
         bar.close()
     # Stays still going at the end of the file end at their last sighting.
@@ -127,8 +130,9 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
     return summary
 
 
-def _count_frames(source: Any, detector: Any, engine: Any, sizes: Any, out: Path, fps: float,
-                  write_video: bool, bar: "Progress | None") -> tuple[int, list]:
+def _count_frames(source: Any, detector: Any, engine: Any, sizes: Any, out: Path,
+                  start: float, write_video: bool, bar: "Progress | None"
+                  ) -> tuple[int, list]:
     """Every frame of the file through detector and engine: crossings to events.csv, the
     overlay to annotated.mp4 (drawn only to be written). Returns (frames, finished visits)."""
     writer, n, visits = None, 0, []
@@ -139,7 +143,7 @@ def _count_frames(source: Any, detector: Any, engine: Any, sizes: Any, out: Path
             img, n = frame.image, n + 1
             tracks = detector.track(img)
             sizes.observe(detector, img, tracks, n)
-            r = engine.update(img, tracks, frame.t, draw=write_video)
+            r = engine.update(img, tracks, start + frame.t, draw=write_video)
             visits += r.visits
             for e in r.events:
                 events.writerow([n - 1, f"{e.t:.3f}", e.zone, e.track_id, e.cls_name,
@@ -148,7 +152,8 @@ def _count_frames(source: Any, detector: Any, engine: Any, sizes: Any, out: Path
                 if writer is None:
                     h, w = img.shape[:2]
                     writer = cv2.VideoWriter(str(out / "annotated.mp4"),
-                                             cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                                             cv2.VideoWriter_fourcc(*"mp4v"),
+                                             source.native_fps or 30.0, (w, h))
                 writer.write(r.plot)
             if bar:
                 bar.update(n)
@@ -277,6 +282,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--half-life", type=float, default=None, help="heat half-life in seconds")
     p.add_argument("--anchor", default=d.heat_anchor.value, choices=[a.value for a in Anchor])
     p.add_argument("--no-video", action="store_true", help="skip the annotated video")
+    p.add_argument("--start", type=start_time, default=0.0,
+                   help="when the first frame was filmed (2026-12-05T08:00:00+01:00 or Unix "
+                        "seconds): times are then real times, as a camera with that start "
+                        "gives them; default: seconds from the first frame")
     p.add_argument("--heat-all-tracks", action="store_true",
                    help="heat from every track, also those that never move")
     p.add_argument("--runtime", choices=[r.value for r in Runtime], default=d.runtime.value,
@@ -292,6 +301,14 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--visits", help="write visits (time spent in each area) to this CSV")
     e.add_argument("--heatmap", help="write the last heatmap snapshot (.png or .npz)")
     return ap
+
+
+def start_time(text: str) -> float:
+    """`--start` as Unix seconds; argparse says what is wrong with it."""
+    try:
+        return time_field(float(text) if text.replace(".", "", 1).isdigit() else text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.tracker, args.classes, args.half_life, args.anchor,
                     write_video=not args.no_video, runtime=args.runtime,
                     groups=groups_from_text(args.groups) if args.groups else None,
-                    moving_heat=not args.heat_all_tracks)
+                    moving_heat=not args.heat_all_tracks, start=args.start)
     except DashboardError as e:
         log.error("%s", e)
         return 2

@@ -26,6 +26,27 @@ def test_process_counts_a_short_clip_and_writes_every_output(tmp_path, capsys):
     assert "] 45/45 frames" in capsys.readouterr().err                    # progress shown
 
 
+def test_process_dates_events_from_the_start_given(tmp_path):
+    clip = write_clip(tmp_path / "short.mp4", seconds=3, seed=11)          # 45 frames, 15 fps
+    zones = str(DEMO_DIR / "demo_zones.json")
+    runs = {}
+    for name, extra in (("video", []), ("dated", ["--start", "2026-12-05T08:00:00+01:00"])):
+        assert cli_main(["process", str(clip), "--zones", zones, "--out", str(tmp_path / name),
+                         "--imgsz", "320", "--no-video", *extra]) == 0
+        rows = (tmp_path / name / "events.csv").read_text().strip().splitlines()[1:]
+        runs[name] = [(r.split(",")[0], float(r.split(",")[1])) for r in rows]
+    assert runs["video"] and [f for f, _ in runs["video"]] == [f for f, _ in runs["dated"]]
+    for (_, t), (_, dated) in zip(runs["video"], runs["dated"]):
+        assert dated - 1796454000.0 == pytest.approx(t, abs=1e-3)   # the same moments, dated
+
+
+@pytest.mark.parametrize("start", ["2026-12-05T08:00", "tomorrow", "-5"])
+def test_process_refuses_a_start_it_cannot_read(start, capsys):
+    with pytest.raises(SystemExit):
+        cli_main(["process", "demo", "--start", start])
+    assert "argument --start" in capsys.readouterr().err
+
+
 def test_process_refuses_a_bad_zones_file_before_any_work(tmp_path, caplog):
     bad = tmp_path / "zones.json"
     bad.write_text('{"zones": [{"name": "a", "type": "line", "points": [[0, 0]]}]}')

@@ -13,6 +13,7 @@ import pytest
 from dashboard.config.kinds import CameraState
 from dashboard.demo.scene import write_clip
 from dashboard.engine import Engine
+from dashboard.errors import DashboardError
 from dashboard.service.auth import Role, User
 from dashboard.service.core import Service
 from dashboard.store.sqlite import SQLiteStore
@@ -144,6 +145,29 @@ def test_a_file_cameras_times_are_the_videos_not_the_machines_and_go_on_after_a_
              for v in engine.update(frame, walker.track(frame), k / 10, draw=False).visits]
     truth += [v.seconds for z in engine.zones for v in z.end_stays()]
     assert [round(v["seconds"], 6) for v in visits] == [round(t, 6) for t in truth]
+
+
+def test_a_file_camera_dates_its_events_from_the_start_the_operator_set(setup):
+    service, clip = setup                        # 30 frames at 10 fps
+    svc = service(delay_s=0.03)
+    admin = svc.as_user(SYSTEM)
+    with pytest.raises(DashboardError, match="UTC offset"):
+        admin.add_camera("Door", clip.name, {"video_start": "2026-12-05T08:00"})
+    cam = admin.add_camera("Door", clip.name, {"pacing": "fast",
+                                               "video_start": "2026-12-05T08:00:00+01:00"},
+                           enabled=False)
+    assert cam.settings.to_dict()["video_start"] == "2026-12-05T07:00:00+00:00"
+    zone = admin.add_zone(cam.id, "door", "line", [[0.5, 0.0], [0.5, 1.0]])
+    admin.start(cam.id)
+    assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED, 60)
+    times = sorted(e["t"] for e in svc.events(cam.id, limit=100))
+    # The engine fed the video's own times from that start, as `cli process --start` does.
+    engine = Engine(zones=[svc.zone(cam.id, zone.id).to_zone(160, 96)])
+    walker, frame, start = Walker(steps=10), np.zeros((96, 160, 3), np.uint8), 1796454000.0
+    truth = [e.t for k in range(30)
+             for e in engine.update(frame, walker.track(frame), start + k / 10,
+                                    draw=False).events]
+    assert len(times) == 3 and [round(t, 6) for t in times] == [round(t, 6) for t in truth]
 
 
 def test_a_camera_that_falls_behind_says_so_in_the_status_the_api_and_the_page(setup):

@@ -9,7 +9,8 @@ import cv2
 from dashboard.engine import HeatmapConfig
 from dashboard.config.fields import (bool_field, checked_name, choice_field, classes_field,
                                      dump_fields, enum_field, groups_field, number_field,
-                                     optional_field, parse_fields, text_field)
+                                     optional_field, parse_fields, text_field, time_field,
+                                     time_text)
 from dashboard.config.kinds import BROWSER, IMAGE_SIZES, Anchor, CameraId, Pacing, Runtime
 
 COLORMAPS = {"Jet": cv2.COLORMAP_JET, "Inferno": cv2.COLORMAP_INFERNO,
@@ -44,6 +45,10 @@ class CameraSettings:
     heat_moving_only: bool = field(default=True, metadata={"parse": bool_field})
     pacing: Pacing = field(default=Pacing.NATIVE, metadata={"parse": enum_field(Pacing)})
     loop: bool = field(default=False, metadata={"parse": bool_field})
+    # When a video file's first frame happened (Unix seconds; ISO 8601 with its offset in the
+    # API): its events are dated from it. None: when counting the file from its start began.
+    video_start: float | None = field(
+        default=None, metadata={"parse": optional_field(time_field), "dump": time_text})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], base: "CameraSettings | None" = None

@@ -1,15 +1,13 @@
 """How a value a user gives (page, API, CLI) is checked: names, numbers in bounds, choices,
-
-
-class lists and groups; each check names the offending field in words."""
+class lists and groups, moments in time; each check names the offending field in words."""
 from __future__ import annotations
 
 import math
 import unicodedata
 from dataclasses import fields, replace
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Callable, Sequence
-
 
 from dashboard.errors import DashboardError
 from dashboard.config.kinds import NAME_MAX
@@ -91,6 +89,37 @@ def bool_field(v: Any) -> bool:
 
 def optional_field(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda v: None if v is None else parse(v)
+
+
+def time_field(v: Any) -> float:
+    """A moment as Unix seconds, from ISO 8601 with its UTC offset or from Unix seconds. A
+    time without an offset is refused: whose 08:00 it is cannot be guessed.
+
+    Example:
+        >>> time_field("2026-12-05T08:00:00+01:00"), time_field("2026-12-05T07:00:00Z")
+        (1796454000.0, 1796454000.0)
+        >>> time_field(1796454000)
+        1796454000.0
+    """
+    if isinstance(v, str):
+        try:
+            moment = datetime.fromisoformat(v.strip())
+        except ValueError:
+            raise ValueError("must be a time like 2026-12-05T08:00:00+01:00") from None
+        if moment.tzinfo is None:
+            raise ValueError("needs its UTC offset, e.g. 2026-12-05T08:00:00+01:00 or ...Z")
+        return moment.timestamp()
+    return number_field(float, 0.0, 2.0 ** 33)(v)
+
+
+def time_text(t: float | None) -> str | None:
+    """Unix seconds as ISO 8601 in UTC (None stays None); `time_field` reads it back.
+
+    Example:
+        >>> time_text(1796454000.0)
+        '2026-12-05T07:00:00+00:00'
+    """
+    return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat()
 
 
 def classes_field(v: Any) -> tuple[str, ...] | None:

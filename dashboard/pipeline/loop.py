@@ -111,11 +111,13 @@ class FrameLoop:
             r.save_heat()
 
     def _clock(self, src: Any) -> VideoClock:
-        """The file's clock: frame 0 happened when counting the file from its start began
-        (kept over restarts, so a resumed file's times go on from where they were; Reset
-        counts the file again, from a new start, so its times never meet the archived
-        ones)."""
+        """The file's clock: frame 0 happened when the operator says it did (the camera's
+        `video_start`), or else when counting the file from its start began (kept over
+        restarts, so a resumed file's times go on from where they were; Reset counts the
+        file again, from a new start, so its times never meet the archived ones)."""
         fps = src.native_fps or 30.0
+        if self.settings.video_start is not None:
+            return VideoClock(self.settings.video_start, fps)
         start = self.keeper.video_start() if self.done else None
         if start is None:
             start = time.time() - self.done / fps

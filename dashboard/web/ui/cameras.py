@@ -6,7 +6,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.config.camera import Camera, CameraSettings
-from dashboard.config.fields import groups_text
+from dashboard.config.fields import groups_text, time_text
 from dashboard.config.kinds import Anchor, IMAGE_SIZES, Pacing, Runtime
 from dashboard.errors import DashboardError
 from dashboard.config.kinds import BROWSER
@@ -117,13 +117,19 @@ def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[s
                           key=f"{prefix}-pacing",
                           help="Every frame is counted either way")
     loop = c3.toggle("Loop video files", s.loop, key=f"{prefix}-loop")
+    start = c3.text_input("Video file started at", time_text(s.video_start) or "",
+                          key=f"{prefix}-video-start", placeholder="when counting starts",
+                          help="When the file's first frame was filmed, with its UTC offset "
+                               "(2026-12-05T08:00:00+01:00): events, stays and charts are "
+                               "dated from it. Empty: when counting the file begins. Set it "
+                               "before counting, or Reset to count the file again with it.")
     return {"model": (model or "").strip() or "demo",
             "classes": [c.strip() for c in classes.split(",") if c.strip()] or None,
             "class_groups": groups.strip() or None,
             "conf": conf, "imgsz": imgsz, "tracker": tracker, "runtime": runtime.value,
             "half_life_s": half_life if fade else None, "heat_anchor": anchor.value,
             "heat_moving_only": moving,
-            "pacing": pacing.value, "loop": loop}
+            "pacing": pacing.value, "loop": loop, "video_start": start.strip() or None}
 
 
 @guarded
