@@ -121,3 +121,4 @@ def test_cameras_sharing_the_model_get_their_own_answers_in_merged_calls():
     for (k, _), out in got.items():
         np.testing.assert_allclose(out, alone[k], rtol=1e-3, atol=1e-3)
     assert model.frames == 88 and model.calls - calls0 < 80      # some calls were merged
+

@@ -20,6 +20,7 @@ from dashboard.pipeline.snapshot import Snapshot
 from dashboard.service.readings import last_answer, reading, silent
 from dashboard.service.views import CameraStatus
 from dashboard.vision.address import check_address, is_webcam_index
+from dashboard.vision.models import check_image_size
 from dashboard.vision.secrets import env_names, expand_env, mask_secrets
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ class CameraCases:
             cam = Camera(CameraId(new_id("cam")), name, shown_source(source, self.media),
                          CameraSettings.from_dict(settings or {}),
                          Presentation.from_dict(looks), bool(enabled), time.time())
+            check_image_size(cam.settings.model, cam.settings.imgsz)
             self.store.add_camera(cam, self.vault.seal(source))
             self._cameras[cam.id] = cam
             runner = self._runners[cam.id] = self._new_runner(cam, source, [])
@@ -228,6 +230,7 @@ class CameraCases:
                 else CameraSettings.from_dict(settings, cam.settings),
                 presentation=cam.presentation if presentation is None
                 else Presentation.from_dict(presentation, cam.presentation))
+            check_image_size(new.settings.model, new.settings.imgsz)
             sealed = None
             real = runner.source
             if source is not None:

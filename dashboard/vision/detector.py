@@ -11,7 +11,8 @@ import numpy as np
 from dashboard.engine.tracks import Tracks
 from dashboard.config.camera import DEFAULT_SETTINGS
 from dashboard.errors import DashboardError
-from dashboard.vision.models import RUNTIMES, cached_onnx, class_ids, load_model, resolve_model
+from dashboard.vision.models import (RUNTIMES, cached_onnx, check_image_size, class_ids,
+                                     load_model, resolve_model)
 from dashboard.vision.onnx import DirectOnnx
 from dashboard.vision.tracking import ClassGroups, builtin_trackers, make_tracker, track_boxes
 
@@ -50,6 +51,8 @@ class Detector:
         runtime = (runtime or runtime_default()).lower()
         if runtime not in RUNTIMES:
             raise DashboardError(f"Runtime {runtime!r}: use one of {', '.join(RUNTIMES)}.")
+        # A model exported at one fixed size takes no other: said now, not as a crash later.
+        self.fixed_size = check_image_size(model, imgsz)
         self.model = load_model(model)
         self.direct: DirectOnnx | None = None
         spec = resolve_model(model)
@@ -99,8 +102,9 @@ class Detector:
     @property
     def can_probe(self) -> bool:
         """Whether `detect` may run between `track` calls: not when ultralytics' predictor
-        tracks (its tracking callbacks would take the extra frame as the next one)."""
-        return self.direct is not None or self.groups is not None
+        tracks (its tracking callbacks would take the extra frame as the next one), nor on a
+        model fixed to one size."""
+        return (self.direct is not None or self.groups is not None) and self.fixed_size is None
 
     def detect(self, frame: np.ndarray, imgsz: int | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -77,6 +77,45 @@ def load_model(model: str | Path) -> Any:
     return yolo
 
 
+def fixed_input(model: str | Path) -> int | None:
+    """The image size an ONNX model is fixed to (its input's height and width are numbers,
+    as ultralytics exports without dynamic=True), or None: a .pt, a dynamic ONNX, or a file
+    that is not here (loading it says why).
+
+    Example:
+        >>> fixed_input("demo") is None          # a .pt takes any size
+        True
+    """
+    spec = resolve_model(model)
+    if not spec.endswith(".onnx") or not Path(spec).is_file():
+        return None
+    import onnx
+
+    try:
+        dims = onnx.load(spec, load_external_data=False).graph.input[0].type.tensor_type.shape.dim
+    except Exception:  # noqa: BLE001 - a damaged file: loading it says what is wrong
+        return None
+    sizes = [d.dim_value for d in list(dims)[2:4] if d.HasField("dim_value")]
+    return max(sizes) if len(sizes) == 2 else None
+
+
+def check_image_size(model: str | Path, imgsz: int) -> int | None:
+    """Refuse an image size a fixed-size ONNX model cannot take, saying what to do; returns
+    the model's fixed size (None: any size goes).
+
+    Example:
+        >>> check_image_size("demo", 1280) is None
+        True
+    """
+    fixed = fixed_input(model)
+    if fixed is not None and int(imgsz) != fixed:
+        raise DashboardError(
+            f"Image size {imgsz} does not fit this model: its ONNX input is fixed at {fixed} px "
+            f"(exported without dynamic shapes). Use image size {fixed}, or export the model "
+            "again with dynamic=True to choose any size.")
+    return fixed
+
+
 def class_ids(classes: Iterable[int | str] | None, names: dict[int, str]) -> list[int] | None:
     """Class filter as ids, from ids or names; None means every class.
 

@@ -60,6 +60,7 @@ class SizeCheck:
             [s for s in IMAGE_SIZES if s > self.imgsz]
         self.probe_size: int | None = bigger[0] if bigger else None
         self.probing = self.probe_size is not None   # else the heights decide
+        self.fixed: int | None = None   # the model takes this size only (a fixed ONNX)
         self._next_probe = self.PROBE_EVERY[0]
 
     def add(self, xyxy: np.ndarray, frame_shape: tuple[int, ...]) -> None:
@@ -76,6 +77,7 @@ class SizeCheck:
                 index: int) -> None:
         """Take a frame's tracks, and probe the frame at the larger size when one is due."""
         self.add(tracks.xyxy, frame.shape)
+        self.fixed = getattr(detector, "fixed_size", None)
         if not detector.can_probe:
             self.probing = False
         if not self.probing or index < self._next_probe:
@@ -102,8 +104,13 @@ class SizeCheck:
             return None
         better = [s for s in IMAGE_SIZES
                   if s > self.imgsz and median * s / self.imgsz >= self.MIN_PX]
-        todo = (f"Use image size {better[0]}." if better else
-                "Use the largest image size, or a camera closer to the scene.")
+        if self.fixed is not None:      # no other size to pick: say what would help
+            todo = (f"This model's input is fixed at {self.fixed} px: export it again with "
+                    f"dynamic=True{f' and use image size {better[0]}' if better else ''}, "
+                    "or move the camera closer to the scene.")
+        else:
+            todo = (f"Use image size {better[0]}." if better else
+                    "Use the largest image size, or a camera closer to the scene.")
         return (f"Objects are small for image size {self.imgsz}: half are under "
                 f"{median:.0f} px tall in the model input (it finds them reliably from about "
                 f"{self.MIN_PX:.0f} px). {todo}")
