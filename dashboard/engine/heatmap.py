@@ -34,6 +34,9 @@ LEVEL_RANGE = 1e-6     # heat below this fraction of the peak is ranked with the
 REFRESH_S = 0.5        # rebuild the heat picture at most this often, in frame time
 BAND_PIXELS = 250_000  # blend in row bands on threads only above this many pixels
 MAX_BANDS = 4
+HEAT_UNIT = ("object-frames: every processed frame adds, at each tracked object's anchor, a "
+             "Gaussian of peak 1 (sigma a quarter of its box); halved every half_life_s "
+             "seconds when that is set. Divide by the frame rate for object-seconds.")
 
 
 @dataclass
@@ -167,6 +170,7 @@ class HeatmapAccumulator:
         self._layers: dict[str, np.ndarray] = {}
         self._scale = 1.0       # true heat = stored layer * _scale
         self._t: float | None = None
+        self._since: float | None = None   # the time of the first frame in this heat
         self._version = 0       # bumped whenever the heat changes; keys the render cache
         self._cache: dict[str, _Overlay] = {}
         # moving_only: where each track was first seen (x, y, last seen t); tracks that moved
@@ -183,6 +187,7 @@ class HeatmapAccumulator:
     def reset(self) -> None:
         """No heat; the next frame sets the size."""
         self.shape, self._layers, self._scale, self._t = None, {}, 1.0, None
+        self._since = None
         self._version += 1
         self._cache = {}
         self._starts, self._moved = {}, {}
@@ -194,14 +199,14 @@ class HeatmapAccumulator:
         if self.shape == shape:
             return
         old = {k: v * np.float32(self._scale) for k, v in self._layers.items()}
-        t = self._t
+        t, since = self._t, self._since
         self.reset()
         self.shape = shape
         self.cell = max(1, math.ceil(max(shape) / MAX_GRID_SIDE))
         gh, gw = self._grid_shape()
         self._layers = {k: cv2.resize(v, (gw, gh), interpolation=cv2.INTER_LINEAR)
                         for k, v in old.items()}
-        self._t = t
+        self._t, self._since = t, since
 
     def _grid_shape(self) -> tuple[int, int]:
         assert self.shape is not None
@@ -222,6 +227,18 @@ class HeatmapAccumulator:
                 self._scale = 1.0
         if self._t is None or t > self._t:
             self._t = float(t)
+        if self._since is None:
+            self._since = float(t)
+
+    @property
+    def period(self) -> tuple[float, float] | None:
+        """(first, last) frame time this heat covers, on the camera's clock; None before any.
+
+        Example:
+            >>> h = HeatmapAccumulator(); h.decay_to(10.0); h.decay_to(25.0); h.period
+            (10.0, 25.0)
+        """
+        return None if self._since is None or self._t is None else (self._since, self._t)
 
     def add(self, tracks: Tracks, t: float, shape: tuple[int, int]) -> None:
         """Decay to time `t`, then add one Gaussian splat per track at its anchor."""
@@ -453,14 +470,18 @@ class HeatmapAccumulator:
             raise DashboardError(f"Could not write the heatmap PNG to {path}.")
         return path
 
-    def save(self, path: str | Path | BinaryIO) -> str | Path | BinaryIO:
-        """Save heat and settings as .npz (a path or a binary file), to continue with `load`.
+    def save(self, path: str | Path | BinaryIO, **about: Any) -> str | Path | BinaryIO:
+        """Save heat and settings as .npz (a path or a binary file), to continue with `load`;
+        `about` (e.g. camera="Door") goes into its meta as it is.
+
+        The meta says what the numbers are (`unit`), on which grid (`cell` frame pixels a
+        cell, for a frame of `shape`), and over which times (`since`, `t`).
 
         Example:
             >>> engine.heatmap.save("heat.npz"); h = HeatmapAccumulator.load("heat.npz")  # doctest: +SKIP
         """
-        meta = {"config": asdict(self.config), "shape": self.shape, "cell": self.cell,
-                "t": self._t}
+        meta = {**about, "config": asdict(self.config), "shape": self.shape, "cell": self.cell,
+                "t": self._t, "since": self._since, "unit": HEAT_UNIT}
         arrays = {f"layer_{k}": v * np.float32(self._scale) for k, v in self._layers.items()}
         if hasattr(path, "write"):
             np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
@@ -492,6 +513,7 @@ class HeatmapAccumulator:
         self.shape = tuple(meta["shape"]) if meta["shape"] else None
         self.cell = int(meta["cell"])
         self._layers, self._scale, self._t = layers, 1.0, meta["t"]
+        self._since = meta.get("since", meta["t"])
         self._version += 1
         self._cache = {}
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from typing import Any
 
 import cv2
@@ -67,9 +68,12 @@ class Pictures:
             return self._jpeg[1]
 
 
-def heat_bytes(engine: Engine, kind: str, scene: np.ndarray | None = None) -> bytes | None:
+def heat_bytes(engine: Engine, kind: str, scene: np.ndarray | None = None,
+               camera: str = "") -> bytes | None:
     """The engine's heat as a colour PNG (alone), an npz, or "scene": the PNG drawn over
-    `scene` with the zones and the legend under it (None before any heat).
+    `scene` with the zones. A PNG has a title (the camera, and the period its heat covers)
+    above it and the legend under it; the npz says the camera in its meta (None before any
+    heat).
 
     Example:
         >>> heat_bytes(Engine(), "png") is None
@@ -83,9 +87,35 @@ def heat_bytes(engine: Engine, kind: str, scene: np.ndarray | None = None) -> by
         if kind == "scene" and scene is not None:
             img = heat.render(scene)
             draw_zones(img, engine.zones, engine.counts, engine.masks)
-        img = np.vstack([img, heat.legend(img.shape[1])])
+        img = np.vstack([title_strip(heat_title(camera, heat.period), img.shape[1]), img,
+                         heat.legend(img.shape[1])])
         ok, png = cv2.imencode(".png", img)
         return png.tobytes() if ok else None
     buf = io.BytesIO()
-    heat.save(buf)
+    heat.save(buf, camera=camera)
     return buf.getvalue()
+
+
+def heat_title(camera: str, period: tuple[float, float] | None) -> str:
+    """What a heat picture shows: whose, and from when to when (local time, UTC offset).
+
+    Example:
+        >>> heat_title("Door", None)
+        'Door'
+        >>> heat_title("Door", (1796454000.0, 1796457600.0))[:21]
+        'Door: heat from 2026-'
+    """
+    if period is None:
+        return camera
+    (a, b), fmt = (time.localtime(t) for t in period), "%Y-%m-%d %H:%M:%S"
+    until = time.strftime("%H:%M:%S" if a[:3] == b[:3] else fmt, b)
+    return f"{camera}: heat from {time.strftime(fmt, a)} to {until} (UTC{time.strftime('%z', b)})"
+
+
+def title_strip(text: str, width: int) -> np.ndarray:
+    """A dark strip `width` wide with `text` on it (BGR)."""
+    w = max(int(width), 120)
+    strip = np.full((28, w, 3), 32, np.uint8)
+    cv2.putText(strip, text, (10, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.4 if w < 640 else 0.5,
+                (235, 235, 235), 1, cv2.LINE_AA)
+    return strip

@@ -289,7 +289,8 @@ class CameraRunner:
         `pictures.heat_bytes`); read under the lock."""
         with self._lock:
             picture = self.picture() if kind == "scene" else None
-            return heat_bytes(self.step.engine, kind, None if picture is None else picture[1])
+            return heat_bytes(self.step.engine, kind, None if picture is None else picture[1],
+                              self.camera.name)
 
     # -- keeping --------------------------------------------------------------------------
     def save_heat(self) -> None:
