@@ -19,14 +19,18 @@ def page() -> None:
         st.info("Only admins manage users.")
         return
     with st.expander("Add a user"):
-        c1, c2, c3 = st.columns(3)
-        name = c1.text_input("User name", key="new-user", max_chars=64)
-        password = c2.text_input("Password (8 or more characters)", type="password",
-                                 key="new-password")
-        role = c3.selectbox("Role", ROLES, key="new-role",
-                            help="viewer: watch and export · operator: also start, stop, "
-                                 "reset and zones · admin: also cameras and users")
-        if st.button("Add user", type="primary", key="add-user"):
+        # A form: name, password and role go to the server together with the click (a
+        # password typed just before clicking was once sent late, and refused as too short).
+        with st.form("add-user-form", clear_on_submit=True, border=False):
+            c1, c2, c3 = st.columns(3)
+            name = c1.text_input("User name", key="new-user", max_chars=64)
+            password = c2.text_input("Password (8 or more characters)", type="password",
+                                     key="new-password")
+            role = c3.selectbox("Role", ROLES, key="new-role",
+                                help="viewer: watch and export · operator: also start, stop, "
+                                     "reset and zones · admin: also cameras and users")
+            added = st.form_submit_button("Add user", type="primary", key="add-user")
+        if added:
             try:
                 svc.add_user(name, password, role)
                 st.toast("User added.")
