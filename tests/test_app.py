@@ -77,6 +77,8 @@ def test_stop_sticks_start_and_reset_from_the_camera_page(svc):
     svc.runner(cid).engine.zones[0].counts.in_count = 7      # as if counted already
     click(at, "reset")
     assert all(f.counts.in_count == 0 for f in svc.counts(cid)) and zid == svc.zones(cid)[0].id
+    run(at)                                               # the archive is listed in Export
+    assert "**Before each Reset** (archived, newest first)" in [m.value for m in at.markdown]
 
 
 def test_zone_rows_rename_flip_and_delete_through_the_service(svc):

@@ -109,6 +109,39 @@ def test_the_api_and_its_gate_give_what_the_runner_counted(setup):
     assert counted(svc, cam.id) == (zone["in"], zone["out"])  # nothing reset by the viewer
 
 
+def test_counts_a_reset_archived_are_listed_and_their_crossings_exported(setup):
+    service, clip = setup
+    svc = service()
+    admin = svc.as_user(SYSTEM)
+    cam = admin.add_camera("Door", clip.name, {"pacing": "fast"}, enabled=False)
+    door = admin.add_zone(cam.id, "door", "line", [[0.5, 0.0], [0.5, 1.0]])
+    admin.add_user("vic", "viewer-pass-12", "viewer")
+    admin.start(cam.id)
+    assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED, 60)
+    before = counted(svc, cam.id)
+    admin.reset(cam.id)                          # the file is counted again, from zero
+    assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED
+                      and svc.archives(cam.id), 60)
+
+    async def scenario() -> tuple:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(svc)),
+                                     base_url=HERE) as c:
+            r = await c.post("/api/login", json={"username": "vic",
+                                                 "password": "viewer-pass-12"})
+            auth = {"Authorization": f"Bearer {r.json()['token']}"}
+            listed = (await c.get(f"/api/cameras/{cam.id}/archives", headers=auth)).json()
+            csv = await c.get(f"/api/cameras/{cam.id}/archives/1/events.csv", headers=auth)
+            missing = await c.get(f"/api/cameras/{cam.id}/archives/7/events.csv", headers=auth)
+            return listed, csv.text, missing.status_code
+
+    listed, csv, missing = asyncio.run(scenario())
+    (first,) = listed
+    assert first["epoch"] == 1 and first["from"] <= first["to"]
+    assert first["zones"] == [{"zone_id": door.id, "zone": "door", "in": before[0],
+                               "out": before[1]}]
+    assert csv.count("\n") == 1 + sum(before) and ",door," in csv and missing == 404
+
+
 def test_a_file_cameras_times_are_the_videos_not_the_machines_and_go_on_after_a_restart(
         setup):
     service, clip = setup                        # 30 frames at 10 fps: one pass a second

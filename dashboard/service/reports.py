@@ -7,6 +7,7 @@ from typing import Any
 
 from dashboard.config.kinds import CameraId, ZoneKind
 from dashboard.engine.zones import ZoneCounts
+from dashboard.errors import NotFound
 from dashboard.service.access import needs
 from dashboard.service.auth import Role
 from dashboard.service.views import ZoneFigures
@@ -120,6 +121,39 @@ class ReportCases:
         return [{"start": b, "zone_id": z, "zone": names.get(z, z), "class": c, "in": i, "out": o}
                 for b, z, c, i, o in self.store.series(CameraId(cid), interval, since, until,
                                                        offset)]
+
+    @needs(Role.VIEWER)
+    def archives(self, cid: str) -> list[dict[str, Any]]:
+        """The counts each Reset archived, newest first: when that period was counted (wall
+        clock) and its in and out per zone (a zone deleted since by its id).
+
+        Example:
+            >>> import tempfile
+            >>> from dashboard.service.core import Service, Path
+            >>> from dashboard.store.sqlite import SQLiteStore
+            >>> svc = Service(SQLiteStore(":memory:"), Path(tempfile.mkdtemp()), demo=False)
+            >>> cam = svc.add_camera("Door", "demo", enabled=False)
+            >>> svc.reset(cam.id); [a["epoch"] for a in svc.archives(cam.id)]
+            [1]
+            >>> svc.shutdown()
+        """
+        self.camera(cid)
+        names = self._names(cid)
+        return [{"epoch": ep, "from": iso(started), "to": iso(archived),
+                 "zones": [{"zone_id": z, "zone": names.get(z, z), "in": i, "out": o}
+                           for z, (i, o) in sorted(zones.items())]}
+                for ep, started, archived, zones in self.store.archives(CameraId(cid))]
+
+    @needs(Role.VIEWER)
+    def archived_events_csv(self, cid: str, epoch: int) -> str:
+        """The crossings of an archived period, as `events_csv` gives the current ones."""
+        if int(epoch) not in [a["epoch"] for a in self.archives(cid)]:
+            raise NotFound(f"Camera {cid!r} has no archived period {epoch}.")
+        names = self._names(cid)
+        return csv_text(["time", "t", "zone", "zone_id", "track_id", "class", "direction"],
+                        ([iso(e.t), f"{e.t:.3f}", names.get(e.zone, e.zone), e.zone,
+                          e.track_id, e.cls_name, e.direction]
+                         for e in self.store.events(CameraId(cid), epoch=int(epoch))))
 
     @needs(Role.VIEWER)
     def events_csv(self, cid: str, since: float | None = None, until: float | None = None

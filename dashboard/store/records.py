@@ -203,15 +203,36 @@ class Records:
         return out
 
     def events(self, cid: CameraId, since: float | None = None, until: float | None = None,
-               limit: int | None = None, newest_first: bool = False) -> list[CrossingEvent]:
-        """Events of the current epoch in [since, until); `zone` is the zone id."""
+               limit: int | None = None, newest_first: bool = False,
+               epoch: int | None = None) -> list[CrossingEvent]:
+        """Events in [since, until) of the current epoch, or of an archived `epoch`; `zone`
+        is the zone id."""
         order = "DESC" if newest_first else "ASC"
-        rows = self._current(
-            cid, "SELECT t, zone_id, track_id, cls, direction FROM events WHERE camera_id = ? "
-                 f"AND epoch = ? AND t >= ? AND t < ? ORDER BY t {order}, id {order} LIMIT ?",
-            -1e18 if since is None else since, 1e18 if until is None else until,
-            NO_LIMIT if limit is None else int(limit))
+        sql = ("SELECT t, zone_id, track_id, cls, direction FROM events WHERE camera_id = ? "
+               f"AND epoch = ? AND t >= ? AND t < ? ORDER BY t {order}, id {order} LIMIT ?")
+        params = (-1e18 if since is None else since, 1e18 if until is None else until,
+                  NO_LIMIT if limit is None else int(limit))
+        if epoch is None:
+            rows = self._current(cid, sql, *params)
+        else:
+            with self._read():
+                rows = self._db.execute(sql, (cid, int(epoch), *params)).fetchall()
         return [CrossingEvent(t, z, tid, c, d) for t, z, tid, c, d in rows]
+
+    def archives(self, cid: CameraId) -> list[tuple[int, float, float, dict[str, list[int]]]]:
+        """The epochs a Reset archived, newest first: (epoch, started, archived, {zone id:
+        [in, out]}), both times by the wall clock."""
+        with self._read():
+            eps = self._db.execute(
+                "SELECT epoch, started, archived FROM epochs WHERE camera_id = ? AND archived "
+                "IS NOT NULL ORDER BY epoch DESC", (cid,)).fetchall()
+            rows = self._db.execute(
+                "SELECT epoch, zone_id, direction, CAST(SUM(n) AS BIGINT) FROM totals WHERE "
+                "camera_id = ? GROUP BY epoch, zone_id, direction", (cid,)).fetchall()
+        zones: dict[int, dict[str, list[int]]] = {}
+        for ep, zone, direction, n in rows:
+            zones.setdefault(ep, {}).setdefault(zone, [0, 0])[direction == "out"] += n
+        return [(ep, started, archived, zones.get(ep, {})) for ep, started, archived in eps]
 
     def series(self, cid: CameraId, interval: str = "minute", since: float | None = None,
                until: float | None = None, utc_offset_s: int = 0

@@ -62,3 +62,21 @@ async def export_csv(request: Request, svc: UserService) -> Response:
         raise NotFound("CSV exports: events.csv, counts.csv or visits.csv.")
     return Response(text, media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{what}.csv"'})
+
+
+@endpoint
+async def archives(request: Request, svc: UserService) -> Response:
+    """The counts each Reset archived, newest first."""
+    return JSONResponse(await call(svc, "archives", request.path_params["cid"]))
+
+
+@endpoint
+async def archived_events(request: Request, svc: UserService) -> Response:
+    """An archived period's crossings as CSV."""
+    try:
+        epoch = int(request.path_params["epoch"])
+    except ValueError:
+        raise NotFound("An archived period is a number: see /archives.") from None
+    text = await call(svc, "archived_events_csv", request.path_params["cid"], epoch)
+    return Response(text, media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="events-archived-{epoch}.csv"'})

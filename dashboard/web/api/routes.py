@@ -9,7 +9,8 @@ from starlette.routing import Route
 from dashboard.service.core import Service
 from dashboard.web.api.alerts import acknowledge, alerts, board
 from dashboard.web.api.cameras import camera, cameras, command, health
-from dashboard.web.api.figures import counts, dwell, events, export_csv, series, visits
+from dashboard.web.api.figures import (archived_events, archives, counts, dwell, events,
+                                       export_csv, series, visits)
 from dashboard.web.api.media import picture, video
 from dashboard.web.api.metrics import metrics
 from dashboard.web.api.people import audit, me, my_password, user, users
@@ -45,6 +46,8 @@ ROUTES = [
     Route("/api/cameras/{cid}/alerts/{aid}/ack", acknowledge, methods=["POST"]),
     Route("/api/cameras/{cid}/events", events),
     Route("/api/cameras/{cid}/series", series),
+    Route("/api/cameras/{cid}/archives", archives),
+    Route("/api/cameras/{cid}/archives/{epoch}/events.csv", archived_events),
     Route("/api/cameras/{cid}/video.mjpg", video),
     Route("/api/cameras/{cid}/{what}.csv", export_csv),
     Route("/api/cameras/{cid}/{what}", picture),

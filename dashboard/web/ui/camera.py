@@ -161,6 +161,26 @@ def exports(svc: UserService, cam: Camera) -> None:
                              "heat-only.png", "image/png", key="dl_png_heat")
         b[4].download_button("Heatmap NPZ", lambda: svc.heat_npz(cid) or b"", "heatmap.npz",
                              "application/octet-stream", key="dl_npz")
+        archived(svc, cid)
+
+
+ARCHIVES_SHOWN = 10   # the newest; the API lists them all
+
+
+def archived(svc: UserService, cid: str) -> None:
+    """The counts each Reset archived: when, in and out per zone, and their crossings."""
+    archives = svc.archives(cid)
+    if not archives:
+        return
+    st.markdown("**Before each Reset** (archived, newest first)")
+    for a in archives[:ARCHIVES_SHOWN]:
+        line, button = st.columns([3, 1], vertical_alignment="center")
+        totals = ", ".join(f"{z['zone']} in {z['in']} out {z['out']}" for z in a["zones"])
+        line.caption(plain(f"{a['from'][:19]} to {a['to'][:19]}: {totals or 'nothing counted'}"))
+        epoch = a["epoch"]
+        button.download_button("Crossings CSV", lambda e=epoch: svc.archived_events_csv(cid, e),
+                               f"events-archived-{epoch}.csv", "text/csv",
+                               key=f"dl_archived_{epoch}")
 
 
 def shown_model(model: str) -> str:
