@@ -10,6 +10,7 @@ from dashboard.config.camera import CameraSettings
 from dashboard.config.kinds import Runtime
 
 WINDOW_S = 10.0      # judged over the last seconds, so a camera that catches up says so
+MIN_WINDOW_S = 2.0   # dropping is judged once this much has been seen (not a start's blip)
 WARN_DROPPED = 0.10  # of a live source's frames dropped: amber
 BAD_DROPPED = 0.50   # red
 WARN_AGE_S = 2.0     # the newest counted frame this old (or a file this far behind): amber
@@ -51,6 +52,11 @@ class PaceCheck:
         ...            runtime="onnx")
         >>> b.level, b.text.split(":")[0]
         ('error', 'counting 2.0 of 30 frames a second')
+        >>> q = PaceCheck(CameraSettings(imgsz=320))     # half a second in: no verdict yet
+        >>> q.live(0.0, read=0, dropped=0, age_s=0.05, fps=2.0, source_fps=30.0, runtime="onnx")
+        >>> q.live(0.5, read=15, dropped=12, age_s=0.05, fps=2.0, source_fps=30.0,
+        ...        runtime="onnx") is None
+        True
     """
 
     def __init__(self, settings: CameraSettings) -> None:
@@ -66,7 +72,7 @@ class PaceCheck:
             self._seen.popleft()
         t0, read0, dropped0 = self._seen[0]
         sent, lost = read - read0, dropped - dropped0
-        share = lost / sent if sent > 0 else 0.0
+        share = lost / sent if sent > 0 and now - t0 >= MIN_WINDOW_S else 0.0
         if share < WARN_DROPPED and age_s < WARN_AGE_S:
             return None
         level = "error" if share >= BAD_DROPPED or age_s >= BAD_AGE_S else "warning"

@@ -25,8 +25,11 @@ def figures(svc: UserService, cid: str, chart: str = next(iter(CHART_RANGES))) -
         status, counts = svc.status(cid), svc.counts(cid)
     except DashboardError:
         return
-    if status.state is CameraState.FAILED and status.detail:
+    if status.state in (CameraState.FAILED, CameraState.SILENT) and status.detail:
         st.error(plain(status.detail))
+    if status.behind:       # loud beside the figures too: a phone hides the sidebar
+        (st.error if status.behind_level == "error" else st.warning)(
+            plain(f"Falling behind: {status.behind}"), icon=":material/speed:")
     st.caption(plain(f"source {status.source_fps:.1f} fps · processed "
                      f"{status.processed_fps:.1f} fps · frame age "
                      f"{status.frame_age_s * 1000:.0f} ms · dropped {status.frames_dropped} · "
