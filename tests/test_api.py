@@ -186,7 +186,7 @@ def test_pictures_stream_and_commands(srv):
 
     scene = picture(f"/api/cameras/{cid}/heatmap.png")              # over the scene
     heat = picture(f"/api/cameras/{cid}/heatmap.png?over=none")      # the heat alone
-    assert scene.shape == heat.shape == (360 + 44, 640, 3)           # each with its legend
+    assert scene.shape == heat.shape == (28 + 360 + 44, 640, 3)   # each titled, with its legend
     frame = heat[:360]
     unheated = (frame == 0).all(axis=2)
     assert unheated.any() and scene[:360][unheated].mean() > 20      # the scene shows there
