@@ -76,7 +76,9 @@ def test_a_file_camera_counts_every_pass_stores_it_and_resumes_after_a_restart(s
     assert len(again.events(cam.id, limit=100)) == 3        # this epoch's (old ones archived)
 
 
-def test_the_api_and_its_gate_give_what_the_runner_counted(setup):
+def counted_door(setup) -> tuple:
+    """A service whose camera Door counted its file to the end over a line "door", and a
+    viewer "vic": (service, its admin, the camera, the zone)."""
     service, clip = setup
     svc = service()
     admin = svc.as_user(SYSTEM)
@@ -85,6 +87,11 @@ def test_the_api_and_its_gate_give_what_the_runner_counted(setup):
     admin.add_user("vic", "viewer-pass-12", "viewer")
     admin.start(cam.id)
     assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED, 60)
+    return svc, admin, cam, door
+
+
+def test_the_api_and_its_gate_give_what_the_runner_counted(setup):
+    svc, admin, cam, door = counted_door(setup)
 
     async def scenario() -> tuple:
         app = create_app(svc)
@@ -110,14 +117,7 @@ def test_the_api_and_its_gate_give_what_the_runner_counted(setup):
 
 
 def test_counts_a_reset_archived_are_listed_and_their_crossings_exported(setup):
-    service, clip = setup
-    svc = service()
-    admin = svc.as_user(SYSTEM)
-    cam = admin.add_camera("Door", clip.name, {"pacing": "fast"}, enabled=False)
-    door = admin.add_zone(cam.id, "door", "line", [[0.5, 0.0], [0.5, 1.0]])
-    admin.add_user("vic", "viewer-pass-12", "viewer")
-    admin.start(cam.id)
-    assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED, 60)
+    svc, admin, cam, door = counted_door(setup)
     before = counted(svc, cam.id)
     admin.reset(cam.id)                          # the file is counted again, from zero
     assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED
