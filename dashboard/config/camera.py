@@ -43,6 +43,9 @@ class CameraSettings:
     heat_anchor: Anchor = field(default=Anchor.CENTER, metadata={"parse": enum_field(Anchor)})
     # Heat only from tracks that have moved: a parked car or a false detection paints nothing.
     heat_moving_only: bool = field(default=True, metadata={"parse": bool_field})
+    # One object, one box: what a detector boxes twice (car and truck, a whole and a part)
+    # is made one before the tracker (dashboard/vision/objects.py).
+    one_box: bool = field(default=True, metadata={"parse": bool_field})
     pacing: Pacing = field(default=Pacing.NATIVE, metadata={"parse": enum_field(Pacing)})
     loop: bool = field(default=False, metadata={"parse": bool_field})
     # When a video file's first frame happened (Unix seconds; ISO 8601 with its offset in the

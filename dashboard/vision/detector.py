@@ -13,6 +13,7 @@ from dashboard.config.camera import DEFAULT_SETTINGS
 from dashboard.errors import DashboardError
 from dashboard.vision.models import (RUNTIMES, cached_onnx, check_image_size, class_ids,
                                      load_model, resolve_model)
+from dashboard.vision.objects import ClassVotes, OneBox
 from dashboard.vision.onnx import DirectOnnx
 from dashboard.vision.tracking import ClassGroups, builtin_trackers, make_tracker, track_boxes
 
@@ -45,7 +46,8 @@ class Detector:
                  imgsz: int = DEFAULT_SETTINGS.imgsz, classes: Iterable[int | str] | None = None,
                  tracker: str = DEFAULT_SETTINGS.tracker, device: str | None = None,
                  runtime: str | None = None,
-                 groups: dict[str, Sequence[str]] | None = None) -> None:
+                 groups: dict[str, Sequence[str]] | None = None,
+                 one_box: bool = DEFAULT_SETTINGS.one_box) -> None:
         if not 0.0 < conf < 1.0:
             raise DashboardError("Confidence must be between 0 and 1.")
         runtime = (runtime or runtime_default()).lower()
@@ -67,7 +69,11 @@ class Detector:
                                  "or the path of a tracker .yaml file.")
         self.names: dict[int, str] = dict(self.model.names)
         self.groups = ClassGroups(groups, self.names) if groups else None
-        self._tracker: Any = None   # the grouped path's own tracker on PyTorch
+        # One object, one box (vision/objects.py), on the classes as grouped.
+        self.one_box = OneBox(self.groups.names if self.groups else self.names) \
+            if one_box else None
+        self.votes = ClassVotes()
+        self._tracker: Any = None   # our own tracker where ultralytics' predictor would track
         if self.groups is not None and classes is not None:   # a group's name: its members
             classes = [m for c in classes
                        for m in self.groups.members.get(str(c), [c])]
@@ -119,20 +125,40 @@ class Detector:
         return (b.xyxy.cpu().numpy(), b.conf.cpu().numpy(), b.cls.cpu().numpy())
 
     def track(self, frame: np.ndarray) -> Tracks:
-        """Detect and track one BGR frame."""
-        if self.groups is not None:   # boxes grouped before the tracker sees them
-            if self.direct is not None:
-                tracker = self.direct.tracker
-            else:
-                if self._tracker is None:
-                    self._tracker = make_tracker(self.args["tracker"])
-                tracker = self._tracker
-            xyxy, conf, cls = self.groups.apply(*self.detect(frame), self.args["iou"])
-            return track_boxes(tracker, frame, xyxy, conf, cls, self.groups.names)
+        """Detect and track one BGR frame; each track's class is its most frequent."""
+        return self.votes.apply(self._track(frame))
+
+    def _track(self, frame: np.ndarray) -> Tracks:
+        tracker = self._own_tracker()
+        if tracker is None:                 # ultralytics' predictor tracks, as it is
+            return Tracks.from_ultralytics(self.model.track(frame, persist=True, **self.args)[0])
+        xyxy, conf, cls = self.detect(frame)
+        names = self.names
+        if self.groups is not None:         # boxes grouped before the tracker sees them
+            xyxy, conf, cls = self.groups.apply(xyxy, conf, cls, self.args["iou"])
+            names = self.groups.names
+        if self.one_box is not None:
+            xyxy, conf, cls = self.one_box.apply(xyxy, conf, cls)
+        return track_boxes(tracker, frame, xyxy, conf, cls, names)
+
+    def _own_tracker(self) -> Any:
+        """The tracker our boxes go to; None where ultralytics' predictor must track (no
+        grouping or one-box rule asked for, or a tracker only it runs, e.g. with ReID)."""
         if self.direct is not None:
-            return self.direct.track(frame, self.names)
-        results = self.model.track(frame, persist=True, **self.args)
-        return Tracks.from_ultralytics(results[0])
+            return self.direct.tracker
+        if self.groups is None and self.one_box is None:
+            return None
+        if self._tracker is None:
+            try:
+                self._tracker = make_tracker(self.args["tracker"])
+            except ValueError as e:
+                if self.groups is not None:
+                    raise DashboardError(f"Class groups need ByteTrack or BoT-SORT without "
+                                         f"ReID ({e}).") from None
+                log.info("one box per object is off: %s", e)
+                self.one_box = None
+                return None
+        return self._tracker
 
     def reset(self) -> None:
         """Forget track ids (for a new source): the next frame starts new tracks."""
@@ -140,6 +166,7 @@ class Detector:
             self.direct.tracker.reset()
         if self._tracker is not None:
             self._tracker.reset()
+        self.votes.reset()
         predictor = getattr(self.model, "predictor", None)
         for tr in getattr(predictor, "trackers", None) or []:
             tr.reset()

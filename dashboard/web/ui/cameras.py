@@ -92,6 +92,10 @@ def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[s
                            placeholder="person = Normal + Fall",
                            help="Several model classes counted as one: one box and one "
                                 "track per object whatever class the model gives it")
+    one_box = c1.toggle("One box per object", s.one_box, key=f"{prefix}-one-box",
+                        help="A second box the model puts on one object (car and truck, a "
+                             "bicycle whole and in part) is dropped before tracking, so it "
+                             "is not counted twice")
     trackers = tracker_names()
     tracker = c2.selectbox("Tracker", trackers,
                            trackers.index(s.tracker) if s.tracker in trackers else 0,
@@ -128,7 +132,7 @@ def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[s
             "class_groups": groups.strip() or None,
             "conf": conf, "imgsz": imgsz, "tracker": tracker, "runtime": runtime.value,
             "half_life_s": half_life if fade else None, "heat_anchor": anchor.value,
-            "heat_moving_only": moving,
+            "heat_moving_only": moving, "one_box": one_box,
             "pacing": pacing.value, "loop": loop, "video_start": start.strip() or None}
 
 

@@ -1,0 +1,69 @@
+"""One object, one box, one class (dashboard/vision/objects.py), as tables of hand-made
+boxes and tracks: what a detector says twice about one object is one, and what are really
+two objects stay two."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dashboard.engine import Engine, LineZone, Tracks
+from dashboard.vision.objects import ClassVotes, OneBox
+
+NAMES = {0: "person", 1: "bicycle", 2: "car", 3: "truck", 4: "bus"}
+CAR = [100, 100, 200, 160]
+
+
+@pytest.mark.parametrize("boxes, kept", [
+    # (box, confidence, class) per row; kept: the rows left, in confidence order
+    ([(CAR, .9, 2), ([102, 101, 201, 162], .8, 3)], [0]),          # a car, also a truck
+    ([(CAR, .6, 3), ([101, 100, 199, 161], .8, 2)], [1]),          # the better one stays
+    ([(CAR, .9, 2), ([103, 98, 198, 160], .7, 4)], [0]),           # a car, also a bus
+    ([(CAR, .9, 2), ([300, 100, 400, 160], .8, 3)], [0, 1]),       # a car and a truck apart
+    ([(CAR, .9, 2), ([150, 100, 250, 160], .8, 2)], [0, 1]),       # two cars half over
+    ([([10, 10, 60, 40], .9, 1), ([12, 12, 40, 38], .8, 1)], [0]),  # a bicycle and its part
+    ([([10, 0, 50, 100], .8, 0), ([14, 2, 46, 50], .9, 0)], [0]),  # a body, its upper part
+    ([([10, 0, 50, 100], .9, 0), ([30, 40, 70, 140], .8, 0)], [0, 1]),  # two people crossing
+    ([([10, 0, 50, 100], .9, 0), ([15, 60, 45, 90], .8, 1)], [0, 1]),  # a rider and the bike
+    ([], []),
+])
+def test_one_box_per_object(boxes, kept):
+    xyxy = np.array([b for b, _, _ in boxes], np.float32).reshape(-1, 4)
+    conf = np.array([c for _, c, _ in boxes], np.float32)
+    cls = np.array([k for _, _, k in boxes], np.float32)
+    out_xyxy, out_conf, out_cls = OneBox(NAMES).apply(xyxy, conf, cls)
+    assert out_xyxy.tolist() == xyxy[kept].tolist()
+    assert out_cls.tolist() == cls[kept].tolist()                   # each keeps its own class
+
+
+@pytest.mark.parametrize("given, shown", [
+    ([2, 2, 2, 3, 3, 2], [2, 2, 2, 2, 2, 2]),     # a car called truck now and then
+    ([3, 2, 2], [3, 3, 2]),                        # a tie goes to the class given first
+    ([0], [0]),
+])
+def test_a_track_keeps_the_class_it_was_given_most_often(given, shown):
+    votes = ClassVotes()
+    got = []
+    for c in given:
+        t = Tracks(xyxy=np.zeros((1, 4), np.float32), ids=np.array([5]),
+                   cls=np.array([c], np.float32), conf=np.ones(1, np.float32), names=NAMES)
+        got.append(int(votes.apply(t).cls[0]))
+    assert got == shown
+
+
+def test_a_car_boxed_as_car_and_truck_crosses_once_and_as_a_car():
+    """Two boxes on one car, both tracked, would cross twice; one box, once."""
+    for one_box, classes in ((False, ["car", "truck"]), (True, ["car"])):
+        engine, votes = Engine(zones=[LineZone("gate", (150, 0), (150, 300))]), ClassVotes()
+        events = []
+        for k in range(20):
+            x = 40 + 10 * k
+            xyxy = np.array([[x, 100, x + 60, 150], [x + 1, 101, x + 61, 152]], np.float32)
+            conf, cls = np.array([.9, .8], np.float32), np.array([2, 3 if k % 3 else 2],
+                                                                  np.float32)
+            if one_box:
+                xyxy, conf, cls = OneBox(NAMES).apply(xyxy, conf, cls)
+            t = votes.apply(Tracks(xyxy=xyxy, ids=np.arange(1, len(conf) + 1), cls=cls,
+                                   conf=conf, names=NAMES))
+            events += engine.update(np.zeros((300, 400, 3), np.uint8), t, k / 10,
+                                    draw=False).events
+        assert sorted(e.cls_name for e in events) == classes
