@@ -67,7 +67,8 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
             progress: bool = True, runtime: str = DEFAULT_SETTINGS.runtime.value,
             groups: dict[str, list[str]] | None = None,
             moving_heat: bool = DEFAULT_SETTINGS.heat_moving_only, start: float = 0.0,
-            one_box: bool = DEFAULT_SETTINGS.one_box) -> dict:
+            one_box: bool = DEFAULT_SETTINGS.one_box,
+            riders: bool = DEFAULT_SETTINGS.riders) -> dict:
     """Run detector, tracker and engine over a video file; write the outputs; return the summary.
     Times are the video's: seconds from its first frame, or from `start` (Unix seconds: when
     the first frame was filmed), as a dashboard camera with that `video_start` dates them.
@@ -87,7 +88,8 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
     source = open_source(video, live=False)
     try:
         detector = Detector(model, conf=conf, imgsz=imgsz, classes=classes, tracker=tracker,
-                            runtime=runtime, groups=groups, one_box=one_box)
+                            runtime=runtime, groups=groups, one_box=one_box,
+                            riders=riders)
     except BaseException:
         source.close()   # its decoding thread would otherwise wait for a reader forever
         raise
@@ -290,6 +292,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-overlaps", action="store_true",
                    help="track every box the model gives, also a second box on one object "
                         "(car and truck, a whole and a part); default: one box per object")
+    p.add_argument("--riders-apart", action="store_true",
+                   help="count a person on a bicycle or motorcycle as a person and a vehicle; "
+                        "default: one cyclist or motorcyclist")
     p.add_argument("--heat-all-tracks", action="store_true",
                    help="heat from every track, also those that never move")
     p.add_argument("--runtime", choices=[r.value for r in Runtime], default=d.runtime.value,
@@ -343,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
                     write_video=not args.no_video, runtime=args.runtime,
                     groups=groups_from_text(args.groups) if args.groups else None,
                     moving_heat=not args.heat_all_tracks, start=args.start,
-                    one_box=not args.keep_overlaps)
+                    one_box=not args.keep_overlaps, riders=not args.riders_apart)
     except DashboardError as e:
         log.error("%s", e)
         return 2

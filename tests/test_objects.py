@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dashboard.engine import Engine, LineZone, Tracks
-from dashboard.vision.objects import ClassVotes, OneBox
+from dashboard.vision.objects import ClassVotes, OneBox, Riders
 
 NAMES = {0: "person", 1: "bicycle", 2: "car", 3: "truck", 4: "bus"}
 CAR = [100, 100, 200, 160]
@@ -67,3 +67,35 @@ def test_a_car_boxed_as_car_and_truck_crosses_once_and_as_a_car():
             events += engine.update(np.zeros((300, 400, 3), np.uint8), t, k / 10,
                                     draw=False).events
         assert sorted(e.cls_name for e in events) == classes
+
+
+RIDE_NAMES = {0: "person", 1: "bicycle", 3: "motorcycle"}
+PERSON = [100, 0, 140, 100]
+
+
+@pytest.mark.parametrize("boxes, riders", [
+    # (box, class) rows; riders: (union box, class name) made, then who stays apart
+    ([(PERSON, 0), ([95, 50, 145, 110], 1)], [([95, 0, 145, 110], "cyclist")]),
+    ([(PERSON, 0), ([90, 60, 150, 105], 3)], [([90, 0, 150, 105], "motorcyclist")]),
+    ([(PERSON, 0), ([160, 50, 210, 110], 1)], [(PERSON, "person"), ([160, 50, 210, 110],
+                                                                     "bicycle")]),  # beside
+    ([(PERSON, 0), ([95, -20, 145, 30], 1)], [(PERSON, "person"), ([95, -20, 145, 30],
+                                                                   "bicycle")]),  # above: carried
+    ([([150, 0, 190, 100], 0), (PERSON, 0), ([95, 50, 145, 110], 1)],  # one rides, one walks
+     [([95, 0, 145, 110], "cyclist"), ([150, 0, 190, 100], "person")]),
+    ([(PERSON, 0)], [(PERSON, "person")]),
+])
+def test_a_rider_and_what_they_ride_are_one(boxes, riders):
+    r = Riders(RIDE_NAMES)
+    xyxy = np.array([b for b, _ in boxes], np.float32)
+    conf = np.linspace(.9, .6, len(boxes)).astype(np.float32)
+    out, _, cls = r.apply(xyxy, conf, np.array([k for _, k in boxes], np.float32))
+    assert [(b, r.names[int(c)]) for b, c in zip(out.tolist(), cls)] == \
+        [([float(v) for v in b], name) for b, name in riders]
+
+
+def test_a_model_without_people_or_vehicles_ridden_has_no_riders():
+    assert Riders({0: "car", 1: "bicycle"}).rides == {}
+    assert Riders({0: "person", 1: "car"}).rides == {}
+    assert Riders({0: "person", 1: "bicycle"}).names == {0: "person", 1: "bicycle",
+                                                         2: "cyclist"}

@@ -46,6 +46,9 @@ class CameraSettings:
     # One object, one box: what a detector boxes twice (car and truck, a whole and a part)
     # is made one before the tracker (dashboard/vision/objects.py).
     one_box: bool = field(default=True, metadata={"parse": bool_field})
+    # A person riding (or walking) a bicycle or motorcycle counts as one cyclist or
+    # motorcyclist; off: the person and the vehicle count apart.
+    riders: bool = field(default=True, metadata={"parse": bool_field})
     pacing: Pacing = field(default=Pacing.NATIVE, metadata={"parse": enum_field(Pacing)})
     loop: bool = field(default=False, metadata={"parse": bool_field})
     # When a video file's first frame happened (Unix seconds; ISO 8601 with its offset in the

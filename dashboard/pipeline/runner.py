@@ -50,7 +50,8 @@ def make_detector(s: CameraSettings) -> Any:
     from dashboard.vision.detector import Detector   # imports ultralytics: off the page's path
 
     return Detector(s.model, conf=s.conf, imgsz=s.imgsz, classes=s.classes, tracker=s.tracker,
-                    runtime=s.runtime.value, groups=s.groups, one_box=s.one_box)
+                    runtime=s.runtime.value, groups=s.groups, one_box=s.one_box,
+                    riders=s.riders)
 
 
 class CameraRunner:

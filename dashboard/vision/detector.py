@@ -13,7 +13,7 @@ from dashboard.config.camera import DEFAULT_SETTINGS
 from dashboard.errors import DashboardError
 from dashboard.vision.models import (RUNTIMES, cached_onnx, check_image_size, class_ids,
                                      load_model, resolve_model)
-from dashboard.vision.objects import ClassVotes, OneBox
+from dashboard.vision.objects import ClassVotes, OneBox, Riders
 from dashboard.vision.onnx import DirectOnnx
 from dashboard.vision.tracking import ClassGroups, builtin_trackers, make_tracker, track_boxes
 
@@ -47,7 +47,8 @@ class Detector:
                  tracker: str = DEFAULT_SETTINGS.tracker, device: str | None = None,
                  runtime: str | None = None,
                  groups: dict[str, Sequence[str]] | None = None,
-                 one_box: bool = DEFAULT_SETTINGS.one_box) -> None:
+                 one_box: bool = DEFAULT_SETTINGS.one_box,
+                 riders: bool = DEFAULT_SETTINGS.riders) -> None:
         if not 0.0 < conf < 1.0:
             raise DashboardError("Confidence must be between 0 and 1.")
         runtime = (runtime or runtime_default()).lower()
@@ -69,9 +70,13 @@ class Detector:
                                  "or the path of a tracker .yaml file.")
         self.names: dict[int, str] = dict(self.model.names)
         self.groups = ClassGroups(groups, self.names) if groups else None
-        # One object, one box (vision/objects.py), on the classes as grouped.
-        self.one_box = OneBox(self.groups.names if self.groups else self.names) \
-            if one_box else None
+        # One object, one box, and a rider one object (vision/objects.py), on the classes as
+        # grouped.
+        grouped = self.groups.names if self.groups else self.names
+        self.one_box = OneBox(grouped) if one_box else None
+        self.riders = Riders(grouped) if riders else None
+        if self.riders is not None and not self.riders.rides:
+            self.riders = None                   # the model has no person, or nothing ridden
         self.votes = ClassVotes()
         self._tracker: Any = None   # our own tracker where ultralytics' predictor would track
         if self.groups is not None and classes is not None:   # a group's name: its members
@@ -139,6 +144,9 @@ class Detector:
             names = self.groups.names
         if self.one_box is not None:
             xyxy, conf, cls = self.one_box.apply(xyxy, conf, cls)
+        if self.riders is not None:
+            xyxy, conf, cls = self.riders.apply(xyxy, conf, cls)
+            names = self.riders.names
         return track_boxes(tracker, frame, xyxy, conf, cls, names)
 
     def _own_tracker(self) -> Any:
@@ -146,7 +154,7 @@ class Detector:
         grouping or one-box rule asked for, or a tracker only it runs, e.g. with ReID)."""
         if self.direct is not None:
             return self.direct.tracker
-        if self.groups is None and self.one_box is None:
+        if self.groups is None and self.one_box is None and self.riders is None:
             return None
         if self._tracker is None:
             try:
@@ -155,8 +163,8 @@ class Detector:
                 if self.groups is not None:
                     raise DashboardError(f"Class groups need ByteTrack or BoT-SORT without "
                                          f"ReID ({e}).") from None
-                log.info("one box per object is off: %s", e)
-                self.one_box = None
+                log.info("one box per object and riders are off: %s", e)
+                self.one_box = self.riders = None
                 return None
         return self._tracker
 

@@ -14,6 +14,9 @@ counted twice (three of three false counts on real street footage with YOLOv8n).
    behind a nearer one is dropped while hidden, as the detector usually drops it anyway.
 3. A track's class is the class it was given most often so far (`ClassVotes`), not its last
    frame's: a car called truck for a few frames stays a car in the counts per class.
+4. A person on (or walking) a bicycle or motorcycle is one rider (`Riders`): the two boxes
+   become one, their union, of class "cyclist" or "motorcyclist", so an operator counts one
+   cyclist where the detector sees a person and a bicycle.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from dashboard.engine.tracks import Tracks
 from dashboard.vision.tracking import nms
 
 FAMILIES: tuple[tuple[str, ...], ...] = (("car", "truck", "bus", "van"),)
+RIDERS = {"bicycle": "cyclist", "motorcycle": "motorcyclist"}   # what is ridden -> its rider
+RIDE_OVERLAP = 0.3   # of the smaller box within the other: a person and the vehicle they ride
 IOU = 0.7          # as ultralytics' NMS: boxes of one family overlapping this much are one
 INSIDE = 0.9       # this much of a box within a larger one of its family: a part of it
 
@@ -72,6 +77,74 @@ class OneBox:
         larger = area[None, :] > area[:, None]
         same = fam[:, None] == fam[None, :]
         return (within & larger & same).any(axis=1)
+
+
+class Riders:
+    """A person and the bicycle or motorcycle they ride (their boxes overlap by
+    `RIDE_OVERLAP` of the smaller, the vehicle's centre under the person's box and not above
+    its middle) become one box of class "cyclist" or "motorcyclist" (rule 4 above), each
+    person and each vehicle in one pair at most, the closest pairs first. `names` gains the
+    rider classes the model's classes allow.
+
+    Example:
+        >>> r = Riders({0: "person", 1: "bicycle"})
+        >>> xyxy = np.array([[10, 0, 50, 100], [5, 50, 55, 110], [200, 0, 240, 100]],
+        ...                 np.float32)                      # a rider, a bicycle; a walker
+        >>> out, conf, cls = r.apply(xyxy, np.array([.9, .8, .7]), np.array([0, 1, 0]))
+        >>> out.tolist(), [r.names[int(c)] for c in cls]
+        ([[5.0, 0.0, 55.0, 110.0], [200.0, 0.0, 240.0, 100.0]], ['cyclist', 'person'])
+    """
+
+    def __init__(self, names: dict[int, str]) -> None:
+        by_name = {v.lower(): k for k, v in names.items()}
+        self.names = dict(names)
+        self.person = by_name.get("person")
+        self.rides: dict[int, int] = {}                      # vehicle class -> rider class
+        for vehicle, rider in RIDERS.items():
+            if self.person is not None and vehicle in by_name:
+                rid = by_name.get(rider)
+                if rid is None:
+                    rid = max(self.names) + 1
+                    self.names[rid] = rider
+                self.rides[by_name[vehicle]] = rid
+
+    def apply(self, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The boxes with each rider's person and vehicle made one."""
+        cls = np.asarray(cls, np.int64)
+        people = np.flatnonzero(cls == self.person) if self.rides else np.zeros(0, int)
+        vehicles = np.flatnonzero(np.isin(cls, list(self.rides)))
+        if not len(people) or not len(vehicles):
+            return xyxy, conf, cls.astype(np.float32)
+        xyxy, conf = np.asarray(xyxy, np.float32), np.asarray(conf, np.float32)
+        pairs = sorted(((self._overlap(xyxy[p], xyxy[v]), p, v) for p in people
+                        for v in vehicles), reverse=True)
+        used, out = set(), []
+        for score, p, v in pairs:
+            if score < RIDE_OVERLAP or p in used or v in used:
+                continue
+            used |= {p, v}
+            out.append((np.concatenate([np.minimum(xyxy[p, :2], xyxy[v, :2]),
+                                        np.maximum(xyxy[p, 2:], xyxy[v, 2:])]),
+                        max(conf[p], conf[v]), self.rides[int(cls[v])]))
+        rest = [i for i in range(len(conf)) if i not in used]
+        return (np.array([b for b, _, _ in out] + [xyxy[i] for i in rest], np.float32),
+                np.array([c for _, c, _ in out] + [conf[i] for i in rest], np.float32),
+                np.array([k for _, _, k in out] + [cls[i] for i in rest], np.float32))
+
+    @staticmethod
+    def _overlap(person: np.ndarray, vehicle: np.ndarray) -> float:
+        """How much the smaller of the two boxes lies within the other, 0 where the vehicle
+        is not where a ridden one is (its centre within the person's width, below the
+        middle of the person's box)."""
+        cx, cy = (vehicle[0] + vehicle[2]) / 2, (vehicle[1] + vehicle[3]) / 2
+        if not (person[0] <= cx <= person[2]) or cy < (person[1] + person[3]) / 2:
+            return 0.0
+        lo, hi = np.maximum(person[:2], vehicle[:2]), np.minimum(person[2:], vehicle[2:])
+        inter = float(np.clip(hi - lo, 0, None).prod())
+        area = min(float((person[2:] - person[:2]).prod()),
+                   float((vehicle[2:] - vehicle[:2]).prod()))
+        return inter / max(area, 1e-6)
 
 
 class ClassVotes:

@@ -96,6 +96,9 @@ def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[s
                         help="A second box the model puts on one object (car and truck, a "
                              "bicycle whole and in part) is dropped before tracking, so it "
                              "is not counted twice")
+    riders = c1.toggle("Riders as one", s.riders, key=f"{prefix}-riders",
+                       help="A person on a bicycle or motorcycle counts as one cyclist or "
+                            "motorcyclist; off: as a person and a vehicle")
     trackers = tracker_names()
     tracker = c2.selectbox("Tracker", trackers,
                            trackers.index(s.tracker) if s.tracker in trackers else 0,
@@ -133,6 +136,7 @@ def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[s
             "conf": conf, "imgsz": imgsz, "tracker": tracker, "runtime": runtime.value,
             "half_life_s": half_life if fade else None, "heat_anchor": anchor.value,
             "heat_moving_only": moving, "one_box": one_box,
+            "riders": riders,
             "pacing": pacing.value, "loop": loop, "video_start": start.strip() or None}
 
 
