@@ -63,3 +63,20 @@ def test_small_objects_advice_on_a_fixed_size_model_says_what_would_help(fixed_m
     advice = check.advice()
     assert "fixed at 320 px: export it again with dynamic=True and use image size 960" in advice
     assert "Use image size" not in advice
+
+
+def test_a_model_whose_runtime_is_missing_is_refused_naming_the_package(tmp_path):
+    """An OpenVINO model folder where the `openvino` package is not installed: refused in
+    words (what is missing, how to add it), nothing installed behind the user's back."""
+    import importlib.util
+
+    from support.server import ROOT
+
+    folder = ROOT.parent / "shared" / "real" / "models" / "yolo11n_int8_openvino_model"
+    if not folder.is_dir():
+        pytest.skip("../shared/real is absent")
+    if importlib.util.find_spec("openvino") is not None:
+        pytest.skip("openvino is installed here: the model loads")
+    with pytest.raises(DashboardError, match="needs the Python package 'openvino'.*pip install"):
+        Detector(str(folder), imgsz=640)
+    assert importlib.util.find_spec("openvino") is None          # and none was installed

@@ -69,6 +69,11 @@ def load_model(model: str | Path) -> Any:
     except FileNotFoundError as e:
         raise DashboardError(f"Model {spec!r} not found locally and not a name ultralytics can "
                              "download. Give the path of a .pt or .onnx file.") from e
+    except ModuleNotFoundError as e:   # a model format whose runtime is not installed
+        raise DashboardError(
+            f"Model {spec!r} needs the Python package {e.name!r}, which is not installed here "
+            f"(a run never installs packages): install it into the dashboard's environment "
+            f"(.venv/bin/pip install {e.name}), or use a .pt or .onnx model.") from e
     except Exception as e:  # torch/onnx raise many types for a damaged file
         raise DashboardError(f"Could not load model {spec!r} ({type(e).__name__}: {e}). Is it a "
                              "complete YOLO .pt or .onnx file?") from e
