@@ -163,15 +163,27 @@ def test_the_browsers_camera_counts_a_drawn_line_like_the_truth_and_the_cli(
     cli = cli["in"], cli["out"]
     assert sum(truth) >= 6                               # the clip exercises the line
 
-    def as_close_as_the_cli(got: tuple[int, int]) -> bool:
+    def frames() -> tuple[int, int]:
         status = server.get(camera.base)[1]["status"]
-        print(f"one pass: browser {got}, CLI {cli}, truth {truth}; frames read "
-              f"{status['frames_read']}, dropped {status['frames_dropped']}")
-        return all(abs(ours - true) <= abs(batch - true)
-                   for ours, batch, true in zip(got, cli, truth))
+        return status["frames_read"], status["frames_dropped"]
 
-    start, end = camera.one_pass()
-    assert as_close_as_the_cli(added(start, end))
+    # A pass counted with frames dropped (a machine too busy to take every frame a live
+    # camera sends, which the page says in red) may miss crossings: another pass is
+    # watched, up to three. A pass with every frame taken must count as well as the CLI.
+    for attempt in range(3):
+        (read0, dropped0) = frames()
+        start, end = camera.one_pass()
+        (read1, dropped1) = frames()
+        got = added(start, end)
+        lost = (dropped1 - dropped0) / max(1, read1 - read0)
+        print(f"pass {attempt + 1}: browser {got}, CLI {cli}, truth {truth}; "
+              f"{lost:.0%} of its frames dropped")
+        if all(abs(ours - true) <= abs(batch - true)
+               for ours, batch, true in zip(got, cli, truth)):
+            break
+        assert lost > 0.05, "every frame was taken, and the counts are off"
+    else:
+        raise AssertionError("three passes, each with frames dropped: too busy to compare")
     shot(page, tmp_path, "browser-camera")
     no_traceback(page)
 

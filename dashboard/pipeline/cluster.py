@@ -36,7 +36,8 @@ from dashboard.config.env import database_url, mqtt_url, ray_cpus, webhook_url
 log = logging.getLogger(__name__)
 
 NAMESPACE = "heatmap-dashboard"
-CALL_TIMEOUT_S = 5.0
+CALL_TIMEOUT_S = 5.0        # a reading (pages do not wait even that: service/readings.py)
+COMMAND_TIMEOUT_S = 60.0    # a change an operator made and waits for (a busy node is slow)
 _connected = threading.Lock()
 
 
@@ -156,7 +157,7 @@ class RayRunner:
 
     # The commands and readings, forwarded.
     def start(self) -> None:
-        self._call("start", timeout_s=60)
+        self._call("start", timeout_s=COMMAND_TIMEOUT_S)
 
     def stop(self) -> None:
         self._call("stop", timeout_s=90)
@@ -166,11 +167,11 @@ class RayRunner:
 
     def configure(self, camera: Camera, source: str) -> bool:
         self.camera, self._source = camera, source
-        return self._call("configure", camera, source)
+        return self._call("configure", camera, source, timeout_s=COMMAND_TIMEOUT_S)
 
     def set_zones(self, specs: list[ZoneSpec]) -> None:
-        self._call("set_zones", specs)
-        self._zones = list(specs)
+        self._zones = list(specs)       # as stored already: what the actor reads if rebuilt
+        self._call("set_zones", specs, timeout_s=COMMAND_TIMEOUT_S)
 
     def zone_specs(self) -> list[ZoneSpec]:
         return list(self._zones)
