@@ -115,7 +115,7 @@ class Detector:
         """Whether `detect` may run between `track` calls: not when ultralytics' predictor
         tracks (its tracking callbacks would take the extra frame as the next one), nor on a
         model fixed to one size."""
-        return (self.direct is not None or self.groups is not None) and self.fixed_size is None
+        return self.fixed_size is None and self._own_tracker() is not None
 
     def detect(self, frame: np.ndarray, imgsz: int | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
