@@ -108,11 +108,7 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
         bar.close()
     # Stays still going at the end of the file end at their last sighting.
     visits += [v for z in engine.zones for v in z.end_stays()]
-    with open(out / "visits.csv", "w", newline="") as f:
-        rows = csv.writer(f)
-        rows.writerow(["zone", "track_id", "class", "entered", "left", "seconds"])
-        rows.writerows([v.zone, v.track_id, v.cls_name, f"{v.entered:.3f}", f"{v.left:.3f}",
-                        f"{v.seconds:.3f}"] for v in visits)
+    _write_visits(out / "visits.csv", visits)
     elapsed = time.perf_counter() - t0
     if n:
         engine.heatmap.to_png(out / "heatmap.png")
@@ -131,6 +127,15 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
         log.warning("%s", summary["small_objects"])
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _write_visits(path: Path, visits: list) -> None:
+    """visits.csv: each stay in a polygon zone."""
+    with open(path, "w", newline="") as f:
+        rows = csv.writer(f)
+        rows.writerow(["zone", "track_id", "class", "entered", "left", "seconds"])
+        rows.writerows([v.zone, v.track_id, v.cls_name, f"{v.entered:.3f}", f"{v.left:.3f}",
+                        f"{v.seconds:.3f}"] for v in visits)
 
 
 def _count_frames(source: Any, detector: Any, engine: Any, sizes: Any, out: Path,

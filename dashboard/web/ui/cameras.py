@@ -64,25 +64,31 @@ def source_widgets(svc: UserService, prefix: str) -> str | None:
         or None
 
 
-def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[str, Any]:
-    """Widgets for every camera setting, starting from `s`; returns the chosen values."""
-    c1, c2, c3 = st.columns(3)
+def model_widget(svc: UserService, col: Any, prefix: str, s: CameraSettings) -> str | None:
+    """The model: the demo, an upload (kept under its content's hash) or a path; None while
+    an upload is missing or refused."""
     kinds = list(MODEL_KINDS)
     current = next((k for k, v in MODEL_KINDS.items() if v == s.model),
                    "Model file on the server")
-    kind = c1.selectbox("Model", kinds, kinds.index(current), key=f"{prefix}-model-kind")
-    if kind == "Upload a model":
-        up = c1.file_uploader(".pt or .onnx model", type=["pt", "onnx"], key=f"{prefix}-mup")
-        model = None
-        if up is not None:
-            try:   # kept under its content's hash in the data directory's models/
-                model = svc.save_model(up.name, bytes(up.getbuffer()))
-            except DashboardError as e:
-                c1.error(plain(e))
-    else:
-        model = MODEL_KINDS[kind] or c1.text_input(
+    kind = col.selectbox("Model", kinds, kinds.index(current), key=f"{prefix}-model-kind")
+    if kind != "Upload a model":
+        return MODEL_KINDS[kind] or col.text_input(
             ".pt or .onnx path", s.model if current == "Model file on the server" else "",
             key=f"{prefix}-model")
+    up = col.file_uploader(".pt or .onnx model", type=["pt", "onnx"], key=f"{prefix}-mup")
+    if up is None:
+        return None
+    try:   # kept under its content's hash in the data directory's models/
+        return svc.save_model(up.name, bytes(up.getbuffer()))
+    except DashboardError as e:
+        col.error(plain(e))
+        return None
+
+
+def settings_widgets(svc: UserService, prefix: str, s: CameraSettings) -> dict[str, Any]:
+    """Widgets for every camera setting, starting from `s`; returns the chosen values."""
+    c1, c2, c3 = st.columns(3)
+    model = model_widget(svc, c1, prefix, s)
     imgsz = c2.select_slider("Image size", IMAGE_SIZES, s.imgsz, key=f"{prefix}-imgsz",
                              help="Larger finds smaller objects and costs more")
     conf = c3.slider("Confidence", 0.05, 0.95, float(s.conf), 0.05, key=f"{prefix}-conf")
