@@ -3,8 +3,8 @@
 A runner that stops answering (a camera on a Ray node that is going away, a runner stuck
 behind its own lock) would otherwise hold every page and API call that asks it, for every
 visitor, once per tile and per refresh. Here each reading is asked on a worker thread, one
-call at a time per camera and reading: a fresh call is waited for a moment at most; while
-one is still out, the last answer is given at once, marked as old.
+call at a time per camera and reading, and waited for a moment at most from when it was
+asked; once that has passed, the last answer is given at once, marked as old.
 """
 from __future__ import annotations
 
@@ -68,8 +68,10 @@ class Readings:
                 r.future, r.asked = self._pool.submit(call), time.monotonic()
             future = r.future
         try:
-            # A call already out has had its moment: the page is not held again for it.
-            value = future.result(timeout=self.wait_s if fresh else 0)
+            # Each call is waited for `wait_s` from when it was asked, by whoever reads it
+            # then: two pages reading at once both get the answer, and a call long out holds
+            # no page again.
+            value = future.result(timeout=max(0.0, r.asked + self.wait_s - time.monotonic()))
         except Pending:
             return unanswered(r.last if r.answered else None, time.monotonic() - r.asked)
         r.last, r.answered = value, True
