@@ -14,6 +14,8 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.figures import record  # noqa: E402
+
 
 def read_all(cap) -> tuple[int, float]:
     n, t0 = 0, time.perf_counter()
@@ -36,6 +38,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="hd-decoding-"))
     print(f"{'frame':>10} | {'open ms in / child':>19} | {'ms a frame in / child':>22} | "
           f"{'child / in':>10}")
+    rows, figures = [], {}
     for w, h in ((640, 360), (1280, 720), (1920, 1080)):
         clip = write_clip(folder / f"c{w}.mp4", seconds=args.seconds, width=w, height=h, fps=15)
         opened, per = {"in": [], "child": []}, {"in": [], "child": []}
@@ -52,6 +55,12 @@ def main() -> None:
         p = {k: statistics.median(v) for k, v in per.items()}
         print(f"{w}x{h:<5} | {o['in']:>8.0f} / {o['child']:>8.0f} | {p['in']:>10.2f} / "
               f"{p['child']:>9.2f} | {p['child'] / p['in']:>10.2f}", flush=True)
+        figures[f"{w}x{h}"] = {"open_ms": o, "frame_ms": p}
+        rows.append(f"| {w}x{h} | {o['in']:.0f} / {o['child']:.0f} | {p['in']:.2f} / "
+                    f"{p['child']:.2f} | {p['child'] / p['in']:.2f} |")
+    record("decoding", "\n".join(["| frame | open, ms: in the server / a child | a frame, ms: in "
+                                  "the server / a child | child / in |",
+                                  "|---|---:|---:|---:|", *rows]), figures)
 
 
 if __name__ == "__main__":
