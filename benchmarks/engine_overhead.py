@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import ultralytics  # noqa: F401  (imported first: it sets cv2.setNumThreads(0) for all rows)
 
 from dashboard.engine import Engine, LineZone, PolygonZone, Tracks
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # benchmarks.figures
 
 NAMES = {0: "person", 1: "car"}
 
@@ -104,10 +108,16 @@ def main() -> None:
             ours = float(np.median([r[0] for r in runs]))
             theirs = float(np.median([r[1] for r in runs]))
             rows.append((f"{w}x{h}", n, ours * 1e3, theirs * 1e3, ours / theirs))
-    print("| frame | tracks | ours ms/frame | ultralytics Heatmap ms/frame | ours / theirs |")
-    print("|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]:.2f} | {r[3]:.2f} | {r[4]:.2f} |")
+    table = "\n".join(["| frame | tracks | ours ms/frame | ultralytics Heatmap ms/frame | "
+                       "ours / theirs |", "|---|---|---|---|---|",
+                       *(f"| {r[0]} | {r[1]} | {r[2]:.2f} | {r[3]:.2f} | {r[4]:.2f} |"
+                         for r in rows)])
+    print(table)
+    from benchmarks.figures import record
+
+    record("engine_overhead", table, {f"{r[0]} {r[1]} tracks": {"ours_ms": round(r[2], 3),
+                                                                "theirs_ms": round(r[3], 3)}
+                                      for r in rows})
 
 
 if __name__ == "__main__":
