@@ -102,13 +102,13 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
     bar = Progress(source.frame_count) if progress else None
     t0 = time.perf_counter()
     with source:
-        n, visits = _count_frames(source, detector, engine, sizes, out, start, write_video,
-                                  bar)
+        n, visits, trips = _count_frames(source, detector, engine, sizes, out, start,
+                                         write_video, bar)
     if bar:
         bar.close()
-    # Stays still going at the end of the file end at their last sighting.
+    # Stays still going at the end of the file end at their last sighting, paths as trips.
     visits += [v for z in engine.zones for v in z.end_stays()]
-    _write_visits(out / "visits.csv", visits)
+    trips += _write_visits_and_trips(out, engine, visits, trips)
     elapsed = time.perf_counter() - t0
     if n:
         engine.heatmap.to_png(out / "heatmap.png")
@@ -120,6 +120,7 @@ def process(video: str, out: str | Path, model: str = DEFAULT_SETTINGS.model,
                            **({"dwell": dwell_summary(v for v in visits if v.zone == z.name)}
                               if z.dwell is not None else {})}
                   for z in engine.zones},
+        "flows": _flows(trips),
         "truncated": source.truncated,   # why the file looks cut short, or null
         "small_objects": sizes.advice(),  # objects too small for imgsz: what to do, or null
     }
@@ -138,12 +139,44 @@ def _write_visits(path: Path, visits: list) -> None:
                         f"{v.seconds:.3f}"] for v in visits)
 
 
+def _write_visits_and_trips(out: Path, engine: Any, visits: list, trips: list) -> list:
+    """visits.csv and trips.csv (with the paths still open at the end); returns those."""
+    _write_visits(out / "visits.csv", visits)
+    last = engine.flows.close()
+    _write_trips(out / "trips.csv", trips + last)
+    return last
+
+
+def _write_trips(path: Path, trips: list) -> None:
+    """trips.csv: each object's way through the zones (destination empty: unknown)."""
+    with open(path, "w", newline="") as f:
+        rows = csv.writer(f)
+        rows.writerow(["track_id", "class", "origin", "origin_direction", "started",
+                       "destination", "destination_direction", "ended", "seconds", "joined"])
+        rows.writerows([t.track_id, t.cls_name, t.origin, t.origin_dir, f"{t.started:.3f}",
+                        t.destination or "", t.destination_dir or "", f"{t.ended:.3f}",
+                        "" if t.seconds is None else f"{t.seconds:.3f}", t.joined]
+                       for t in trips)
+
+
+def _flows(trips: list) -> list[dict]:
+    """The summary's origin-destination counts, busiest first."""
+    from collections import Counter
+
+    counts = Counter((t.origin, t.origin_dir, t.destination or "unknown",
+                      t.destination_dir or "", t.cls_name) for t in trips)
+    return [{"origin": o, "origin_dir": od, "destination": d, "destination_dir": dd or None,
+             "class": c, "count": k}
+            for (o, od, d, dd, c), k in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
 def _count_frames(source: Any, detector: Any, engine: Any, sizes: Any, out: Path,
                   start: float, write_video: bool, bar: "Progress | None"
-                  ) -> tuple[int, list]:
+                  ) -> tuple[int, list, list]:
     """Every frame of the file through detector and engine: crossings to events.csv, the
-    overlay to annotated.mp4 (drawn only to be written). Returns (frames, finished visits)."""
-    writer, n, visits = None, 0, []
+    overlay to annotated.mp4 (drawn only to be written). Returns (frames, finished visits,
+    trips of objects gone)."""
+    writer, n, visits, trips = None, 0, [], []
     with open(out / "events.csv", "w", newline="") as f:
         events = csv.writer(f)
         events.writerow(["frame", "t", "zone", "track_id", "class", "direction"])
@@ -153,6 +186,7 @@ def _count_frames(source: Any, detector: Any, engine: Any, sizes: Any, out: Path
             sizes.observe(detector, img, tracks, n)
             r = engine.update(img, tracks, start + frame.t, draw=write_video)
             visits += r.visits
+            trips += r.trips
             for e in r.events:
                 events.writerow([n - 1, f"{e.t:.3f}", e.zone, e.track_id, e.cls_name,
                                  e.direction])
@@ -167,7 +201,7 @@ def _count_frames(source: Any, detector: Any, engine: Any, sizes: Any, out: Path
                 bar.update(n)
     if writer is not None:
         writer.release()
-    return n, visits
+    return n, visits, trips
 
 
 def offline_service() -> "Service":

@@ -97,6 +97,36 @@ def test_zone_rows_rename_flip_and_delete_through_the_service(svc):
     assert svc.zones(cid)[0].name == "road"
 
 
+def test_the_junction_preset_and_the_flows_it_gives_on_the_camera_page(svc):
+    import time
+
+    from dashboard.engine.flows import Trip
+
+    at, cid = camera_page(svc)
+    click(at, "junction")                                    # the preset, from the zone editor
+    zones = {z.name: z.id for z in svc.zones(cid)}
+    assert {"north", "east", "south", "west"} <= set(zones)
+    click(at, "junction")                                    # twice: refused, in words
+    assert any("already" in e.value for e in at.error)
+    now = time.time() - 60
+    svc.store.add_events(cid, [                              # three left turns, two straight on
+        *[Trip(i, "car", zones["north"], "in", now + i, zones["east"], "out", now + i + 4)
+          for i in range(3)],
+        *[Trip(10 + i, "truck", zones["south"], "in", now + i, zones["north"], "out",
+               now + i + 6) for i in range(2)],
+        Trip(20, "car", zones["west"], "in", now, None, None, now)])   # and one lost
+    at.toggle(key=f"flows-{cid}").set_value(True)
+    run(at)
+    caption = next(c.value for c in at.caption if "trips" in c.value)
+    assert caption.startswith("6 trips · 1 with an unknown destination")
+    matrix = at.dataframe[-3].value                          # origins down, destinations across
+    assert matrix.loc["north in", "east out"] == 3 and matrix.loc["south in", "north out"] == 2
+    assert matrix.loc["west in", "unknown"] == 1
+    turns = at.dataframe[-1].value
+    assert sorted(zip(turns["approach"], turns["movement"], turns["count"])) == \
+        [("north", "left", 3), ("south", "through", 2)]
+
+
 def test_looks_change_without_touching_heat(svc):
     at, cid = camera_page(svc)
     svc.stop(cid)                                  # so that only the page can touch heat

@@ -23,6 +23,10 @@ def test_process_counts_a_short_clip_and_writes_every_output(tmp_path, capsys):
     assert len(rows) - 1 == sum(z["in"] + z["out"] for z in summary["zones"].values())
     for name in ("annotated.mp4", "heatmap.png", "heatmap.npz"):
         assert (out / name).stat().st_size > 0
+    trips = (out / "trips.csv").read_text().strip().splitlines()
+    assert trips[0].startswith("track_id,class,origin,origin_direction,started,destination")
+    # Every crossing is a step of one trip: each trip starts with one and ends with one.
+    assert len(rows) - 1 >= len(trips) - 1 == sum(f["count"] for f in summary["flows"])
     assert "] 45/45 frames" in capsys.readouterr().err                    # progress shown
 
 

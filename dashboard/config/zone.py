@@ -15,6 +15,10 @@ from dashboard.config.kinds import Anchor, ZoneId, ZoneKind, new_id
 ZONE_ANCHOR = Anchor.CENTER
 CONFIRM_FRAMES = 2
 CONFIRM_RANGE = (1, 30)
+# The junction preset: one approach line per arm, drawn so that IN is into the junction (the
+# turning movements read a trip as entering by one line and leaving by another).
+JUNCTION_APPROACHES = {"north": ((0.3, 0.15), (0.7, 0.15)), "east": ((0.85, 0.3), (0.85, 0.7)),
+                       "south": ((0.7, 0.85), (0.3, 0.85)), "west": ((0.15, 0.7), (0.15, 0.3))}
 
 
 @dataclass(frozen=True)
@@ -130,3 +134,15 @@ class ZoneSpec:
         except (TypeError, ValueError):
             raise DashboardError(f"Zone {d.get('name')!r}: points must be [x, y] pairs.") from None
         return cls.from_dict({**d, "points": unit})
+
+
+def junction_specs() -> list[ZoneSpec]:
+    """The junction preset as new zones: an approach line per arm, IN into the junction;
+    an operator then moves their ends onto the picture's arms.
+
+    Example:
+        >>> [(z.name, z.to_zone(100, 100).in_direction()) for z in junction_specs()][:2]
+        [('north', (0.0, 1.0)), ('east', (-1.0, 0.0))]
+    """
+    return [ZoneSpec.create(arm, "line", [list(a), list(b)])
+            for arm, (a, b) in JUNCTION_APPROACHES.items()]

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from ..errors import DashboardError
+from .video import video_writer
 
 log = logging.getLogger(__name__)
 
@@ -312,12 +313,7 @@ def write_clip(out: str | Path, truth: str | Path | None = None, seconds: float 
         >>> write_clip("demo.mp4", "truth.json", seconds=20, seed=11)  # doctest: +SKIP
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fourcc = cv2.VideoWriter_fourcc(*("MJPG" if out.suffix.lower() == ".avi" else "mp4v"))
-    writer = cv2.VideoWriter(str(out), fourcc, fps, (width, height))
-    if not writer.isOpened():
-        raise DashboardError(f"Cannot write a video to {out}: use a .mp4 or .avi path in a "
-                             "writable folder.")
+    writer = video_writer(out, fps, width, height)
     scene = Scene(seed=seed, width=width, height=height, fps=fps)
     frames_truth = []
     total = int(round(seconds * fps))

@@ -8,6 +8,7 @@ import numpy as np
 import shapely
 
 from ..errors import DashboardError
+from .flows import FlowTracker, Trip
 from .heatmap import HeatmapAccumulator, HeatmapConfig
 from .overlay import draw_tracks, draw_zones, pixelate
 from .tracks import Tracks
@@ -20,7 +21,8 @@ class FrameResult:
     """What one `Engine.update` produced.
 
     `counts` maps zone name to a snapshot of its `ZoneCounts`; `events` are the crossings
-    counted in this update and `visits` the stays in areas it ended; `total_tracks` is the
+    counted in this update, `visits` the stays in areas it ended and `trips` the ways through
+    the zones of the objects now gone (see flows.py); `total_tracks` is the
     number of tracks in this frame. `plot` and `scene` are None when the update was asked
     not to draw (`Engine.draw` makes them later, for the frames someone looks at).
     """
@@ -33,6 +35,7 @@ class FrameResult:
     t: float
     tracks: Tracks = field(repr=False, default_factory=Tracks.empty)
     visits: list[Visit] = field(default_factory=list)
+    trips: list[Trip] = field(default_factory=list)
 
 
 class Engine:
@@ -60,6 +63,7 @@ class Engine:
         self.draw_boxes = draw_boxes
         self.draw_heat = draw_heat
         self.blur: tuple[str, ...] = ()   # classes whose boxes are pixelated in the picture
+        self.flows = FlowTracker()
         self._masks: list[shapely.Polygon] = []
 
     @property
@@ -127,10 +131,12 @@ class Engine:
         for z in self.zones:
             events += z.trigger(tracks, t)
             visits += z.ended_visits
+        trips = self.flows.update(tracks, events, t, frame.shape[:2])
         self.heatmap.add(tracks, t, frame.shape[:2])
         plot, scene = self.draw(frame, tracks, t) if draw else (None, None)
         return FrameResult(plot=plot, counts=self.counts, scene=scene, events=events,
-                           total_tracks=len(tracks), t=float(t), tracks=tracks, visits=visits)
+                           total_tracks=len(tracks), t=float(t), tracks=tracks, visits=visits,
+                           trips=trips)
 
     def draw(self, frame: np.ndarray, tracks: Tracks, t: float,
              alerting: Collection[str] = ()) -> tuple[np.ndarray, np.ndarray]:
@@ -164,4 +170,5 @@ class Engine:
         """Counts, track state and heat back to zero; zones stay."""
         for z in self.zones:
             z.reset()
+        self.flows.reset()
         self.heatmap.reset()

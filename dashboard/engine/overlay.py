@@ -134,3 +134,40 @@ def draw_zones(img: np.ndarray, zones: Iterable[Zone], counts: Mapping[str, Zone
             text += f"  now {c.occupancy}"
         x, y = min(p[0] for p in pts), min(p[1] for p in pts)
         label(img, text, (x, y - int(30 * s)), color, s)
+
+
+def draw_flows(img: np.ndarray, zones: Iterable[Zone], flows: Iterable[tuple[str, str, int]]
+               ) -> None:
+    """The flow diagram: for each (origin zone name, destination zone name, count) an arrow
+    from the one's middle to the other's, as thick as its share of the busiest, bent to
+    its right (so two ways between a pair stay apart), with its count at the bend; a flow
+    back to where it came from is a loop at the zone.
+
+    Example:
+        >>> img = np.zeros((100, 200, 3), np.uint8)
+        >>> a, b = LineZone("a", (20, 10), (20, 90)), LineZone("b", (180, 10), (180, 90))
+        >>> draw_flows(img, [a, b], [("a", "b", 7)]); bool(img[40:60, 60:140].any())
+        True
+    """
+    mids = {z.name: z.points.mean(axis=0) for z in zones}
+    rows = [(o, d, n) for o, d, n in flows if o in mids and d in mids and n > 0]
+    if not rows:
+        return
+    s, top = _scale(img), max(n for _, _, n in rows)
+    for o, d, n in sorted(rows, key=lambda r: r[2]):   # the busiest drawn last, on top
+        color = PALETTE[1 + sorted(mids).index(o) % (len(PALETTE) - 1)]
+        th = max(2, int(round(s * (2 + 12 * n / top))))
+        p, q = mids[o], mids[d]
+        if o == d:
+            c = p + np.array([0.0, -30 * s])
+            cv2.circle(img, (int(c[0]), int(c[1])), int(22 * s), color, th, cv2.LINE_AA)
+        else:
+            normal = np.array([-(q - p)[1], (q - p)[0]])   # to the right of the way, y down
+            c = (p + q) / 2 + 0.12 * normal
+            u = np.linspace(0, 1, 24)[:, None]
+            curve = ((1 - u) ** 2 * p + 2 * (1 - u) * u * c + u ** 2 * q).astype(np.int32)
+            cv2.polylines(img, [curve[:-3]], False, color, th, cv2.LINE_AA)
+            cv2.arrowedLine(img, tuple(int(v) for v in curve[-4]), tuple(int(v) for v in q),
+                            color, th, cv2.LINE_AA, tipLength=0.6)
+            c = (p + q) / 2 + 0.06 * normal
+        label(img, str(n), (int(c[0]) - 8, int(c[1]) - 8), color, s)

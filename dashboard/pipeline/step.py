@@ -106,7 +106,7 @@ class FrameStep:
             alerts = self.alerts.check(self.camera.name, self.specs, result.counts,
                                        result.events, now)
             self.events.extend(result.events)
-            self.keeper.add([*result.events, *result.visits, *alerts])
+            self.keeper.add([*result.events, *result.visits, *result.trips, *alerts])
             inside = self.engine.inside(now)
         tell(self.integrations, self.camera, self.specs, alerts, result.counts)
         return Counted(result, alerts, inside)
@@ -120,21 +120,26 @@ class FrameStep:
             for z in zones:
                 z.counts = z.counts.copy()
             self.engine.update(img, tracks, t, draw=False)
+            self.engine.flows.reset()   # its trips were kept when the run before ended
             self.last_t = t
             for z, counts in zip(zones, kept):
                 z.counts, z.ended_visits = counts, []
 
     def forget_tracks(self) -> None:
-        """A new tracker (a new detector, or a browser back after a gap) numbers anew."""
+        """A new tracker (a new detector, or a browser back after a gap) numbers anew:
+        the paths so far end as trips."""
         with self.lock:
             for z in self.engine.zones:
                 z.forget_tracks()
+            self.keeper.add(self.engine.flows.close())
 
     def end_stays(self) -> list[Alert]:
         """The run ended: what happens while a camera is stopped is not known, so stays end
-        at their last sighting and occupancy alerts end now. Returns the alert changes."""
+        at their last sighting, paths as trips, and occupancy alerts now. Returns the alert
+        changes."""
         with self.lock:
             ended: list[Any] = [v for z in self.engine.zones for v in z.end_stays()]
+            ended += self.engine.flows.close()
             # At the camera's own time (a file's video time): its alerts began on that clock.
             alerts = self.alerts.end(self.last_t if self.last_t is not None else time.time())
             self.keeper.add([*ended, *alerts])

@@ -29,6 +29,7 @@ from dashboard.service.access import needs
 from dashboard.service.alerts import AlertCases
 from dashboard.service.auth import Auth, Role
 from dashboard.service.cameras import CameraCases
+from dashboard.service.flows import FlowCases
 from dashboard.service.metrics import MetricsCases
 from dashboard.service.people import PeopleCases
 from dashboard.service.pictures import PictureCases
@@ -49,7 +50,7 @@ WATCH_S = 1.0            # how often the database file is looked at
 PRUNE_EVERY_S = 600.0    # how often retention runs
 
 
-class Service(CameraCases, ZoneCases, ReportCases, AlertCases, PictureCases, PeopleCases,
+class Service(CameraCases, ZoneCases, ReportCases, FlowCases, AlertCases, PictureCases, PeopleCases,
               MetricsCases):
     """Cameras, zones, counts, events, exports and pictures, by id.
 

@@ -5,7 +5,7 @@ import logging
 from typing import Any
 
 from dashboard.config.kinds import CameraId, ZoneId
-from dashboard.config.zone import CONFIRM_FRAMES, ZONE_ANCHOR, ZoneSpec
+from dashboard.config.zone import CONFIRM_FRAMES, ZONE_ANCHOR, ZoneSpec, junction_specs
 from dashboard.errors import Conflict, DashboardError, NotFound, StoreUnavailable
 from dashboard.service.access import needs
 from dashboard.service.auth import Role
@@ -101,3 +101,19 @@ class ZoneCases:
             self._put_zones(cid, [*self.zones(cid), spec])
         log.info("camera %s: zone %s restored", cid, zid)
         return spec
+
+    @needs(Role.OPERATOR)
+    def add_junction(self, cid: str) -> list[ZoneSpec]:
+        """The junction preset: four approach lines (north, east, south, west), IN into the
+        junction, added together or not at all."""
+        specs = junction_specs()
+        with self._lock:
+            taken = {z.name.lower() for z in self.zones(cid)}
+            clash = [s.name for s in specs if s.name in taken]
+            if clash:
+                raise Conflict(f"This camera has zones called {', '.join(clash)} already: "
+                               "rename or delete them before adding the junction preset.")
+            for spec in specs:
+                self.store.save_zone(CameraId(cid), spec)
+            self._put_zones(cid, [*self.zones(cid), *specs])
+        return specs

@@ -9,6 +9,7 @@ from typing import Any, Callable, ContextManager, Iterable
 from dashboard.config.kinds import CameraId
 from dashboard.engine.alerts import Alert, AlertKind
 from dashboard.engine.dwell import Visit
+from dashboard.engine.flows import Trip
 from dashboard.engine.zones import ClassCounts, CrossingEvent, ZoneCounts
 from dashboard.errors import DashboardError
 from dashboard.store.catalog import META_UPSERT
@@ -63,13 +64,14 @@ class Records:
             return self._db.execute(sql, (cid, self._epoch(cid), *params)).fetchall()
 
     # -- events and counts ----------------------------------------------------------------
-    def add_events(self, cid: CameraId, events: Iterable[CrossingEvent | Visit | Alert],
+    def add_events(self, cid: CameraId,
+                   events: Iterable[CrossingEvent | Visit | Alert | Trip],
                    meta: tuple[str, str] | None = None) -> int:
         """Write crossings (their `zone` is the zone id) with their totals and minute
-        aggregates, finished visits and alert changes, in one transaction, with a `meta`
+        aggregates, finished visits, trips and alert changes, in one transaction, with a `meta`
         (key, value) in the same one if given (a file camera's position: it can never
         disagree with what was counted). An alert is written by its id: again, it is
-        replaced, never doubled; a crossing or visit written before is skipped. Returns the
+        replaced, never doubled; a crossing, visit or trip written before is skipped. Returns the
         number of crossings newly written."""
         records = list(events)
         new: list[tuple] = []
@@ -78,6 +80,9 @@ class Records:
         visits = [(v.zone, int(v.track_id), v.cls_name, v.entered, v.left, v.seconds)
                   for v in records if isinstance(v, Visit)]
         alerts = [a for a in records if isinstance(a, Alert)]
+        trips = [(int(r.track_id), r.cls_name, r.origin, r.origin_dir, r.started, r.destination,
+                  r.destination_dir, r.ended, int(r.joined))
+                 for r in records if isinstance(r, Trip)]
         if not records and meta is None:
             return 0
         with self._tx():
@@ -116,6 +121,10 @@ class Records:
                 "seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [(cid, ep, *v) for v in visits])
             self._db.executemany(
+                "INSERT INTO trips (camera_id, epoch, track_id, cls, origin_id, origin_dir, "
+                "started, dest_id, dest_dir, ended, joined) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?) ON CONFLICT DO NOTHING", [(cid, ep, *r) for r in trips])
+            self._db.executemany(
                 "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
                 "(camera_id, id) DO UPDATE SET ended = COALESCE(excluded.ended, alerts.ended), "
                 "peak = CASE WHEN excluded.peak > alerts.peak THEN excluded.peak "
@@ -134,6 +143,17 @@ class Records:
             -1e18 if since is None else since, 1e18 if until is None else until,
             NO_LIMIT if limit is None else int(limit))
         return [Visit(z, tid, c, e, lft) for z, tid, c, e, lft in rows]
+
+    def trips(self, cid: CameraId, since: float | None = None, until: float | None = None
+              ) -> list[Trip]:
+        """Trips of the current epoch that started (crossed their origin) in [since, until),
+        oldest first (`origin` and `destination` are zone ids)."""
+        rows = self._current(
+            cid, "SELECT track_id, cls, origin_id, origin_dir, started, dest_id, dest_dir, "
+                 "ended, joined FROM trips WHERE camera_id = ? AND epoch = ? AND started >= ? "
+                 "AND started < ? ORDER BY started, id",
+            -1e18 if since is None else since, 1e18 if until is None else until)
+        return [Trip(*r) for r in rows]
 
     def dwell(self, cid: CameraId, since: float | None = None, until: float | None = None
               ) -> dict[str, tuple[int, float, float]]:
@@ -274,7 +294,7 @@ class Records:
     # -- retention ------------------------------------------------------------------------
     def prune(self, older_than_s: float, minutes_older_than_s: float | None = None,
               now: float | None = None) -> int:
-        """Delete raw events and visits older than `older_than_s`, per-minute aggregates
+        """Delete raw events, visits and trips older than `older_than_s`, per-minute aggregates
         older than `minutes_older_than_s` (default: kept), then give the freed pages back,
         so the file stays bounded. Totals are never pruned: counts stay right. Returns events deleted."""
         now = time.time() if now is None else now
@@ -282,6 +302,7 @@ class Records:
             n = self._db.execute("DELETE FROM events WHERE t < ?",
                                  (now - older_than_s,)).rowcount
             self._db.execute('DELETE FROM visits WHERE "left" < ?', (now - older_than_s,))
+            self._db.execute("DELETE FROM trips WHERE ended < ?", (now - older_than_s,))
             if minutes_older_than_s is not None:
                 self._db.execute("DELETE FROM minutes WHERE minute < ?",
                                  (int((now - minutes_older_than_s) // 60),))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from dashboard.config.kinds import CameraId
 from dashboard.engine.alerts import Alert, AlertKind
 from dashboard.engine.dwell import Visit
+from dashboard.engine.flows import Trip
 from dashboard.engine.zones import CrossingEvent
 from dashboard.errors import StoreUnavailable
 
@@ -22,8 +23,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-Record = CrossingEvent | Visit | Alert   # what an EventWriter writes
-RECORD_TAGS = {"e": CrossingEvent, "v": Visit, "a": Alert}   # their spool lines' first field
+Record = CrossingEvent | Visit | Alert | Trip   # what an EventWriter writes
+RECORD_TAGS = {"e": CrossingEvent, "v": Visit, "a": Alert, "t": Trip}   # spool lines' first field
 
 
 def _to_row(r: Record) -> list[Any]:
@@ -37,6 +38,9 @@ def _to_row(r: Record) -> list[Any]:
         return ["e", r.t, r.zone, int(r.track_id), r.cls_name, r.direction]
     if isinstance(r, Visit):
         return ["v", r.zone, int(r.track_id), r.cls_name, r.entered, r.left]
+    if isinstance(r, Trip):
+        return ["t", int(r.track_id), r.cls_name, r.origin, r.origin_dir, r.started,
+                r.destination, r.destination_dir, r.ended, r.joined]
     return ["a", r.id, r.zone, r.kind.value, r.started, r.ended, r.peak, r.limit, r.track_id]
 
 
@@ -50,6 +54,9 @@ def _from_row(row: list[Any]) -> Record:
         return CrossingEvent(float(v[0]), v[1], int(v[2]), v[3], v[4])
     if tag == "v":
         return Visit(v[0], int(v[1]), v[2], float(v[3]), float(v[4]))
+    if tag == "t":
+        return Trip(int(v[0]), v[1], v[2], v[3], float(v[4]), v[5], v[6], float(v[7]),
+                    int(v[8]))
     return Alert(v[0], v[1], AlertKind(v[2]), float(v[3]), v[4], int(v[5]), v[6], v[7])
 
 

@@ -48,3 +48,42 @@ class Walker:
     def factory(cls, steps: int = 10, delay_s: float = 0.0) -> Any:
         """A runner's detector factory: a new walker for each run, given the settings."""
         return lambda settings: cls(steps, settings, delay_s)
+
+
+class Replay:
+    """Tracks given per frame, found by the index stamped into each frame's corner
+    (`support.camera_clip.stamp`): the pipeline sees exactly the tracks a test made from
+    a clip's truth (an object hidden, then found under a new id, as a tracker does).
+
+    Example:
+        >>> from support.camera_clip import stamp
+        >>> img = np.full((360, 640, 3), 128, np.uint8); stamp(img, 1)
+        >>> Replay([Tracks.empty(), Tracks([[1, 2, 3, 4]], [7], [0], [.9], {0: "car"})]
+        ...        ).track(img).ids.tolist()
+        [7]
+    """
+
+    runtime = "scripted"
+    can_probe = False
+
+    def __init__(self, per_frame: list[Tracks], settings: Any = None) -> None:
+        self.per_frame, self.settings = per_frame, settings
+
+    def track(self, img: np.ndarray) -> Tracks:
+        from support.camera_clip import read_stamp
+
+        i = read_stamp(img)
+        if i is None or i >= len(self.per_frame):
+            raise AssertionError(f"frame without a readable index: {i}")
+        return self.per_frame[i]
+
+    def detect(self, img: np.ndarray, imgsz: int | None = None) -> tuple:
+        t = self.track(img)
+        return t.xyxy, t.conf, t.cls
+
+    def reset(self) -> None:
+        """A new tracker: the tracks are the test's."""
+
+    @classmethod
+    def factory(cls, per_frame: list[Tracks]) -> Any:
+        return lambda settings: cls(per_frame, settings)

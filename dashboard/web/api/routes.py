@@ -11,11 +11,12 @@ from dashboard.web.api.alerts import acknowledge, alerts, board
 from dashboard.web.api.cameras import camera, cameras, command, health
 from dashboard.web.api.figures import (archived_events, archives, counts, dwell, events,
                                        export_csv, series, visits)
+from dashboard.web.api.flows import flows, flows_csv, flows_png, turns
 from dashboard.web.api.media import picture, video
 from dashboard.web.api.metrics import metrics
 from dashboard.web.api.people import audit, me, my_password, user, users
 from dashboard.web.api.probes import healthz, readyz
-from dashboard.web.api.zones import flip, restore, zone, zones
+from dashboard.web.api.zones import flip, junction, restore, zone, zones
 from dashboard.web.gate import AuthGate, api_login, api_logout, login, logout
 
 ROUTES = [
@@ -36,6 +37,7 @@ ROUTES = [
     Route("/api/cameras", cameras, methods=["GET", "POST"]),
     Route("/api/cameras/{cid}", camera, methods=["GET", "PATCH", "DELETE"]),
     Route("/api/cameras/{cid}/zones", zones, methods=["GET", "POST"]),
+    Route("/api/cameras/{cid}/zones/junction", junction, methods=["POST"]),
     Route("/api/cameras/{cid}/zones/{zid}", zone, methods=["GET", "PATCH", "DELETE"]),
     Route("/api/cameras/{cid}/zones/{zid}/flip", flip, methods=["POST"]),
     Route("/api/cameras/{cid}/zones/{zid}/restore", restore, methods=["POST"]),
@@ -46,6 +48,11 @@ ROUTES = [
     Route("/api/cameras/{cid}/alerts/{aid}/ack", acknowledge, methods=["POST"]),
     Route("/api/cameras/{cid}/events", events),
     Route("/api/cameras/{cid}/series", series),
+    Route("/api/cameras/{cid}/flows", flows),
+    Route("/api/cameras/{cid}/turns", turns),
+    Route("/api/cameras/{cid}/flows.png", flows_png),
+    Route("/api/cameras/{cid}/flows.csv", flows_csv),
+    Route("/api/cameras/{cid}/turns.csv", flows_csv),
     Route("/api/cameras/{cid}/archives", archives),
     Route("/api/cameras/{cid}/archives/{epoch}/events.csv", archived_events),
     Route("/api/cameras/{cid}/video.mjpg", video),

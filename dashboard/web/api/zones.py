@@ -45,3 +45,10 @@ async def restore(request: Request, svc: UserService) -> Response:
     """Undo a delete: the zone comes back with its id and counts."""
     cid, zid = request.path_params["cid"], request.path_params["zid"]
     return JSONResponse((await call(svc, "restore_zone", cid, zid)).to_dict())
+
+
+@endpoint
+async def junction(request: Request, svc: UserService) -> Response:
+    """The junction preset: four approach lines, IN into the junction."""
+    specs = await call(svc, "add_junction", request.path_params["cid"])
+    return JSONResponse([z.to_dict() for z in specs], status_code=201)

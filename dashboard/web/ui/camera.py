@@ -16,6 +16,7 @@ from dashboard.service.auth import Role
 from dashboard.web.ui.common import (can, chosen_camera, guarded, plain, refreshed, service,
                                      state_line)
 from dashboard.web.ui.figures import CHART_RANGES, figures
+from dashboard.web.ui.flows import flows_panel
 from dashboard.web.ui.zone_editor import zone_editor
 
 
@@ -30,6 +31,10 @@ def page() -> None:
     with st.sidebar:
         controls(svc, cam.id)
     live_view(svc, cam)
+    # A toggle, not an expander: what is inside is worked out only when someone looks.
+    if st.toggle("Flows: where objects went between the zones", key=f"flows-{cam.id}"):
+        with st.container(border=True):
+            flows_panel(svc, cam.id)
     if can(svc, Role.OPERATOR):     # the service checks again; this only spares the clicks
         # Open at first for a camera with no zones; decided once a visit, so that adding
         # the first zone does not fold the panel away under the operator's hand.

@@ -38,6 +38,15 @@ def zone_editor(svc: UserService, cam: Camera) -> None:
     undo_delete(svc, cam)
     for z in specs:
         zone_row(svc, cam, z)
+    if st.button("Add the junction preset", key="junction",
+                 help="Four approach lines (north, east, south, west), IN into the junction: "
+                      "move their ends onto the arms with Reshape; trips in over one and out "
+                      "over another are the turning movements under Flows"):
+        try:
+            svc.add_junction(cam.id)
+            st.rerun()
+        except DashboardError as e:
+            st.error(plain(e))
 
 
 def draw_new(svc: UserService, cam: Camera, specs: list, picture) -> None:
