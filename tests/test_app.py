@@ -127,6 +127,29 @@ def test_the_junction_preset_and_the_flows_it_gives_on_the_camera_page(svc):
         [("north", "left", 3), ("south", "through", 2)]
 
 
+def test_the_report_of_yesterday_beside_the_day_before_on_the_camera_page(svc):
+    import datetime as dt
+
+    from dashboard.config.env import time_zone
+    from dashboard.engine.zones import CrossingEvent
+
+    at, cid = camera_page(svc)
+    crossing = svc.zones(cid)[0]
+    tz = time_zone()
+    yesterday = dt.datetime.now(tz).date() - dt.timedelta(days=1)
+    noon = dt.datetime.combine(yesterday, dt.time(12), tz).timestamp()
+    svc.store.add_events(cid, [CrossingEvent(noon + i, crossing.id, i, "person", "in")
+                               for i in range(6)]
+                         + [CrossingEvent(noon - 86400 + i, crossing.id, i, "person", "in")
+                            for i in range(4)])
+    at.toggle(key=f"reports-{cid}").set_value(True)
+    run(at)
+    table = next(d.value for d in at.dataframe if "in change" in d.value.columns)
+    row = table[table["zone"] == crossing.name].iloc[0]
+    assert (row["in"], row["in before"], row["in change"]) == (6, 4, "+50.0%")
+    assert any("compared with" in c.value for c in at.caption)
+
+
 def test_looks_change_without_touching_heat(svc):
     at, cid = camera_page(svc)
     svc.stop(cid)                                  # so that only the page can touch heat

@@ -146,7 +146,7 @@ def truth_cells(junction: Junction) -> Counter:
     return Counter((r["origin"], r["destination"], r["class"]) for r in junction.routes)
 
 
-@pytest.mark.parametrize("seed", [3, 5])
+@pytest.mark.parametrize("seed", [3, pytest.param(5, marks=pytest.mark.slow)])
 def test_the_engine_counts_every_flow_of_the_generated_junction(seed):
     junction = Junction(seed=seed)
     frames, per_frame = replayed(junction, 90)

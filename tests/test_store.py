@@ -75,6 +75,22 @@ def test_a_retried_batch_never_counts_twice(open_store):
     assert s.dwell("demo") == {"area": (1, 9.5, 9.5)}
 
 
+def test_a_batch_written_again_counts_once_a_trip_too_and_again_after_a_reset(open_store):
+    """A video file counted again after a Reset writes the same video times again: in the
+    new epoch they count (a retry within one epoch does not)."""
+    from dashboard.engine import Trip, Visit
+
+    s = open_store()
+    batch = [ev(T0), Visit("area", 4, "person", T0, T0 + 9.5),
+             Trip(4, "person", "door", "in", T0, "area", "in", T0 + 3)]
+    assert s.add_events("demo", batch) == 1 and s.add_events("demo", batch) == 0
+    assert len(s.trips("demo")) == 1
+    s.archive("demo")
+    assert s.add_events("demo", batch) == 1 and s.counts("demo")["door"].in_count == 1
+    assert len(s.trips("demo")) == len(s.visits("demo")) == 1
+    assert len(s.period_trips("demo", T0, T0 + 60)) == 2        # every epoch, for a report
+
+
 def test_events_in_a_time_range_and_counts_per_minute_hour_or_day(open_store):
     s = open_store()
     s.add_events("demo", [ev(T0 + 5), ev(T0 + 65, cls="car"), ev(T0 + 70, d="out"),

@@ -43,6 +43,8 @@ HEATMAP_DASHBOARD_LOG: the log level (default INFO).
 HEATMAP_DASHBOARD_ISOLATE_DECODING: "0" decodes video in the server's own process (default
 "1": each camera's decoder runs in a process of its own, so a decoder that crashes on a
 damaged or hostile stream fails that camera, not the server).
+HEATMAP_DASHBOARD_TIMEZONE: the IANA time zone reports, charts and flows bucket in, e.g.
+"Europe/Paris" (default: the server's own, /etc/localtime, else UTC).
 
 Every HEATMAP_DASHBOARD_* variable is read here and nowhere else.
 """
@@ -51,7 +53,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 
 def data_dir() -> Path:
@@ -323,3 +328,36 @@ def isolate_decoding() -> bool:
         True
     """
     return os.environ.get("HEATMAP_DASHBOARD_ISOLATE_DECODING", "1").strip() != "0"
+
+
+def time_zone() -> "ZoneInfo":
+    """The time zone days, hours and quarters are counted in (a bad name is refused at
+    start, naming the variable).
+
+    Example:
+        >>> time_zone().utcoffset(__import__("datetime").datetime(2026, 12, 5)) is not None
+        True
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get("HEATMAP_DASHBOARD_TIMEZONE", "").strip()
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"HEATMAP_DASHBOARD_TIMEZONE: {name!r} is not a time zone; use "
+                             "an IANA name such as Europe/Paris or America/New_York.") from None
+    # The server's own: TZ if set (as the C library reads it), else what /etc/localtime
+    # links to (its name is shown on the page), else its contents, else UTC.
+    link = os.path.realpath("/etc/localtime")
+    for key in (os.environ.get("TZ", "").lstrip(":"), link.partition("/zoneinfo/")[2]):
+        try:
+            if key:
+                return ZoneInfo(key)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        with open("/etc/localtime", "rb") as f:
+            return ZoneInfo.from_file(f)
+    except (OSError, ValueError):
+        return ZoneInfo("UTC")

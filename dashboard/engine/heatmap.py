@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from ..errors import DashboardError
+from .heat_hours import HourlyHeat
 from .tracks import Tracks, check_anchor
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ class HeatmapAccumulator:
         self._starts: dict[int, tuple[float, float, float]] = {}
         self._moved: dict[int, float] = {}
         self._pruned_t = -math.inf
+        self.hours: HourlyHeat | None = None   # heat per hour as well (a camera's, kept)
 
     @property
     def version(self) -> int:
@@ -191,6 +193,8 @@ class HeatmapAccumulator:
         self._version += 1
         self._cache = {}
         self._starts, self._moved = {}, {}
+        if self.hours is not None:
+            self.hours.reset()
 
     def _ensure_shape(self, shape: tuple[int, int]) -> None:
         """Take the frame size. When it changes (a camera reconnects at another resolution)
@@ -247,6 +251,8 @@ class HeatmapAccumulator:
         total = self._layer(ALL)
         if self.config.moving_only:
             tracks = self._moving(tracks, t)
+        if self.hours is not None:   # the same tracks as the live heat, by the hour
+            self.hours.add(tracks.anchors(self.config.anchor), t, shape)
         if not len(tracks):
             return
         self._version += 1

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from dashboard.config.kinds import CameraId
+from dashboard.engine.heat_hours import HourlyHeat, pack, unpack
 from dashboard.engine.zones import ZoneCounts
-from dashboard.errors import StoreUnavailable
+from dashboard.errors import DashboardError, StoreUnavailable
 from dashboard.store.base import Store
 from dashboard.store.writer import EventWriter, Record
 
@@ -35,6 +36,7 @@ class Keeper:
         self.writer = EventWriter(store, cid, spool=spool) if store is not None else None
         self.progress_key = PROGRESS_KEY.format(cid)
         self._heat_saved = -1   # the heat version last saved
+        self._hours_saved = -1  # the hours' version last saved
         self._last_heat = time.monotonic()
 
     # -- records ------------------------------------------------------------------------------
@@ -139,3 +141,32 @@ class Keeper:
             return False
         self._last_heat = now
         return True
+
+    # -- heat per hour --------------------------------------------------------------------
+    def hours(self) -> HourlyHeat | None:
+        """Heat per hour for this camera, carrying on from what an hour had kept (None
+        without a store: nothing would keep it)."""
+        return None if self.store is None else HourlyHeat(loader=self._kept_hour)
+
+    def _kept_hour(self, hour: float) -> Any:
+        try:
+            data = self.store.heat_hour(self.cid, hour) if self.store is not None else None
+            return None if data is None else unpack(data)
+        except (StoreUnavailable, DashboardError):
+            return None   # this hour starts afresh (what the store had stays there)
+
+    def keep_hours(self, hours: HourlyHeat | None, lock: Any) -> None:
+        """Save the hours not yet kept (the current one again as it grows); while the
+        database cannot be written they wait in memory."""
+        if self.store is None or hours is None or hours.version == self._hours_saved:
+            return
+        with lock:   # the camera's loop adds to them
+            version = hours.version
+            rows = [(h, pack(g)) for h, g in hours.grids.items()]
+        try:
+            self.store.save_heat_hours(self.cid, rows)
+        except StoreUnavailable:
+            return
+        with lock:
+            hours.kept([h for h, _ in rows])
+        self._hours_saved = version

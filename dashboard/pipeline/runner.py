@@ -162,6 +162,7 @@ class CameraRunner:
                     self.start()
                 raise StoreUnavailable(f"Reset has to wait: {self.keeper.status()}. "
                                        "Nothing was reset.")
+            self.keeper.keep_hours(self.step.engine.heatmap.hours, self._lock)
             self.keeper.archive()
             self.step.engine.reset()
             self.step.events.clear()
@@ -299,6 +300,7 @@ class CameraRunner:
         with self._lock:
             version = self.step.engine.heatmap.version
         self.keeper.save_heat(version, lambda: self.heat_bytes("npz"))
+        self.keeper.keep_hours(self.step.engine.heatmap.hours, self._lock)
 
     def store_status(self) -> str | None:
         """"database: disk full, 37 crossings waiting" while the store fails, else None."""

@@ -61,6 +61,7 @@ class FrameStep:
         self.camera, self.keeper, self.integrations = camera, keeper, integrations
         self.lock = threading.RLock()
         self.engine = Engine(heatmap=camera.presentation.heatmap_config(camera.settings))
+        self.engine.heatmap.hours = keeper.hours()
         self.layout = ZoneLayout(self.engine, keeper)
         self.alerts = CameraAlerts()
         self.events: deque[CrossingEvent] = deque(maxlen=500)   # the newest crossings
@@ -119,7 +120,9 @@ class FrameStep:
             kept = [z.counts for z in zones]
             for z in zones:
                 z.counts = z.counts.copy()
+            hours, self.engine.heatmap.hours = self.engine.heatmap.hours, None   # kept too
             self.engine.update(img, tracks, t, draw=False)
+            self.engine.heatmap.hours = hours
             self.engine.flows.reset()   # its trips were kept when the run before ended
             self.last_t = t
             for z, counts in zip(zones, kept):

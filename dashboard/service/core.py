@@ -30,11 +30,13 @@ from dashboard.service.alerts import AlertCases
 from dashboard.service.auth import Auth, Role
 from dashboard.service.cameras import CameraCases
 from dashboard.service.flows import FlowCases
+from dashboard.service.heat_history import HeatHistoryCases
 from dashboard.service.metrics import MetricsCases
 from dashboard.service.people import PeopleCases
 from dashboard.service.pictures import PictureCases
 from dashboard.service.readings import Readings
 from dashboard.service.reports import ReportCases
+from dashboard.service.summaries import SummaryCases
 from dashboard.service.zones import ZoneCases
 from dashboard.store.base import Store
 from dashboard.store.factory import open_store
@@ -50,8 +52,8 @@ WATCH_S = 1.0            # how often the database file is looked at
 PRUNE_EVERY_S = 600.0    # how often retention runs
 
 
-class Service(CameraCases, ZoneCases, ReportCases, FlowCases, AlertCases, PictureCases, PeopleCases,
-              MetricsCases):
+class Service(CameraCases, ZoneCases, ReportCases, FlowCases, SummaryCases, HeatHistoryCases,
+              AlertCases, PictureCases, PeopleCases, MetricsCases):
     """Cameras, zones, counts, events, exports and pictures, by id.
 
     Example:

@@ -9,60 +9,37 @@ from typing import Any
 from dashboard.config.kinds import CameraId, ZoneKind
 from dashboard.config.zone import ZoneSpec
 from dashboard.engine.flows import UNKNOWN, Trip, movement, percentile
+from dashboard.config.env import time_zone
 from dashboard.errors import DashboardError
 from dashboard.service.access import needs
 from dashboard.service.auth import Role
+from dashboard.service.periods import Interval, bucket_end, bucket_start, check_range
 from dashboard.store.export import csv_text, iso
 
-INTERVALS_S = {"15min": 900, "hour": 3600, "day": 86400}   # what flows are binned in
-FLOW_INTERVAL = "15min"      # traffic engineers report turning movements per 15 minutes
+FLOW_INTERVAL = Interval.QUARTER   # traffic engineers report turning movements per 15 minutes
 
 
-def check_period(since: float | None, until: float | None) -> None:
-    """A period must end after it starts and not start in the future.
-
-    Example:
-        >>> check_period(20.0, 10.0)
-        Traceback (most recent call last):
-        ...
-        dashboard.errors.DashboardError: The period is empty: it ends (10.0) before it starts (20.0).
-    """
-    if since is not None and until is not None and until <= since:
-        raise DashboardError(f"The period is empty: it ends ({until}) before it starts "
-                             f"({since}).")
-    if since is not None and since > time.time() + 60:
-        raise DashboardError(f"The period starts in the future ({iso(since)}): nothing has "
-                             "been counted there yet.")
-
-
-def bin_start(t: float, interval: str) -> float:
-    """The start of `t`'s interval: 15 minutes and hours on the clock (every time zone is
-    a whole number of quarter hours from UTC), days at the server's local midnight.
-
-    Example:
-        >>> bin_start(1000.0, "15min"), bin_start(4000.0, "hour")
-        (900.0, 3600.0)
-    """
-    if interval not in INTERVALS_S:
-        raise DashboardError(f"Flows are binned per {', '.join(INTERVALS_S)}.")
-    size = INTERVALS_S[interval]
-    if interval != "day":
-        return float(t // size * size)
-    off = time.localtime(t).tm_gmtoff
-    return float((t + off) // size * size - off)
+def _interval(value: str | Interval | None) -> Interval | None:
+    if value is None or isinstance(value, Interval):
+        return value
+    try:
+        return Interval(value)
+    except ValueError:
+        raise DashboardError(f"Flows are counted per {', '.join(i.value for i in Interval)}; "
+                             f"not {value!r}.") from None
 
 
 class FlowCases:
     """The flows part of `Service`: trips as the store keeps them, named by the zones."""
 
     def _trips(self, cid: str, since: float | None, until: float | None) -> list[Trip]:
-        check_period(since, until)
+        check_range(since, until, time.time())
         self.camera(cid)
         return self.store.trips(CameraId(cid), since, until)
 
     @needs(Role.VIEWER)
     def flows(self, cid: str, since: float | None = None, until: float | None = None,
-              interval: str | None = None) -> dict[str, Any]:
+              interval: str | Interval | None = None) -> dict[str, Any]:
         """The origin-destination matrix of trips that started in [since, until): per
         (interval,) origin, destination and class, the count and the time from origin to
         destination (median, p90, seconds). A trip that crossed one zone only goes to
@@ -78,46 +55,48 @@ class FlowCases:
             ([], ['north', 'east', 'south', 'west'])
             >>> svc.shutdown()
         """
-        names = self._names(cid)
+        names, interval, tz = self._names(cid), _interval(interval), time_zone()
         groups: dict[tuple, list[Trip]] = defaultdict(list)
         trips = self._trips(cid, since, until)
         for t in trips:
-            start = bin_start(t.started, interval) if interval else None
+            start = bucket_start(t.started, interval, tz) if interval else None
             groups[(start, t.origin, t.origin_dir, t.destination, t.destination_dir,
                     t.cls_name)].append(t)
         cells = []
         for (start, o, od, d, dd, cls), group in sorted(groups.items(), key=_order):
             secs = [t.seconds for t in group if t.seconds is not None]
             cells.append({
-                **({"start": start, "end": start + INTERVALS_S[interval]} if interval else {}),
+                **({"start": start, "end": bucket_end(start, interval, tz)} if interval else {}),
                 "origin_id": o, "origin": names.get(o, o), "origin_dir": od,
                 "destination_id": d, "destination": UNKNOWN if d is None else names.get(d, d),
                 "destination_dir": dd, "class": cls, "count": len(group),
                 "median_s": _round(percentile(secs, 50)), "p90_s": _round(percentile(secs, 90))})
-        return {"camera_id": cid, "since": since, "until": until, "interval": interval,
+        return {"camera_id": cid, "since": since, "until": until,
+                "interval": interval.value if interval else None,
                 "trips": len(trips), "unknown": sum(t.destination is None for t in trips),
                 "joined": sum(t.joined > 0 for t in trips), "cells": cells}
 
     @needs(Role.VIEWER)
     def turns(self, cid: str, since: float | None = None, until: float | None = None,
-              interval: str = FLOW_INTERVAL) -> list[dict[str, Any]]:
+              interval: str | Interval = FLOW_INTERVAL) -> list[dict[str, Any]]:
         """Turning movement counts: trips that came in over one line (its IN) and left over
         another (against its IN), per interval, approach (the line came in by), movement
         (left, through, right, u-turn: from the two lines' directions) and class."""
         lines = {z.id: z for z in self.zones(cid) if z.kind is ZoneKind.LINE}
+        interval, tz = _interval(interval), time_zone()
         counts: dict[tuple, int] = defaultdict(int)
         for t in self._trips(cid, since, until):
             a, b = lines.get(t.origin), lines.get(t.destination or "")
             if a is None or b is None or t.origin_dir != "in" or t.destination_dir != "out":
                 continue
-            key = (bin_start(t.started, interval), a.name, _movement(a, b), t.cls_name)
+            key = (bucket_start(t.started, interval, tz), a.name, _movement(a, b), t.cls_name)
             counts[key] += 1
-        return [{"start": s, "end": s + INTERVALS_S[interval], "approach": a, "movement": m,
+        return [{"start": s, "end": bucket_end(s, interval, tz), "approach": a, "movement": m,
                  "class": c, "count": n} for (s, a, m, c), n in sorted(counts.items())]
 
     @needs(Role.VIEWER)
     def flows_csv(self, cid: str, since: float | None = None, until: float | None = None,
-                  interval: str = FLOW_INTERVAL) -> str:
+                  interval: str | Interval = FLOW_INTERVAL) -> str:
         """One row per interval, origin, destination and class: its count and times."""
         cells = self.flows(cid, since, until, interval)["cells"]
         return csv_text(["interval_start", "interval_end", "origin", "origin_direction",
@@ -130,7 +109,7 @@ class FlowCases:
 
     @needs(Role.VIEWER)
     def turns_csv(self, cid: str, since: float | None = None, until: float | None = None,
-                  interval: str = FLOW_INTERVAL) -> str:
+                  interval: str | Interval = FLOW_INTERVAL) -> str:
         return csv_text(["interval_start", "interval_end", "approach", "movement", "class",
                          "count"],
                         ([iso(r["start"]), iso(r["end"]), r["approach"], r["movement"],
@@ -152,7 +131,7 @@ class FlowCases:
         except DashboardError:
             img = None
         img = np.full((360, 640, 3), 96, np.uint8) if img is None else img
-        img = self.with_zones(cid, img)
+        img = self.with_zones(cid, img, counts=False)
         h, w = img.shape[:2]
         zones = [z.to_zone(w, h) for z in self.zones(cid) if z.kind.counts]
         totals: dict[tuple[str, str], int] = defaultdict(int)

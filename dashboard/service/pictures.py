@@ -29,14 +29,15 @@ class PictureCases:
         return self.runner(cid).still()
 
     @needs(Role.VIEWER)
-    def with_zones(self, cid: str, img: Any) -> Any:
-        """A copy of a picture of this camera with its zones and their counts drawn."""
+    def with_zones(self, cid: str, img: Any, counts: bool = True) -> Any:
+        """A copy of a picture of this camera with its zones and (unless not `counts`: a
+        picture of another period) their live counts drawn."""
         from dashboard.engine.overlay import draw_zones
 
         img = img.copy()
         h, w = img.shape[:2]
         zones = [(z, z.to_zone(w, h)) for z in self.zones(cid)]
-        figures = self.counts(cid)
+        figures = self.counts(cid) if counts else []
         draw_zones(img, [zone for z, zone in zones if z.kind.counts],
                    {f.id: f.counts for f in figures},
                    [zone.points for z, zone in zones if not z.kind.counts],

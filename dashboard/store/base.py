@@ -17,12 +17,13 @@ from typing import Any, ContextManager
 
 from dashboard.errors import StoreUnavailable
 from dashboard.store.catalog import Catalog
+from dashboard.store.history import History
 from dashboard.store.records import Records
 
 log = logging.getLogger(__name__)
 
 
-class Store(Catalog, Records):
+class Store(Catalog, Records, History):
     """The queries; a dialect subclasses it with its connections.
 
     Example:

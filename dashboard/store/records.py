@@ -303,8 +303,10 @@ class Records:
                                  (now - older_than_s,)).rowcount
             self._db.execute('DELETE FROM visits WHERE "left" < ?', (now - older_than_s,))
             self._db.execute("DELETE FROM trips WHERE ended < ?", (now - older_than_s,))
-            if minutes_older_than_s is not None:
+            if minutes_older_than_s is not None:   # hours of heat are kept as long
                 self._db.execute("DELETE FROM minutes WHERE minute < ?",
                                  (int((now - minutes_older_than_s) // 60),))
+                self._db.execute("DELETE FROM heat_hours WHERE hour < ?",
+                                 (now - minutes_older_than_s,))
         self._compact()
         return n

@@ -15,6 +15,7 @@ from dashboard.web.api.flows import flows, flows_csv, flows_png, turns
 from dashboard.web.api.media import picture, video
 from dashboard.web.api.metrics import metrics
 from dashboard.web.api.people import audit, me, my_password, user, users
+from dashboard.web.api.reports import period_heat, report, report_file
 from dashboard.web.api.probes import healthz, readyz
 from dashboard.web.api.zones import flip, junction, restore, zone, zones
 from dashboard.web.gate import AuthGate, api_login, api_logout, login, logout
@@ -48,6 +49,11 @@ ROUTES = [
     Route("/api/cameras/{cid}/alerts/{aid}/ack", acknowledge, methods=["POST"]),
     Route("/api/cameras/{cid}/events", events),
     Route("/api/cameras/{cid}/series", series),
+    Route("/api/cameras/{cid}/report", report),
+    Route("/api/cameras/{cid}/report.csv", report_file),
+    Route("/api/cameras/{cid}/report.html", report_file),
+    Route("/api/cameras/{cid}/heat.png", period_heat),
+    Route("/api/cameras/{cid}/heat.npz", period_heat),
     Route("/api/cameras/{cid}/flows", flows),
     Route("/api/cameras/{cid}/turns", turns),
     Route("/api/cameras/{cid}/flows.png", flows_png),

@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard.errors import DashboardError
 from dashboard.service.access import UserService
-from dashboard.service.flows import INTERVALS_S
+from dashboard.service.periods import Interval
 from dashboard.web.ui.common import plain
 from dashboard.web.ui.figures import duration, table_height
 
@@ -21,8 +21,9 @@ def flows_panel(svc: UserService, cid: str) -> None:
     """Inside the page's Flows expander: a period, then what the trips of it tell."""
     c1, c2 = st.columns(2)
     period = c1.selectbox("Trips started in the", list(PERIODS), key=f"flow-period-{cid}")
-    interval = c2.selectbox("Turning movements per", list(INTERVALS_S), key=f"flow-bin-{cid}",
-                            format_func=lambda i: "15 minutes" if i == "15min" else i)
+    interval = c2.selectbox("Turning movements per", list(Interval), key=f"flow-bin-{cid}",
+                            format_func=lambda i: "15 minutes" if i is Interval.QUARTER
+                            else i.value)
     since = time.time() - PERIODS[period]
     try:
         data = svc.flows(cid, since)
