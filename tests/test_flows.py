@@ -16,7 +16,7 @@ import pytest
 
 from dashboard.config.kinds import CameraState
 from dashboard.config.zone import junction_specs
-from dashboard.demo.junction import ARMS, NAMES, TURNS, Junction, exit_arm
+from dashboard.demo.junction import ARMS, TURNS, Junction, as_tracked, exit_arm
 from dashboard.engine import Engine, LineZone, Tracks, movement
 from dashboard.engine.flows import FlowTracker
 from dashboard.errors import DashboardError
@@ -121,24 +121,12 @@ def test_the_generators_turns_are_the_movements_counted(turn):
 
 # -- the generated junction ----------------------------------------------------------------
 def replayed(junction: Junction, seconds: float) -> tuple[list, list[Tracks]]:
-    """The clip's frames and, per frame, the tracks a tracker would give: every visible
-    vehicle, under a new id each time it comes out from under the bridge."""
-    frames, per_frame, hidden, again = [], [], set(), Counter()
-    for img, boxes in junction.frames(seconds):
-        shown = []
-        for b in boxes:
-            if b.visible < 0.3:
-                hidden.add(b.id)
-                continue
-            if b.id in hidden:
-                hidden.discard(b.id)
-                again[b.id] += 1
-            shown.append(b)
+    """The clip's frames and, per frame, the tracks a tracker would give (`as_tracked`)."""
+    frames, per_frame, splits = [], [], 0
+    for img, tracks, splits in as_tracked(junction.frames(seconds)):
         frames.append(img)
-        per_frame.append(Tracks([b.xyxy for b in shown], [b.id * 100 + again[b.id] for b in shown],
-                                [b.cls for b in shown], [0.9] * len(shown), NAMES)
-                         if shown else Tracks.empty(NAMES))
-    assert sum(again.values()) >= 3, "the bridge should hide some vehicles"
+        per_frame.append(tracks)
+    assert splits >= 3, "the bridge should hide some vehicles"
     return frames, per_frame
 
 

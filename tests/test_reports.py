@@ -240,3 +240,100 @@ def test_the_api_gives_reports_and_heat_and_escapes_what_was_typed(shop):
     assert heat.status_code == 404 and "No heat" in heat.json()["error"]
     assert bad.status_code == 400 and "YYYY-MM-DD" in bad.json()["error"]
     assert future.status_code == 400 and "future" in future.json()["error"]
+
+
+# -- scheduled reports ----------------------------------------------------------------------
+@pytest.fixture
+def scheduled(tmp_path, monkeypatch):
+    """A service with one camera and a crossing every hour of yesterday and of the same
+    day a week before, set to send daily reports by mail (a real SMTP server on loopback:
+    STARTTLS, a login) and into a folder; its schedule is ticked by the test."""
+    from support.smtp import SmtpServer
+
+    with SmtpServer(tmp_path) as smtp:
+        monkeypatch.setenv("HEATMAP_DASHBOARD_TIMEZONE", "America/New_York")
+        monkeypatch.setenv("HEATMAP_DASHBOARD_REPORTS", "daily")
+        monkeypatch.setenv("HEATMAP_DASHBOARD_REPORT_TO", "boss@example.com")
+        monkeypatch.setenv("HEATMAP_DASHBOARD_REPORT_FROM", "dash@example.com")
+        monkeypatch.setenv("HEATMAP_DASHBOARD_SMTP_URL", smtp.url)
+        monkeypatch.setenv("HEATMAP_DASHBOARD_SMTP_CAFILE", str(smtp.cafile))
+        monkeypatch.setenv("HEATMAP_DASHBOARD_REPORT_DIR", str(tmp_path / "reports"))
+        svc = Service(SQLiteStore(tmp_path / "db.sqlite"), tmp_path, demo=False)
+        svc.delivery.close()                      # the test ticks it, at moments it picks
+        cam = svc.add_camera("Shop", "rtsp://127.0.0.1:9/none", enabled=False)
+        door = svc.add_zone(cam.id, "door", "line", [[0, 0.5], [1, 0.5]])
+        now = at(NY, 2026, 12, 5, 0, 30)           # just after the day Fri 4 Dec ended
+        svc.store.add_events(cam.id, crossings(door, [at(NY, 2026, 12, 4, h) for h in range(24)])
+                             + crossings(door, [at(NY, 2026, 11, 27, h) for h in range(12)]))
+        yield svc, cam, smtp, now, tmp_path / "reports"
+        svc.shutdown()
+        svc.store.close()
+
+
+def test_a_daily_report_goes_by_mail_over_starttls_and_into_the_folder(scheduled):
+    svc, cam, smtp, now, folder = scheduled
+    assert svc.delivery.tick(now) == 2                          # mail and folder
+    (msg,) = smtp.messages
+    assert msg["Subject"] == "Shop: Fri 4 Dec 2026" and msg["To"] == "boss@example.com"
+    body, html, csv_ = [part for part in msg.walk() if not part.is_multipart()]
+    assert "door: in 24 (+100.0%)" in body.get_payload(decode=True).decode()
+    assert html.get_filename() == "daily-2026-12-04.html"
+    assert "Fri 27 Nov 2026" in html.get_payload(decode=True).decode()   # a week before
+    files = sorted(p.name for p in folder.rglob("*") if p.is_file())
+    assert files == ["daily-2026-12-04.csv", "daily-2026-12-04.html"]
+    assert svc.delivery.tick(now + 60) == 0                     # each once
+
+
+def test_a_refused_mail_waits_is_shown_and_goes_later(scheduled):
+    svc, cam, smtp, now, folder = scheduled
+    smtp.box.refuse = True
+    assert svc.delivery.tick(now) == 1                           # the folder's went
+    (waiting,) = [d for d in svc.report_schedule()["deliveries"] if not d["sent"]]
+    assert waiting["target"] == "mail" and "451" in waiting["error"]
+    assert svc.delivery.tick(now + 10) == 0 and not smtp.messages   # not before its time
+    smtp.box.refuse = False
+    assert svc.delivery.tick(waiting["next_try"] + 1) == 1 and len(smtp.messages) == 1
+    assert all(d["sent"] for d in svc.report_schedule()["deliveries"])
+
+
+def test_a_wrong_password_or_an_untrusted_server_says_so(scheduled, monkeypatch):
+    from dashboard.integrations.mail import Mailer
+    from dashboard.errors import DashboardError
+
+    svc, cam, smtp, now, folder = scheduled
+    wrong = Mailer(smtp.url.replace("mail-pass-123", "nope"), "d@example.com", str(smtp.cafile))
+    with pytest.raises(DashboardError, match="refused the user name or password") as e:
+        wrong.send(["x@example.com"], "s", "t")
+    assert "nope" not in str(e.value)
+    untrusted = Mailer(smtp.url, "d@example.com")                # no CA given: not trusted
+    with pytest.raises(DashboardError, match="TLS failed"):
+        untrusted.send(["x@example.com"], "s", "t")
+    assert not smtp.messages
+
+
+def test_the_schedule_is_shown_to_operators_only(scheduled):
+    import asyncio
+
+    import httpx
+
+    from dashboard.web.api.routes import create_app
+
+    svc, cam, smtp, now, folder = scheduled
+    svc.delivery.tick(now)
+    svc.add_user("vic", "viewer-pass-12", "viewer")
+    svc.add_user("olga", "operator-pass-12", "operator")
+
+    async def ask(user, password):
+        token = svc.auth.login(user, password, "test")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(svc)),
+                                     base_url="http://127.0.0.1:8501",
+                                     headers={"Authorization": f"Bearer {token}"}) as c:
+            return await c.get("/api/reports")
+
+    viewer = asyncio.run(ask("vic", "viewer-pass-12"))
+    operator = asyncio.run(ask("olga", "operator-pass-12"))
+    assert viewer.status_code == 403
+    body = operator.json()
+    assert body["kinds"] == ["daily"] and body["to"] == ["boss@example.com"]
+    assert "mail-pass-123" not in operator.text and body["smtp"].startswith("smtp://***@")
+    assert sorted(d["target"] for d in body["deliveries"] if d["sent"]) == ["folder", "mail"]

@@ -45,6 +45,13 @@ HEATMAP_DASHBOARD_ISOLATE_DECODING: "0" decodes video in the server's own proces
 damaged or hostile stream fails that camera, not the server).
 HEATMAP_DASHBOARD_TIMEZONE: the IANA time zone reports, charts and flows bucket in, e.g.
 "Europe/Paris" (default: the server's own, /etc/localtime, else UTC).
+HEATMAP_DASHBOARD_REPORTS: "daily", "weekly" or "daily,weekly": each camera's report of the
+day (beside the same day a week before) or week (beside the week before) once it is over,
+sent to HEATMAP_DASHBOARD_REPORT_TO (comma-separated addresses, from
+HEATMAP_DASHBOARD_REPORT_FROM) through HEATMAP_DASHBOARD_SMTP_URL
+(smtp://user:password@host:587, STARTTLS required; smtps:// for TLS from the start;
+HEATMAP_DASHBOARD_SMTP_CAFILE: a CA bundle to trust), and/or written into the folder
+HEATMAP_DASHBOARD_REPORT_DIR (default: none of these).
 
 Every HEATMAP_DASHBOARD_* variable is read here and nowhere else.
 """
@@ -361,3 +368,27 @@ def time_zone() -> "ZoneInfo":
             return ZoneInfo.from_file(f)
     except (OSError, ValueError):
         return ZoneInfo("UTC")
+
+
+def report_settings() -> dict[str, Any]:
+    """The scheduled reports: kinds, to, sender, smtp_url, cafile, folder (see above).
+
+    Example:
+        >>> sorted(report_settings())
+        ['cafile', 'folder', 'kinds', 'sender', 'smtp_url', 'to']
+    """
+    get = lambda name: os.environ.get(f"HEATMAP_DASHBOARD_{name}", "").strip()  # noqa: E731
+    kinds = [k.strip().lower() for k in get("REPORTS").split(",") if k.strip()]
+    bad = [k for k in kinds if k not in ("daily", "weekly")]
+    if bad:
+        raise ValueError(f"HEATMAP_DASHBOARD_REPORTS: {', '.join(bad)}: use daily, weekly "
+                         "or daily,weekly.")
+    to = [a.strip() for a in get("REPORT_TO").split(",") if a.strip()]
+    out = {"kinds": kinds, "to": to, "sender": get("REPORT_FROM") or None,
+           "smtp_url": get("SMTP_URL") or None, "cafile": get("SMTP_CAFILE") or None,
+           "folder": Path(get("REPORT_DIR")).expanduser() if get("REPORT_DIR") else None}
+    if kinds and not (out["folder"] or (to and out["smtp_url"])):
+        raise ValueError("HEATMAP_DASHBOARD_REPORTS is set, but no report can go anywhere: "
+                         "set HEATMAP_DASHBOARD_REPORT_DIR, or HEATMAP_DASHBOARD_SMTP_URL "
+                         "and HEATMAP_DASHBOARD_REPORT_TO.")
+    return out

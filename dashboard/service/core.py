@@ -112,11 +112,21 @@ class Service(CameraCases, ZoneCases, ReportCases, FlowCases, SummaryCases, Heat
         self._watching = threading.Event()
         self._watch = threading.Thread(target=self._watch_store, name="store watch",
                                        daemon=True)
+        self.delivery: Any = None   # scheduled reports, when HEATMAP_DASHBOARD_REPORTS is set
         if autostart:
             self._watch.start()
+            self._start_delivery()
             for cam in self.cameras():
                 if cam.enabled:
                     self._runners[cam.id].start()
+
+    def _start_delivery(self) -> None:
+        from dashboard.config.env import report_settings
+        from dashboard.service.delivery import ReportDelivery
+
+        settings = report_settings()
+        if settings["kinds"]:
+            self.delivery = ReportDelivery(self, settings).start()
 
     def _new_runner(self, cam: Camera, source: str, zones: list[ZoneSpec]) -> CameraRunner:
         return self._runner_class(source)(cam, source, zones, self.store,
@@ -205,6 +215,8 @@ class Service(CameraCases, ZoneCases, ReportCases, FlowCases, SummaryCases, Heat
         """Stop every runner (each writes what it counted and its heat); cameras stay enabled
         so they start again with the server."""
         self._watching.set()
+        if self.delivery is not None:
+            self.delivery.close()
         with self._lock:
             runners = list(self._runners.values())
         for r in runners:

@@ -149,6 +149,14 @@ class SummaryCases:
                            self.period_heat_png(cid, period))
 
 
+    @needs(Role.OPERATOR)
+    def report_schedule(self) -> dict[str, Any]:
+        """Where scheduled reports go, and the newest deliveries (sent, or waiting with
+        their error); no kinds when no schedule is set."""
+        delivery = getattr(self, "delivery", None)
+        return delivery.status() if delivery is not None else {"kinds": [], "deliveries": []}
+
+
 def _period(p: Period) -> dict[str, Any]:
     return {"start": p.start, "end": p.end, "label": p.label}
 

@@ -17,13 +17,14 @@ from typing import Any, ContextManager
 
 from dashboard.errors import StoreUnavailable
 from dashboard.store.catalog import Catalog
+from dashboard.store.deliveries import Deliveries
 from dashboard.store.history import History
 from dashboard.store.records import Records
 
 log = logging.getLogger(__name__)
 
 
-class Store(Catalog, Records, History):
+class Store(Catalog, Records, History, Deliveries):
     """The queries; a dialect subclasses it with its connections.
 
     Example:

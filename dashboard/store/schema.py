@@ -62,6 +62,11 @@ CREATE TABLE IF NOT EXISTS heat (
 CREATE TABLE IF NOT EXISTS heat_hours (
     camera_id TEXT NOT NULL, epoch INTEGER NOT NULL, hour {real} NOT NULL,
     grid {blob} NOT NULL, PRIMARY KEY (camera_id, epoch, hour));
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY, camera_id TEXT NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL,
+    period_start {real} NOT NULL, period_end {real} NOT NULL, label TEXT NOT NULL,
+    created {real} NOT NULL, attempts INTEGER NOT NULL, next_try {real} NOT NULL,
+    last_error TEXT, sent {real});
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY, pw_hash TEXT NOT NULL, role TEXT NOT NULL,
     created {real} NOT NULL);

@@ -57,3 +57,9 @@ async def period_heat(request: Request, svc: UserService) -> Response:
         return error(404, f"No heat was kept for {period.label}.")
     return Response(data, media_type="application/octet-stream" if npz else "image/png",
                     headers={"Cache-Control": "no-store"})
+
+
+@endpoint
+async def schedule(request: Request, svc: UserService) -> Response:
+    """Operators: where scheduled reports go and how the newest deliveries went."""
+    return JSONResponse(await call(svc, "report_schedule"))

@@ -15,7 +15,7 @@ from dashboard.web.api.flows import flows, flows_csv, flows_png, turns
 from dashboard.web.api.media import picture, video
 from dashboard.web.api.metrics import metrics
 from dashboard.web.api.people import audit, me, my_password, user, users
-from dashboard.web.api.reports import period_heat, report, report_file
+from dashboard.web.api.reports import period_heat, report, report_file, schedule
 from dashboard.web.api.probes import healthz, readyz
 from dashboard.web.api.zones import flip, junction, restore, zone, zones
 from dashboard.web.gate import AuthGate, api_login, api_logout, login, logout
@@ -35,6 +35,7 @@ ROUTES = [
     Route("/api/audit", audit),
     Route("/api/health", health),
     Route("/api/alerts", board),
+    Route("/api/reports", schedule),
     Route("/api/cameras", cameras, methods=["GET", "POST"]),
     Route("/api/cameras/{cid}", camera, methods=["GET", "PATCH", "DELETE"]),
     Route("/api/cameras/{cid}/zones", zones, methods=["GET", "POST"]),

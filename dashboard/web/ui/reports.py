@@ -14,7 +14,8 @@ from dashboard.errors import DashboardError
 from dashboard.service.access import UserService
 from dashboard.service.periods import (Compare, Interval, Period, day_period, pct_text,
                                        week_period)
-from dashboard.web.ui.common import plain
+from dashboard.service.auth import Role
+from dashboard.web.ui.common import can, plain
 from dashboard.web.ui.figures import duration, table_height
 
 COMPARES = {Compare.PREVIOUS: "the period before", Compare.YESTERDAY: "the day before",
@@ -77,6 +78,30 @@ def reports_panel(svc: UserService, cid: str) -> None:
                      hide_index=True, width="stretch", height=table_height(len(r["flows"])))
     heat_side_by_side(svc, cid, period, r)
     downloads(svc, cid, period, interval, compare)
+    if can(svc, Role.OPERATOR):
+        schedule(svc, cid)
+
+
+def schedule(svc: UserService, cid: str) -> None:
+    """Where the scheduled reports go, and this camera's that wait, with why."""
+    s = svc.report_schedule()
+    if not s["kinds"]:
+        st.caption("No reports are sent on a schedule (the admin sets HEATMAP_DASHBOARD_REPORTS "
+                   "with a mail server or a folder).")
+        return
+    where = [f"by mail to {', '.join(s['to'])}" if s["smtp"] else "",
+             f"into {s['folder']}" if s["folder"] else ""]
+    st.caption(plain(f"Sent {' and '.join(s['kinds'])} {' and '.join(w for w in where if w)}"))
+    mine = [d for d in s["deliveries"] if d["camera_id"] == cid]
+    for d in (d for d in mine if not d["sent"] and d["error"]):
+        st.error(plain(f"{d['kind']} report of {d['label']} ({d['target']}) not delivered "
+                       f"after {d['attempts']} tries: {d['error']}. Trying again at "
+                       f"{dt.datetime.fromtimestamp(d['next_try']):%H:%M}."))
+    sent = [d for d in mine if d["sent"]]
+    if sent:
+        st.caption(plain(f"Last delivered: {sent[0]['kind']} report of {sent[0]['label']} "
+                         f"({sent[0]['target']}) at "
+                         f"{dt.datetime.fromtimestamp(sent[0]['sent']):%Y-%m-%d %H:%M}"))
 
 
 def zones_table(zones: list[dict[str, Any]]) -> None:
