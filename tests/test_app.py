@@ -141,13 +141,24 @@ def test_the_report_of_yesterday_beside_the_day_before_on_the_camera_page(svc):
     svc.store.add_events(cid, [CrossingEvent(noon + i, crossing.id, i, "person", "in")
                                for i in range(6)]
                          + [CrossingEvent(noon - 86400 + i, crossing.id, i, "person", "in")
-                            for i in range(4)])
+                            for i in range(4)]
+                         + [CrossingEvent(noon + 8 * 3600 + i, crossing.id, 50 + i, "person",
+                                          "in") for i in range(2)])      # 20:00
     at.toggle(key=f"reports-{cid}").set_value(True)
     run(at)
-    table = next(d.value for d in at.dataframe if "in change" in d.value.columns)
-    row = table[table["zone"] == crossing.name].iloc[0]
-    assert (row["in"], row["in before"], row["in change"]) == (6, 4, "+50.0%")
+
+    def door_row():
+        table = next(d.value for d in at.dataframe if "in change" in d.value.columns)
+        return table[table["zone"] == crossing.name].iloc[0]
+
+    row = door_row()
+    assert (row["in"], row["in before"], row["in change"]) == (8, 4, "+100.0%")
     assert any("compared with" in c.value for c in at.caption)
+    at.select_slider(key=f"rep-hours-{cid}").set_value((9, 17))   # opening hours only
+    run(at)
+    row = door_row()
+    assert (row["in"], row["in before"], row["in change"]) == (6, 4, "+50.0%")
+    assert any("09:00-17:00, compared with" in c.value.replace("\\", "") for c in at.caption)
 
 
 def test_looks_change_without_touching_heat(svc):

@@ -119,6 +119,8 @@ def test_the_report_has_flows_dwell_peak_and_alerts_of_its_period(shop):
     r = svc.report(cam.id, day_period(dt.date(2026, 12, 1), NY))
     (area,) = [z for z in r["zones"] if z["zone"] == "aisle"]
     assert (area["visits"], area["peak_inside"], area["average_s"]) == (3, 2, 31.7)
+    assert (area["before_visits"], area["before_peak_inside"], area["change_visits_pct"]) == \
+        (0, 0, None)                                             # nobody the day before
     assert [(f["origin"], f["destination"], f["count"]) for f in r["flows"]] == \
         [("door in", "aisle in", 1), ("door in", "unknown", 1)]
 

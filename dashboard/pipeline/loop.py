@@ -106,9 +106,13 @@ class FrameLoop:
             if self.stop is r._stop and r._src is not None:
                 r._src.close()
                 r._src = None
-            r.end_stays()
-            self.keeper.flush(force=True)   # whatever ended the run, keep what it counted
-            r.save_heat()
+            self._keep_all()   # whatever ended the run, keep what it counted
+
+    def _keep_all(self) -> None:
+        """Stays, trips and alerts of the run end; what it counted and its heat are kept."""
+        self.runner.end_stays()
+        self.keeper.flush(force=True)
+        self.runner.save_heat()
 
     def _clock(self, src: Any) -> VideoClock:
         """The file's clock: frame 0 happened when the operator says it did (the camera's
@@ -211,6 +215,7 @@ class FrameLoop:
                 detail = f"Played to the end: {self.done} frames counted."
                 if src.truncated:
                     detail = f"The file ended early: {src.truncated}. {self.done} frames counted."
+            self._keep_all()   # "ended" says all of it is kept: an export now has it all
             r.set_status(state, detail)
             return src, False, False
         state = LIVE_STATES.get(st.state, CameraState.CONNECTING)

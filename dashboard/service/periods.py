@@ -138,8 +138,9 @@ def week_period(day: dt.date, tz: ZoneInfo) -> Period:
 
 def compared(period: Period, how: Compare, tz: ZoneInfo) -> Period:
     """The period `period` is set beside: shifted by whole local days (a day before, a
-    week before, or as many days as it spans, for `PREVIOUS`), so the same hours of the
-    clock line up across a change of the clocks.
+    week before, or for `PREVIOUS` as many days as it spans; hours of one day: the same
+    hours the day before), so the same hours of the clock line up across a change of the
+    clocks. Any other span is set beside as long a span just before it.
 
     Example:
         >>> utc = ZoneInfo("UTC")
@@ -149,11 +150,13 @@ def compared(period: Period, how: Compare, tz: ZoneInfo) -> Period:
     a, b = _local(period.start, tz), _local(period.end, tz)
     whole = a.time() == b.time() == dt.time(0)
     if how is Compare.PREVIOUS:
-        if not whole:   # not whole days: the same length just before
+        one_day = b.date() == a.date() or (b.date() - a.date()).days == 1 and b.time() == \
+            dt.time(0)
+        if not whole and not one_day:   # neither days nor hours of a day: as long, just before
             span = period.end - period.start
             return Period(period.start - span, period.start,
                           _label(period.start - span, period.start, tz))
-        days = (b.date() - a.date()).days
+        days = max(1, (b.date() - a.date()).days) if whole else 1   # hours: the day before
     else:
         days = 1 if how is Compare.YESTERDAY else 7
     first, last = a.date() - dt.timedelta(days=days), b.date() - dt.timedelta(days=days)

@@ -67,9 +67,11 @@ def _zones_table(zones: list[dict[str, Any]]) -> str:
     for z in zones:
         rows.append([z["zone"], z["in"], z["out"], z["before_in"], z["before_out"],
                      pct_text(z["change_in_pct"]), pct_text(z["change_out_pct"]),
-                     z.get("visits", ""), _secs(z.get("average_s")), z.get("peak_inside", "")])
+                     z.get("visits", ""), z.get("before_visits", ""), _secs(z.get("average_s")),
+                     z.get("peak_inside", ""), z.get("before_peak_inside", "")])
     return _table(["zone", "in", "out", "in before", "out before", "in change", "out change",
-                   "visits", "average stay", "most inside"], rows)
+                   "visits", "visits before", "average stay", "most inside",
+                   "most inside before"], rows)
 
 
 def bar_chart(rows: list[dict[str, Any]], width: int = 720, height: int = 180) -> str:

@@ -169,10 +169,16 @@ def _zone_row(z: Any, now: dict, then: dict) -> dict[str, Any]:
            "change_out_pct": change_pct(o, bo)}
     if z.kind is ZoneKind.POLYGON:
         ended = [v for v in now["visits"] if v.zone == z.id]
+        before = [v for v in then["visits"] if v.zone == z.id]
         row.update(visits=len(ended), peak_inside=peak_inside(ended),
-                   average_s=round(sum(v.seconds for v in ended) / len(ended), 1)
-                   if ended else None)
+                   average_s=_average(ended), before_visits=len(before),
+                   before_peak_inside=peak_inside(before), before_average_s=_average(before),
+                   change_visits_pct=change_pct(len(ended), len(before)))
     return row
+
+
+def _average(visits: list) -> float | None:
+    return round(sum(v.seconds for v in visits) / len(visits), 1) if visits else None
 
 
 def peak_inside(visits: list) -> int:

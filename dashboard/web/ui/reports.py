@@ -44,12 +44,25 @@ def chosen(cid: str) -> tuple[Period, Interval, Compare] | None:
                             today - dt.timedelta(days=1), max_value=today,
                             key=f"rep-day-{cid}")
         period = day_period(day, tz) if kind == "day" else week_period(day, tz)
+        if kind == "day":
+            period = hours_of(period, day, tz, cid)
     default = Interval.HOUR if kind == "day" else Interval.DAY
     interval = c3.selectbox("Per", list(INTERVALS), list(INTERVALS).index(default),
                             key=f"rep-bin-{cid}-{kind}", format_func=INTERVALS.get)
     compare = c4.selectbox("Compared with", list(COMPARES), key=f"rep-cmp-{cid}",
                            format_func=COMPARES.get)
     return period, interval, compare
+
+
+def hours_of(period: Period, day: dt.date, tz: Any, cid: str) -> Period:
+    """The hours of the day asked for (opening hours: 9:00-17:00), the whole day by default."""
+    h0, h1 = st.select_slider("Hours", options=list(range(25)), value=(0, 24),
+                              format_func=lambda h: f"{h:02d}:00", key=f"rep-hours-{cid}")
+    if (h0, h1) == (0, 24) or h1 <= h0:
+        return period
+    start = dt.datetime.combine(day, dt.time(h0), tz).timestamp()
+    end = period.end if h1 == 24 else dt.datetime.combine(day, dt.time(h1), tz).timestamp()
+    return Period(start, end, f"{period.label}, {h0:02d}:00-{h1:02d}:00")
 
 
 def reports_panel(svc: UserService, cid: str) -> None:
@@ -114,11 +127,18 @@ def zones_table(zones: list[dict[str, Any]]) -> None:
                   "out before": [z["before_out"] for z in zones],
                   "in change": [pct_text(z["change_in_pct"]) for z in zones],
                   "out change": [pct_text(z["change_out_pct"]) for z in zones],
-                  "visits": [z.get("visits", "") for z in zones],
+                  # Text, empty for a line (it has no inside): one type per column.
+                  "visits": [_text(z.get("visits")) for z in zones],
+                  "visits before": [_text(z.get("before_visits")) for z in zones],
                   "average stay": [duration(z["average_s"]) if z.get("visits") else ""
                                    for z in zones],
-                  "most inside": [z.get("peak_inside", "") for z in zones]},
+                  "most inside": [_text(z.get("peak_inside")) for z in zones],
+                  "most inside before": [_text(z.get("before_peak_inside")) for z in zones]},
                  hide_index=True, width="stretch", height=table_height(len(zones)))
+
+
+def _text(v: Any) -> str:
+    return "" if v is None else str(v)
 
 
 def chart(zone: str, rows: list[dict[str, Any]]) -> None:
