@@ -134,7 +134,8 @@ def truth_cells(junction: Junction) -> Counter:
     return Counter((r["origin"], r["destination"], r["class"]) for r in junction.routes)
 
 
-@pytest.mark.parametrize("seed", [3, pytest.param(5, marks=pytest.mark.slow)])
+@pytest.mark.slow   # the camera test below checks every cell of one junction in the fast run
+@pytest.mark.parametrize("seed", [3, 5])
 def test_the_engine_counts_every_flow_of_the_generated_junction(seed):
     junction = Junction(seed=seed)
     frames, per_frame = replayed(junction, 90)
