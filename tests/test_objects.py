@@ -99,3 +99,44 @@ def test_a_model_without_people_or_vehicles_ridden_has_no_riders():
     assert Riders({0: "person", 1: "car"}).rides == {}
     assert Riders({0: "person", 1: "bicycle"}).names == {0: "person", 1: "bicycle",
                                                          2: "cyclist"}
+
+
+# -- rule 5: two tracks over one object ------------------------------------------------------
+def box(x, y=0, w=100, h=50):
+    return [x, y, x + w, y + h]
+
+
+@pytest.mark.parametrize("frames, crossings", [
+    # (per frame: (id, box, class) per track); crossings of a line at x = 200 (IN rightwards)
+    # a car and a truck box half a car's width behind it, moving together: one car crosses
+    ([[(1, box(100 + 10 * k), 2), (2, box(130 + 10 * k), 3)] for k in range(20)], 1),
+    # two people walking on, side by side with a gap: two
+    ([[(1, box(100 + 10 * k, 0, 40, 90), 0), (2, box(150 + 10 * k, 0, 40, 90), 0)]
+      for k in range(20)], 2),
+    # two people passing each other, overlapping for 3 frames: two
+    ([[(1, box(100 + 10 * k, 0, 40, 90), 0), (2, box(300 - 10 * k, 0, 40, 90), 0)]
+      for k in range(20)], 2),
+    # a body, and its upper part boxed every other frame (a track of its own): one
+    ([[(1, box(100 + 10 * k, 0, 40, 90), 0)] + ([(2, box(104 + 10 * k, 2, 32, 40), 0)]
+                                                if k % 2 else []) for k in range(20)], 1),
+    # a car and a truck box over it; the car's track is lost before the line, the truck's
+    # goes on across it: one car crosses, once
+    ([[(1, box(100 + 10 * k), 2)] * (k < 3) + [(2, box(110 + 10 * k), 3)]
+      for k in range(20)], 1),
+    # one mostly hidden behind the other for 8 frames, then ahead of it: still two
+    ([[(1, box(100 + 10 * k, 0, 40, 90), 0),
+       (2, box(110 + 10 * k + (0 if k < 8 else 10 * (k - 8)), 0, 40, 90), 0)]
+      for k in range(20)], 2),
+])
+def test_tracks_that_move_together_over_one_object_count_once(frames, crossings):
+    from dashboard.vision.objects import Twins
+
+    twins = Twins(NAMES)
+    engine = Engine(zones=[LineZone("gate", (200, 300), (200, -300), confirm_frames=1)])
+    img = np.zeros((400, 600, 3), np.uint8)
+    for k, frame in enumerate(frames):
+        tracks = Tracks([b for _, b, _ in frame], [i for i, _, _ in frame],
+                        [c for _, _, c in frame], [0.9] * len(frame), NAMES)
+        engine.update(img, twins.apply(tracks), k / 10, draw=False)
+    c = engine.counts["gate"]
+    assert c.in_count + c.out_count == crossings

@@ -13,7 +13,7 @@ from dashboard.config.camera import DEFAULT_SETTINGS
 from dashboard.errors import DashboardError
 from dashboard.vision.models import (RUNTIMES, cached_onnx, check_image_size, class_ids,
                                      load_model, resolve_model)
-from dashboard.vision.objects import ClassVotes, OneBox, Riders
+from dashboard.vision.objects import ClassVotes, OneBox, Riders, Twins
 from dashboard.vision.onnx import DirectOnnx
 from dashboard.vision.tracking import ClassGroups, builtin_trackers, make_tracker, track_boxes
 
@@ -59,7 +59,9 @@ class Detector:
         self.model = load_model(model)
         self.direct: DirectOnnx | None = None
         spec = resolve_model(model)
-        self.runtime = "onnx" if spec.endswith(".onnx") else "torch"
+        # What runs it, as the camera's status says: ultralytics loads each format's runtime.
+        self.runtime = "onnx" if spec.endswith(".onnx") else \
+            "openvino" if spec.rstrip("/").endswith("_openvino_model") else "torch"
         exportable = spec.endswith(".pt")  # a .yaml has no weights, other formats are final
         onnx = None
         if self.runtime == "torch" and (runtime == "onnx" or (
@@ -74,6 +76,7 @@ class Detector:
         # grouped.
         grouped = self.groups.names if self.groups else self.names
         self.one_box = OneBox(grouped) if one_box else None
+        self.twins = Twins(grouped) if one_box else None   # the same rules, after the tracker
         self.riders = Riders(grouped) if riders else None
         if self.riders is not None and not self.riders.rides:
             self.riders = None                   # the model has no person, or nothing ridden
@@ -131,7 +134,8 @@ class Detector:
 
     def track(self, frame: np.ndarray) -> Tracks:
         """Detect and track one BGR frame; each track's class is its most frequent."""
-        return self.votes.apply(self._track(frame))
+        tracks = self.votes.apply(self._track(frame))
+        return self.twins.apply(tracks) if self.twins is not None else tracks
 
     def _track(self, frame: np.ndarray) -> Tracks:
         tracker = self._own_tracker()
@@ -175,6 +179,8 @@ class Detector:
         if self._tracker is not None:
             self._tracker.reset()
         self.votes.reset()
+        if self.twins is not None:
+            self.twins.reset()
         predictor = getattr(self.model, "predictor", None)
         for tr in getattr(predictor, "trackers", None) or []:
             tr.reset()

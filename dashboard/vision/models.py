@@ -92,6 +92,8 @@ def fixed_input(model: str | Path) -> int | None:
         True
     """
     spec = resolve_model(model)
+    if spec.rstrip("/").endswith("_openvino_model"):
+        return _openvino_input(Path(spec))
     if not spec.endswith(".onnx") or not Path(spec).is_file():
         return None
     import onnx
@@ -102,6 +104,20 @@ def fixed_input(model: str | Path) -> int | None:
         return None
     sizes = [d.dim_value for d in list(dims)[2:4] if d.HasField("dim_value")]
     return max(sizes) if len(sizes) == 2 else None
+
+
+def _openvino_input(folder: Path) -> int | None:
+    """The size an OpenVINO IR's first input is fixed to (`<data shape="1,3,640,640">`),
+    or None: dynamic (-1 or ?), or no .xml to read."""
+    import re
+
+    for xml in sorted(folder.glob("*.xml"))[:1]:
+        m = re.search(r'type="Parameter"[^>]*>\s*<data shape="([^"]+)"', xml.read_text(
+            errors="replace")[:20_000])
+        dims = m.group(1).split(",") if m else []
+        if len(dims) == 4 and dims[2] == dims[3] and dims[2].isdigit():
+            return int(dims[2])
+    return None
 
 
 def check_image_size(model: str | Path, imgsz: int) -> int | None:
@@ -115,7 +131,7 @@ def check_image_size(model: str | Path, imgsz: int) -> int | None:
     fixed = fixed_input(model)
     if fixed is not None and int(imgsz) != fixed:
         raise DashboardError(
-            f"Image size {imgsz} does not fit this model: its ONNX input is fixed at {fixed} px "
+            f"Image size {imgsz} does not fit this model: its input is fixed at {fixed} px "
             f"(exported without dynamic shapes). Use image size {fixed}, or export the model "
             "again with dynamic=True to choose any size.")
     return fixed

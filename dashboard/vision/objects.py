@@ -17,6 +17,18 @@ counted twice (three of three false counts on real street footage with YOLOv8n).
 4. A person on (or walking) a bicycle or motorcycle is one rider (`Riders`): the two boxes
    become one, their union, of class "cyclist" or "motorcyclist", so an operator counts one
    cyclist where the detector sees a person and a bicycle.
+5. Two tracks over one object (`Twins`), after the tracker: what rules 1 and 2 leave (two
+   boxes of a family overlapping less than `iou`, or taking turns) can still be two tracks
+   that move together. A track whose box overlaps an older track's box of its family by
+   `TWIN_IOU` or more while the two are called different classes (a car, and a truck over
+   it), or lies `inside` within it (a part), is that track's twin from then on: while the older is there, the twin
+   is left out of what is counted (zones, heat, flows); when the older is lost, the twin
+   goes on under the older's id (the same path, no new count). Once their overlap falls
+   under `TWIN_APART` (and no half of either lies within the other), they are two objects
+   again and the twin shows under its own id; as the zones keep each track's side, a
+   crossing it made while left out still counts when it is seen on the other side. Two
+   boxes of one class overlapping are left as they are: two people walking one behind the
+   other are two people.
 """
 from __future__ import annotations
 
@@ -33,6 +45,46 @@ RIDERS = {"bicycle": "cyclist", "motorcycle": "motorcyclist"}   # what is ridden
 RIDE_OVERLAP = 0.3   # of the smaller box within the other: a person and the vehicle they ride
 IOU = 0.7          # as ultralytics' NMS: boxes of one family overlapping this much are one
 INSIDE = 0.9       # this much of a box within a larger one of its family: a part of it
+TWIN_IOU, TWIN_APART = 0.5, 0.3   # rule 5: this much overlap makes a twin, under this apart
+
+
+def family_lut(names: dict[int, str], families: Sequence[Sequence[str]] = FAMILIES
+               ) -> np.ndarray:
+    """Each class index's family id; a class in no family is one of its own.
+
+    Example:
+        >>> family_lut({0: "person", 1: "car", 2: "truck"}).tolist()
+        [1, 0, 0]
+    """
+    family_of = {c.lower(): i for i, fam in enumerate(families) for c in fam}
+    size = max(names) + 1 if names else 1
+    return np.array([family_of.get(names.get(k, "").lower(), len(families) + k)
+                     for k in range(size)], np.int64)
+
+
+def inside_matrix(xyxy: np.ndarray) -> np.ndarray:
+    """[i, j]: the share of box i that lies within box j.
+
+    Example:
+        >>> inside_matrix(np.array([[0, 0, 10, 10], [0, 0, 5, 10]], np.float32))[1, 0]
+        np.float32(1.0)
+    """
+    area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
+    lo = np.maximum(xyxy[:, None, :2], xyxy[None, :, :2])
+    hi = np.minimum(xyxy[:, None, 2:], xyxy[None, :, 2:])
+    return np.clip(hi - lo, 0, None).prod(axis=2) / np.maximum(area[:, None], 1e-6)
+
+
+def iou_matrix(xyxy: np.ndarray) -> np.ndarray:
+    """Every pair's intersection over union.
+
+    Example:
+        >>> iou_matrix(np.array([[0, 0, 10, 10], [5, 0, 15, 10]], np.float32))[0, 1].round(3)
+        np.float32(0.333)
+    """
+    area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
+    inter = inside_matrix(xyxy) * area[:, None]
+    return inter / np.maximum(area[:, None] + area[None, :] - inter, 1e-6)
 
 
 class OneBox:
@@ -49,11 +101,7 @@ class OneBox:
 
     def __init__(self, names: dict[int, str], families: Sequence[Sequence[str]] = FAMILIES,
                  iou: float = IOU, inside: float = INSIDE) -> None:
-        family_of = {c.lower(): i for i, fam in enumerate(families) for c in fam}
-        size = max(names) + 1 if names else 1
-        # Each class's family id; a class in no family is one of its own.
-        self.lut = np.array([family_of.get(names.get(k, "").lower(), len(families) + k)
-                             for k in range(size)], np.int64)
+        self.lut = family_lut(names, families)
         self.iou, self.inside = iou, inside
 
     def apply(self, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray
@@ -70,10 +118,7 @@ class OneBox:
     def _parts(self, xyxy: np.ndarray, fam: np.ndarray) -> np.ndarray:
         """Which boxes lie mostly within a larger box of their family."""
         area = (xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1])
-        lo = np.maximum(xyxy[:, None, :2], xyxy[None, :, :2])
-        hi = np.minimum(xyxy[:, None, 2:], xyxy[None, :, 2:])
-        inter = np.clip(hi - lo, 0, None).prod(axis=2)            # [i, j]: i within j
-        within = inter / np.maximum(area[:, None], 1e-6) >= self.inside
+        within = inside_matrix(xyxy) >= self.inside                 # [i, j]: i within j
         larger = area[None, :] > area[:, None]
         same = fam[:, None] == fam[None, :]
         return (within & larger & same).any(axis=1)
@@ -145,6 +190,69 @@ class Riders:
         area = min(float((person[2:] - person[:2]).prod()),
                    float((vehicle[2:] - vehicle[:2]).prod()))
         return inter / max(area, 1e-6)
+
+
+class Twins:
+    """One track for one object, where the tracker made two (rule 5).
+
+    Example:
+        >>> twins = Twins({2: "car", 7: "truck"})
+        >>> def frame(x, both=True):   # a car, and a truck box half a car's width behind it
+        ...     rows = [[x, 0, x + 100, 50], [x + 30, 0, x + 130, 50]][0 if both else 1:]
+        ...     return Tracks(rows, [1, 2][0 if both else 1:], [2, 7][0 if both else 1:],
+        ...                   [.9, .8][0 if both else 1:], {2: "car", 7: "truck"})
+        >>> [twins.apply(frame(x)).ids.tolist() for x in (0, 10)], twins.apply(frame(20, False)).ids.tolist()
+        ([[1], [1]], [1])
+    """
+
+    def __init__(self, names: dict[int, str], families: Sequence[Sequence[str]] = FAMILIES
+                 ) -> None:
+        self.lut = family_lut(names, families)
+        self._born: OrderedDict[int, int] = OrderedDict()   # track id -> frame first seen
+        self._alias: dict[int, int] = {}                    # younger twin -> the older
+        self._frame = 0
+
+    def apply(self, tracks: Tracks) -> Tracks:
+        self._frame += 1
+        ids = [int(t) for t in tracks.ids.tolist()]
+        for tid in ids:
+            self._born.setdefault(tid, self._frame)
+        while len(self._born) > 10_000:
+            self._born.popitem(last=False)
+        if not ids:
+            self._alias = {}
+            return tracks
+        at = {tid: i for i, tid in enumerate(ids)}
+        xyxy = np.asarray(tracks.xyxy, np.float32)
+        iou, inside = iou_matrix(xyxy), inside_matrix(xyxy)
+        inside = np.maximum(inside, inside.T)     # the smaller's share within the other
+        cls = np.asarray(tracks.cls, np.int64)
+        # A class the model does not have (a rider, made by rule 4) is a family of its own.
+        fam = np.where(cls < len(self.lut), self.lut[np.clip(cls, 0, len(self.lut) - 1)],
+                       len(self.lut) + cls)
+        alias = {}
+        for y, o in self._alias.items():          # twins so far: still together?
+            if y in at and (o not in at or (fam[at[y]] == fam[at[o]] and (
+                    iou[at[y], at[o]] >= TWIN_APART or inside[at[y], at[o]] >= 0.5))):
+                alias[y] = o
+        # New twins: one family but two classes at once (car and truck), or a part.
+        twin = (fam[:, None] == fam[None, :]) & (
+            ((iou >= TWIN_IOU) & (cls[:, None] != cls[None, :])) | (inside >= INSIDE))
+        for i, j in zip(*np.nonzero(np.triu(twin, 1))):
+            o, y = sorted((ids[i], ids[j]), key=lambda t: (self._born[t], t))
+            if y not in alias and o not in alias:
+                alias[y] = o
+        self._alias = alias
+        if not alias:
+            return tracks
+        keep = np.array([not (t in alias and alias[t] in at) for t in ids])
+        out_ids = np.array([alias.get(t, t) for t in ids])   # the older's id goes on
+        return Tracks(xyxy=tracks.xyxy[keep], ids=out_ids[keep], cls=tracks.cls[keep],
+                      conf=tracks.conf[keep], names=tracks.names)
+
+    def reset(self) -> None:
+        self._born.clear()
+        self._alias = {}
 
 
 class ClassVotes:
