@@ -89,6 +89,10 @@ class Presentation:
     # Privacy: these classes' boxes are pixelated in the live view, stills and exports
     # (never in the counting), e.g. ("person",).
     blur: tuple[str, ...] | None = field(default=None, metadata={"parse": classes_field})
+    # Evidence: a small picture of what crossed (blurred as above) and the moment around it,
+    # kept with each crossing for this many days (0: none kept), in at most this many MB.
+    evidence_days: int = field(default=30, metadata={"parse": number_field(int, 0, 3650)})
+    evidence_mb: int = field(default=200, metadata={"parse": number_field(int, 1, 100_000)})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], base: "Presentation | None" = None

@@ -170,3 +170,14 @@ class Keeper:
         with lock:
             hours.kept([h for h, _ in rows])
         self._hours_saved = version
+
+    # -- evidence -------------------------------------------------------------------------
+    def keep_evidence(self, rows: list) -> None:
+        """Each crossing's pictures; while the database cannot be written they are not
+        kept (the crossings themselves wait in the writer, never lost)."""
+        if self.store is None:
+            return
+        try:
+            self.store.save_evidence(self.cid, rows)
+        except StoreUnavailable:
+            pass

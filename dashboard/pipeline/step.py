@@ -21,6 +21,7 @@ from dashboard.engine.zones import CrossingEvent
 from dashboard.errors import DashboardError
 from dashboard.integrations.core import Integrations
 from dashboard.pipeline.alerting import CameraAlerts, tell
+from dashboard.pipeline.evidence import Evidence
 from dashboard.pipeline.keeping import Keeper
 from dashboard.pipeline.layout import ZoneLayout
 
@@ -62,6 +63,8 @@ class FrameStep:
         self.lock = threading.RLock()
         self.engine = Engine(heatmap=camera.presentation.heatmap_config(camera.settings))
         self.engine.heatmap.hours = keeper.hours()
+        # Pictures of each crossing, when the camera keeps them (and there is a store).
+        self.evidence = Evidence(keeper.keep_evidence) if keeper.store is not None else None
         self.layout = ZoneLayout(self.engine, keeper)
         self.alerts = CameraAlerts()
         self.events: deque[CrossingEvent] = deque(maxlen=500)   # the newest crossings
@@ -104,6 +107,8 @@ class FrameStep:
         with self.lock:
             self.last_t = now
             result = self.engine.update(img, tracks, now, draw=False)
+            if self.evidence is not None and self.camera.presentation.evidence_days:
+                self.evidence.frame(img, result.tracks, result.events, self.engine.blur)
             alerts = self.alerts.check(self.camera.name, self.specs, result.counts,
                                        result.events, now)
             self.events.extend(result.events)
@@ -143,6 +148,8 @@ class FrameStep:
         with self.lock:
             ended: list[Any] = [v for z in self.engine.zones for v in z.end_stays()]
             ended += self.engine.flows.close()
+            if self.evidence is not None:
+                self.evidence.flush()
             # At the camera's own time (a file's video time): its alerts began on that clock.
             alerts = self.alerts.end(self.last_t if self.last_t is not None else time.time())
             self.keeper.add([*ended, *alerts])

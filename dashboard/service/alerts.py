@@ -66,10 +66,18 @@ class AlertCases:
         return {"by": by, "at": at, "note": note}
 
     def _shown(self, cid: str, found: list) -> list[dict[str, Any]]:
+        from dashboard.engine.zones import CrossingEvent
+
         names = self._names(cid)
         acks = self.store.acks(CameraId(cid), [a.id for a in found])
+        # A wrong way is one crossing (OUT, at the alert's start): its picture, if kept.
+        crossing = {a.id: CrossingEvent(a.started, a.zone, a.track_id, "", "out")
+                    for a in found if a.track_id is not None}
+        pictured = self.store.with_evidence(CameraId(cid), crossing.values())
         return [{**a.to_dict(), "zone_id": a.zone, "zone": names.get(a.zone, a.zone),
                  "active": a.active,
+                 "evidence": a.id in crossing and (a.zone, a.track_id, a.started, "out")
+                 in pictured,
                  "ack": None if a.id not in acks else dict(zip(("by", "at", "note"),
                                                                acks[a.id]))}
                 for a in found]

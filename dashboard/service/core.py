@@ -164,6 +164,11 @@ class Service(CameraCases, ZoneCases, ReportCases, FlowCases, SummaryCases, Heat
 
         try:
             self.store.prune(retention_s("events"), retention_s("minutes"))
+            now = time.time()
+            for cam in self.cameras():   # each camera's pictures: its own age and size cap
+                p = cam.presentation
+                self.store.prune_evidence(cam.id, now - p.evidence_days * 86400.0,
+                                          p.evidence_mb * 1_000_000)
         except StoreUnavailable:
             pass
 

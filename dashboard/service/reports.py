@@ -96,17 +96,27 @@ class ReportCases:
         if since is None:
             rows.reverse()
         names = self._names(cid)
+        seen = self.store.with_evidence(CameraId(cid), rows) if limit <= 10_000 else set()
         return [{"t": e.t, "time": iso(e.t), "zone_id": e.zone, "zone": names.get(e.zone, e.zone),
-                 "track_id": e.track_id, "class": e.cls_name, "direction": e.direction}
+                 "track_id": e.track_id, "class": e.cls_name, "direction": e.direction,
+                 "evidence": (e.zone, e.track_id, e.t, e.direction) in seen}
                 for e in rows]
 
     @needs(Role.VIEWER)
     def recent_events(self, cid: str, n: int = 10) -> list[dict[str, Any]]:
         """The newest crossings, newest first (from memory: no database read per refresh)."""
         names = self._names(cid)
-        return [{"t": e.t, "zone": names.get(e.zone, e.zone), "track_id": e.track_id,
-                 "class": e.cls_name, "direction": e.direction}
+        return [{"t": e.t, "zone": names.get(e.zone, e.zone), "zone_id": e.zone,
+                 "track_id": e.track_id, "class": e.cls_name, "direction": e.direction}
                 for e in self.runner(cid).recent_events(n)]
+
+    @needs(Role.VIEWER)
+    def evidence(self, cid: str, zone_id: str, track_id: int, t: float, direction: str
+                 ) -> tuple[bytes, bytes | None] | None:
+        """The pictures of one crossing: (what crossed, the moment around it, frames two
+        before to two after, one above the other), JPEG; None when none were kept."""
+        self.camera(cid)
+        return self.store.evidence(CameraId(cid), zone_id, int(track_id), float(t), direction)
 
     @needs(Role.VIEWER)
     def series(self, cid: str, interval: str = "minute", since: float | None = None,

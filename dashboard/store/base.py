@@ -18,13 +18,14 @@ from typing import Any, ContextManager
 from dashboard.errors import StoreUnavailable
 from dashboard.store.catalog import Catalog
 from dashboard.store.deliveries import Deliveries
+from dashboard.store.evidence import EvidenceStore
 from dashboard.store.history import History
 from dashboard.store.records import Records
 
 log = logging.getLogger(__name__)
 
 
-class Store(Catalog, Records, History, Deliveries):
+class Store(Catalog, Records, History, Deliveries, EvidenceStore):
     """The queries; a dialect subclasses it with its connections.
 
     Example:

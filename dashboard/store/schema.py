@@ -67,6 +67,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     period_start {real} NOT NULL, period_end {real} NOT NULL, label TEXT NOT NULL,
     created {real} NOT NULL, attempts INTEGER NOT NULL, next_try {real} NOT NULL,
     last_error TEXT, sent {real});
+CREATE TABLE IF NOT EXISTS evidence (
+    camera_id TEXT NOT NULL, zone_id TEXT NOT NULL, track_id {int64} NOT NULL,
+    t {real} NOT NULL, direction TEXT NOT NULL, crop {blob} NOT NULL, moment {blob},
+    bytes {int64} NOT NULL, PRIMARY KEY (camera_id, zone_id, track_id, t, direction));
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY, pw_hash TEXT NOT NULL, role TEXT NOT NULL,
     created {real} NOT NULL);

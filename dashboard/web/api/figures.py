@@ -80,3 +80,21 @@ async def archived_events(request: Request, svc: UserService) -> Response:
     text = await call(svc, "archived_events_csv", request.path_params["cid"], epoch)
     return Response(text, media_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="events-archived-{epoch}.csv"'})
+
+
+@endpoint
+async def evidence(request: Request, svc: UserService) -> Response:
+    """A crossing's picture (?zone=&track=&t=&direction=, as /events gives them;
+    &kind=moment for the frames around it)."""
+    q = request.query_params
+    t, track = number_param(request, "t"), number_param(request, "track")
+    if t is None or track is None or not q.get("zone") or q.get("direction") not in ("in", "out"):
+        raise NotFound("A crossing's picture: ?zone=ZONE_ID&track=N&t=UNIX_SECONDS"
+                       "&direction=in|out (as /events lists them).")
+    got = await call(svc, "evidence", request.path_params["cid"], q["zone"], int(track), t,
+                     q["direction"])
+    picture = None if got is None else got[1] if q.get("kind") == "moment" else got[0]
+    if not picture:
+        raise NotFound("No picture was kept of this crossing (kept for the camera's evidence "
+                       "days; none while it keeps none).")
+    return Response(picture, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -10,7 +10,7 @@ from dashboard.service.core import Service
 from dashboard.web.api.alerts import acknowledge, alerts, board
 from dashboard.web.api.cameras import camera, cameras, command, health
 from dashboard.web.api.figures import (archived_events, archives, counts, dwell, events,
-                                       export_csv, series, visits)
+                                       evidence, export_csv, series, visits)
 from dashboard.web.api.flows import flows, flows_csv, flows_png, turns
 from dashboard.web.api.media import picture, video
 from dashboard.web.api.metrics import metrics
@@ -49,6 +49,7 @@ ROUTES = [
     Route("/api/cameras/{cid}/alerts", alerts),
     Route("/api/cameras/{cid}/alerts/{aid}/ack", acknowledge, methods=["POST"]),
     Route("/api/cameras/{cid}/events", events),
+    Route("/api/cameras/{cid}/evidence.jpg", evidence),
     Route("/api/cameras/{cid}/series", series),
     Route("/api/cameras/{cid}/report", report),
     Route("/api/cameras/{cid}/report.csv", report_file),

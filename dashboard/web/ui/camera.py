@@ -131,8 +131,16 @@ def looks(svc: UserService, cam: Camera) -> None:
                          placeholder="person",
                          help="Classes whose boxes are pixelated in the live view, stills "
                               "and exports; counting is not touched")
+    e1, e2 = st.columns(2)
+    days = e1.number_input("Keep pictures of crossings (days; 0: none)", 0, 3650,
+                           p.evidence_days, key=f"evidence-days-{cam.id}",
+                           help="A small picture of what crossed, and the moment around it, "
+                                "blurred as above")
+    mb = e2.number_input("Pictures take at most (MB)", 1, 100_000, p.evidence_mb,
+                         key=f"evidence-mb-{cam.id}")
     new = {"colormap": cmap, "opacity": opacity, "show_heat": heat, "show_boxes": boxes,
-           "blur": [c.strip() for c in blur.split(",") if c.strip()] or None}
+           "blur": [c.strip() for c in blur.split(",") if c.strip()] or None,
+           "evidence_days": int(days), "evidence_mb": int(mb)}
     if new != p.to_dict():
         svc.update_camera(cam.id, presentation=new)
         if new["blur"] != p.to_dict()["blur"]:

@@ -59,20 +59,54 @@ def figures(svc: UserService, cid: str, chart: str = next(iter(CHART_RANGES))) -
     alerts = svc.recent_alerts(cid, 6)
     if alerts:
         st.caption("Alerts")
-        st.dataframe({"started": [when(a["started"]) for a in alerts],
+        seen = [svc.evidence(cid, a["zone_id"], a["track_id"], a["started"], "out")
+                if a.get("evidence") else None for a in alerts]
+        st.dataframe({"seen": [data_url(p[0]) if p else None for p in seen],
+                      "started": [when(a["started"]) for a in alerts],
                       "zone": [a["zone"] for a in alerts],
                       "what": [alert_text(a) for a in alerts],
                       "acknowledged": [f"{a['ack']['by']} at {when(a['ack']['at'])}"
                                        if a["ack"] else "" for a in alerts]},
-                     hide_index=True, width="stretch", height=150)
+                     hide_index=True, width="stretch", height=150,
+                     column_config={"seen": st.column_config.ImageColumn("seen")})
     events = svc.recent_events(cid, 8)
     if events:
-        st.caption("Latest crossings")
-        st.dataframe({"time": [when(e["t"]) for e in events], "zone": [e["zone"] for e in events],
-                      "track": [e["track_id"] for e in events],
-                      "class": [e["class"] for e in events],
-                      "dir": [e["direction"] for e in events]},
-                     hide_index=True, width="stretch", height=180)
+        latest_crossings(svc, cid, events)
+
+
+def latest_crossings(svc: UserService, cid: str, events: list[dict]) -> None:
+    """The newest crossings with a picture of what crossed (when the camera keeps them),
+    and the moment around one of them on request."""
+    pictures = [svc.evidence(cid, e["zone_id"], e["track_id"], e["t"], e["direction"])
+                for e in events]
+    st.caption("Latest crossings")
+    st.dataframe({"what": [data_url(p[0]) if p else None for p in pictures],
+                  "time": [when(e["t"]) for e in events], "zone": [e["zone"] for e in events],
+                  "track": [e["track_id"] for e in events],
+                  "class": [e["class"] for e in events],
+                  "dir": [e["direction"] for e in events]},
+                 hide_index=True, width="stretch", height=table_height(len(events)) + 40,
+                 row_height=40, column_config={"what": st.column_config.ImageColumn("what")})
+    kept = [(e, p) for e, p in zip(events, pictures) if p and p[1]]
+    if kept:
+        with st.popover("The moment of a crossing", icon=":material/photo_library:"):
+            pick = st.selectbox("Crossing", range(len(kept)), key=f"moment-{cid}",
+                                format_func=lambda i: (f"{when(kept[i][0]['t'])} "
+                                                       f"{kept[i][0]['zone']} "
+                                                       f"{kept[i][0]['direction']} "
+                                                       f"(track {kept[i][0]['track_id']})"))
+            st.image(kept[pick][1][1], caption="Two frames before the crossing to two after, "
+                     "top to bottom", width=320)
+
+
+def data_url(jpeg: bytes) -> str:
+    """Example:
+        >>> data_url(b"ab")
+        'data:image/jpeg;base64,YWI='
+    """
+    import base64
+
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 
 def crossings_frame(starts: list[float], zones: list[str],

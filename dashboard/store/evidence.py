@@ -1,0 +1,80 @@
+"""Each crossing's pictures (see `pipeline.evidence`): kept by the crossing they show,
+pruned by age and by a size cap per camera."""
+from __future__ import annotations
+
+from typing import Any, Callable, ContextManager, Iterable
+
+from dashboard.config.kinds import CameraId
+from dashboard.engine.zones import CrossingEvent
+
+
+class EvidenceStore:
+    """The evidence part of a `Store`.
+
+    Example:
+        >>> from dashboard.store.sqlite import SQLiteStore
+        >>> s = SQLiteStore(":memory:")
+        >>> e = CrossingEvent(12.5, "door", 3, "person", "in")
+        >>> s.save_evidence("cam", [(e, b"crop", b"moment")])
+        >>> s.evidence("cam", "door", 3, 12.5, "in"), s.with_evidence("cam", [e])
+        ((b'crop', b'moment'), {('door', 3, 12.5, 'in')})
+    """
+
+    _db: Any
+    _tx: Callable[[], ContextManager[Any]]
+    _read: Callable[[], ContextManager[Any]]
+
+    def save_evidence(self, cid: CameraId,
+                      rows: Iterable[tuple[CrossingEvent, bytes, bytes | None]]) -> None:
+        rows = [(cid, e.zone, int(e.track_id), float(e.t), e.direction, crop, moment,
+                 len(crop) + len(moment or b"")) for e, crop, moment in rows if crop]
+        if rows:
+            with self._tx():
+                self._db.executemany("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                                     "ON CONFLICT DO NOTHING", rows)
+
+    def evidence(self, cid: CameraId, zone: str, track_id: int, t: float, direction: str
+                 ) -> tuple[bytes, bytes | None] | None:
+        """(crop, moment) of one crossing (its time to the millisecond), or None."""
+        with self._read():
+            row = self._db.execute(
+                "SELECT crop, moment FROM evidence WHERE camera_id = ? AND zone_id = ? AND "
+                "track_id = ? AND direction = ? AND t > ? AND t < ?",
+                (cid, zone, int(track_id), direction, t - 0.0006, t + 0.0006)).fetchone()
+        return None if row is None else (bytes(row[0]), None if row[1] is None else bytes(row[1]))
+
+    def with_evidence(self, cid: CameraId, events: Iterable[CrossingEvent]
+                      ) -> set[tuple[str, int, float, str]]:
+        """Which of these crossings have pictures, as (zone, track, t, direction)."""
+        events = list(events)
+        if not events:
+            return set()
+        lo, hi = min(e.t for e in events) - 0.001, max(e.t for e in events) + 0.001
+        with self._read():
+            rows = self._db.execute("SELECT zone_id, track_id, t, direction FROM evidence "
+                                    "WHERE camera_id = ? AND t >= ? AND t <= ?",
+                                    (cid, lo, hi)).fetchall()
+        kept = {(z, int(k), round(float(t), 3), d) for z, k, t, d in rows}
+        return {(e.zone, int(e.track_id), e.t, e.direction) for e in events
+                if (e.zone, int(e.track_id), round(e.t, 3), e.direction) in kept}
+
+    def prune_evidence(self, cid: CameraId, older_than: float, most_bytes: int) -> int:
+        """Pictures older than `older_than` go, then the oldest until the camera's are under
+        `most_bytes`. Returns how many went."""
+        with self._tx():
+            gone = self._db.execute("DELETE FROM evidence WHERE camera_id = ? AND t < ?",
+                                    (cid, older_than)).rowcount
+            total = self._db.execute("SELECT COALESCE(SUM(bytes), 0) FROM evidence WHERE "
+                                     "camera_id = ?", (cid,)).fetchone()[0]
+            if total > most_bytes:
+                rows = self._db.execute("SELECT t, bytes FROM evidence WHERE camera_id = ? "
+                                        "ORDER BY t", (cid,)).fetchall()
+                cut, excess = None, total - most_bytes
+                for t, n in rows:
+                    excess -= n
+                    cut = t
+                    if excess <= 0:
+                        break
+                gone += self._db.execute("DELETE FROM evidence WHERE camera_id = ? AND t <= ?",
+                                         (cid, cut)).rowcount
+        return gone
