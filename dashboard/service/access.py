@@ -126,7 +126,8 @@ class UserService:
             result = fn(*args, **kwargs)
             if audited:
                 detail = {k: v for k, v in bound.items()
-                          if k not in ("self", "cid", "password", "source", "data", "by")}
+                          if k not in ("self", "cid", "password", "source", "data", "by",
+                                       "marks")}
                 self._svc.store.audit(user.name, name, target,
                                       detail=json.dumps(detail, default=str)[:500])
             return result

@@ -27,6 +27,7 @@ from dashboard.pipeline.runner import CameraRunner, DetectorFactory
 
 from dashboard.service.access import needs
 from dashboard.service.alerts import AlertCases
+from dashboard.service.audits import AuditCases
 from dashboard.service.auth import Auth, Role
 from dashboard.service.cameras import CameraCases
 from dashboard.service.flows import FlowCases
@@ -53,7 +54,7 @@ PRUNE_EVERY_S = 600.0    # how often retention runs
 
 
 class Service(CameraCases, ZoneCases, ReportCases, FlowCases, SummaryCases, HeatHistoryCases,
-              AlertCases, PictureCases, PeopleCases, MetricsCases):
+              AlertCases, AuditCases, PictureCases, PeopleCases, MetricsCases):
     """Cameras, zones, counts, events, exports and pictures, by id.
 
     Example:

@@ -1,5 +1,5 @@
 """Each crossing's pictures (see `pipeline.evidence`): kept by the crossing they show,
-pruned by age and by a size cap per camera."""
+pruned by age and by a size cap per camera; and the audits that check the crossings."""
 from __future__ import annotations
 
 from typing import Any, Callable, ContextManager, Iterable
@@ -78,3 +78,22 @@ class EvidenceStore:
                 gone += self._db.execute("DELETE FROM evidence WHERE camera_id = ? AND t <= ?",
                                          (cid, cut)).rowcount
         return gone
+
+    # -- audits (what a person counted, against the crossings) ---------------------------
+    def save_accuracy_audit(self, cid: CameraId, row: dict) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO audits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row["id"], cid, row["created"], row["by"], row["since"], row["until"],
+                 row["settings_json"], row["marks_json"], row["result_json"]))
+
+    def accuracy_audits(self, cid: CameraId, limit: int = 100) -> list[dict]:
+        """A camera's audits, newest first, as saved."""
+        with self._read():
+            rows = self._db.execute(
+                "SELECT id, created, username, since, until, settings_json, marks_json, "
+                "result_json FROM audits WHERE camera_id = ? ORDER BY created DESC LIMIT ?",
+                (cid, int(limit))).fetchall()
+        keys = ("id", "created", "by", "since", "until", "settings_json", "marks_json",
+                "result_json")
+        return [dict(zip(keys, r)) for r in rows]

@@ -71,6 +71,10 @@ CREATE TABLE IF NOT EXISTS evidence (
     camera_id TEXT NOT NULL, zone_id TEXT NOT NULL, track_id {int64} NOT NULL,
     t {real} NOT NULL, direction TEXT NOT NULL, crop {blob} NOT NULL, moment {blob},
     bytes {int64} NOT NULL, PRIMARY KEY (camera_id, zone_id, track_id, t, direction));
+CREATE TABLE IF NOT EXISTS audits (
+    id TEXT PRIMARY KEY, camera_id TEXT NOT NULL, created {real} NOT NULL,
+    username TEXT NOT NULL, since {real} NOT NULL, until {real} NOT NULL,
+    settings_json TEXT NOT NULL, marks_json TEXT NOT NULL, result_json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY, pw_hash TEXT NOT NULL, role TEXT NOT NULL,
     created {real} NOT NULL);
