@@ -131,3 +131,65 @@ def test_marks_outside_the_period_or_on_no_zone_are_refused(audited):
                                                             "direction": "in"}]})
     assert late.status_code == 400 and "outside the audited period" in late.json()["error"]
     assert nozone.status_code == 400 and "no zone 'gate'" in nozone.json()["error"]
+
+
+# -- samples --------------------------------------------------------------------------------
+@pytest.fixture
+def running(tmp_path, monkeypatch):
+    """A service whose file camera plays a 6 s clip at its own pace (a walker crossing a
+    line every second), started: (service, camera)."""
+    from dashboard.demo.scene import write_clip
+    from support.detectors import Walker
+
+    monkeypatch.setenv("HEATMAP_DASHBOARD_MEDIA", str(tmp_path / "media"))
+    write_clip(tmp_path / "media" / "door.mp4", seconds=6, width=320, height=180, fps=10)
+    svc = Service(SQLiteStore(tmp_path / "db.sqlite"), tmp_path, demo=False,
+                  detector=Walker.factory(steps=10))
+    cam = svc.add_camera("Door", "door.mp4", {"pacing": "native"}, enabled=False)
+    svc.add_zone(cam.id, "door", "line", [[0.5, 0.0], [0.5, 1.0]])
+    yield svc, cam
+    svc.shutdown()
+    svc.store.close()
+
+
+def test_a_sample_is_recorded_while_the_camera_counts_and_audited(running):
+    from dashboard.errors import DashboardError
+
+    svc, cam = running
+    with pytest.raises(DashboardError, match="Start the camera first"):
+        svc.record_sample(cam.id, 0.05)
+    with pytest.raises(DashboardError, match="0 to 10 minutes"):
+        svc.record_sample(cam.id, 11)
+    svc.start(cam.id)
+    assert wait_until(lambda: svc.status(cam.id).frames_read > 3, 60)
+    s = svc.record_sample(cam.id, 0.05)                   # 3 s of the camera's time
+    with pytest.raises(DashboardError, match="recording a sample already"):
+        svc.record_sample(cam.id, 0.05)
+    assert wait_until(lambda: svc.samples(cam.id)[0]["status"] != "recording", 60)
+    (done,) = svc.samples(cam.id)
+    assert done["status"] == "done" and 25 <= done["frames"] <= 31, done
+    assert (svc.media / done["path"]).with_suffix(".json").is_file()   # zones and settings
+    img, t = svc.sample_frame(cam.id, s["id"], 5)
+    assert img.shape == (180, 320, 3) and done["first_t"] <= t <= done["last_t"]
+    counted = svc.events(cam.id, done["first_t"], done["last_t"] + 0.05, limit=100)
+    marks = [{"t": e["t"], "zone": e["zone_id"], "direction": e["direction"]} for e in counted]
+    a = svc.accuracy_audit(cam.id, done["first_t"], done["last_t"] + 0.05, marks)
+    assert len(counted) >= 2 and a["all"]["right"] == len(counted) and a["all"]["extra"] == 0
+
+
+def test_a_sample_on_a_full_disk_fails_saying_so_and_counting_goes_on(running):
+    from support.faults import Tmpfs, fill
+
+    svc, cam = running
+    with Tmpfs(svc.media / "samples", "1m") as disk:
+        filler = fill(disk)
+        svc.start(cam.id)
+        assert wait_until(lambda: svc.status(cam.id).frames_read > 3, 60)
+        svc.record_sample(cam.id, 0.05)
+        assert wait_until(lambda: svc.samples(cam.id)[0]["status"] != "recording", 60)
+        (failed,) = svc.samples(cam.id)
+        filler.unlink()
+    assert failed["status"] == "failed" and ("full" in failed["error"]
+                                             or "cannot write" in failed["error"]), failed
+    assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED, 60)
+    assert svc.counts(cam.id)[0].counts.in_count + svc.counts(cam.id)[0].counts.out_count >= 5

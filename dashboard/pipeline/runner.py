@@ -189,6 +189,16 @@ class CameraRunner:
             self.step.present(camera)
         return restart and self.running
 
+    def record(self, recorder: Any) -> None:
+        """Record the frames it counts from now into a sample (see `pipeline.samples`)."""
+        with self._lock:
+            if not self.running:
+                raise DashboardError("Start the camera first: a sample is recorded while it "
+                                     "counts.")
+            if self.step.sample is not None:
+                raise DashboardError("This camera is recording a sample already.")
+            self.step.sample = recorder
+
     def set_zones(self, specs: list[ZoneSpec]) -> None:
         """Make the zones these, in this order; every zone keeps its counts."""
         with self._lock:

@@ -22,6 +22,7 @@ from dashboard.errors import DashboardError
 from dashboard.integrations.core import Integrations
 from dashboard.pipeline.alerting import CameraAlerts, tell
 from dashboard.pipeline.evidence import Evidence
+from dashboard.pipeline.samples import SampleRecorder
 from dashboard.pipeline.keeping import Keeper
 from dashboard.pipeline.layout import ZoneLayout
 
@@ -65,6 +66,7 @@ class FrameStep:
         self.engine.heatmap.hours = keeper.hours()
         # Pictures of each crossing, when the camera keeps them (and there is a store).
         self.evidence = Evidence(keeper.keep_evidence) if keeper.store is not None else None
+        self.sample: SampleRecorder | None = None   # a sample being recorded for an audit
         self.layout = ZoneLayout(self.engine, keeper)
         self.alerts = CameraAlerts()
         self.events: deque[CrossingEvent] = deque(maxlen=500)   # the newest crossings
@@ -109,6 +111,10 @@ class FrameStep:
             result = self.engine.update(img, tracks, now, draw=False)
             if self.evidence is not None and self.camera.presentation.evidence_days:
                 self.evidence.frame(img, result.tracks, result.events, self.engine.blur)
+            if self.sample is not None:
+                self.sample.add(img, now)
+                if self.sample.finished:
+                    self.sample = None
             alerts = self.alerts.check(self.camera.name, self.specs, result.counts,
                                        result.events, now)
             self.events.extend(result.events)
@@ -150,6 +156,9 @@ class FrameStep:
             ended += self.engine.flows.close()
             if self.evidence is not None:
                 self.evidence.flush()
+            if self.sample is not None:
+                self.sample.stop()
+                self.sample = None
             # At the camera's own time (a file's video time): its alerts began on that clock.
             alerts = self.alerts.end(self.last_t if self.last_t is not None else time.time())
             self.keeper.add([*ended, *alerts])

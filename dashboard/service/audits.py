@@ -16,10 +16,100 @@ from dashboard.service.periods import check_range
 from dashboard.store.export import csv_text, iso
 
 MAX_MARKS = 10_000
+SAMPLES = "samples"   # the media folder's subfolder samples are recorded into
 
 
 class AuditCases:
-    """The audits part of `Service`."""
+    """The audits part of `Service`: samples recorded to audit, and the audits."""
+
+    @needs(Role.OPERATOR, acting=True)
+    def record_sample(self, cid: str, minutes: Any, by: str = "system") -> dict[str, Any]:
+        """Record the next `minutes` of what a running camera counts (at most
+        `MAX_MINUTES`) into the media folder, with its zones and settings beside it; the
+        crossings it counts meanwhile are the ones an audit of the sample checks."""
+        from dashboard.pipeline.samples import MAX_MINUTES, SampleRecorder
+
+        cam = self.camera(cid)
+        try:
+            minutes = float(minutes)
+        except (TypeError, ValueError):
+            minutes = -1.0
+        if not 0 < minutes <= MAX_MINUTES:
+            raise DashboardError(f"A sample is 0 to {MAX_MINUTES} minutes long: a person "
+                                 "reviews it frame by frame.")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        safe = "".join(c if c.isalnum() else "-" for c in cam.name)[:40]
+        sid = new_id("sample")
+        row = {"id": sid, "camera_id": cid, "created": time.time(),
+               "username": by, "seconds": minutes * 60,
+               "path": f"{SAMPLES}/{safe}-{stamp}-{sid[-6:]}.avi", "status": "recording",
+               "first_t": None, "last_t": None, "frames": 0, "error": None,
+               "zones_json": json.dumps([z.to_dict() for z in self.zones(cid)]),
+               "settings_json": json.dumps(cam.settings.to_dict())}
+        fps = self._snapshot(cid).source_fps or 10.0
+
+        def done(d: Any) -> None:
+            self.store.save_sample({**row, "status": "failed" if d.error else "done",
+                                    "first_t": d.first_t, "last_t": d.last_t,
+                                    "frames": d.frames, "error": d.error})
+
+        recorder = SampleRecorder(row["id"], self.media / row["path"], row["seconds"], fps,
+                                  {"camera": cam.name, "zones": json.loads(row["zones_json"]),
+                                   "settings": json.loads(row["settings_json"])}, done)
+        self.runner(cid).record(recorder)   # refused (not running, recording): nothing kept
+        self.store.save_sample(row)
+        return self._shown_sample(row)
+
+    @staticmethod
+    def _shown_sample(row: dict) -> dict[str, Any]:
+        return {k: row[k] for k in ("id", "created", "seconds", "path", "status", "first_t",
+                                    "last_t", "frames", "error")} | {"by": row["username"]}
+
+    @needs(Role.VIEWER)
+    def samples(self, cid: str) -> list[dict[str, Any]]:
+        """A camera's samples, newest first: recording, done (with their first and last
+        frame's times) or failed (with why)."""
+        self.camera(cid)
+        return [self._shown_sample(r) for r in self.store.samples(CameraId(cid))]
+
+    def _sample(self, cid: str, sample_id: str) -> dict:
+        for r in self.store.samples(CameraId(cid)):
+            if r["id"] == sample_id:
+                return r
+        raise NotFound(f"Camera {cid!r} has no sample {sample_id!r}.")
+
+    @needs(Role.VIEWER)
+    def sample_frame(self, cid: str, sample_id: str, index: int) -> Any:
+        """Frame `index` of a recorded sample with the zones it was recorded with drawn
+        (BGR), and its time on the camera's clock."""
+        import cv2
+
+        from dashboard.config.zone import ZoneSpec
+        from dashboard.engine.overlay import draw_zones
+
+        row = self._sample(cid, sample_id)
+        if row["status"] != "done":
+            raise DashboardError(f"Sample {sample_id} is {row['status']}: nothing to show.")
+        index = max(0, min(int(index), int(row["frames"]) - 1))
+        cap = cv2.VideoCapture(str(self.media / row["path"]))
+        try:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+            ok, img = cap.read()
+        finally:
+            cap.release()
+        if not ok:
+            raise DashboardError(f"Sample {sample_id}: frame {index} cannot be read (was the "
+                                 "file moved?).")
+        h, w = img.shape[:2]
+        zones = [ZoneSpec.from_dict(z) for z in json.loads(row["zones_json"])]
+        drawn = [z.to_zone(w, h) for z in zones if z.kind.counts]
+        draw_zones(img, drawn, {})
+        try:   # each frame's time, as recorded beside the video
+            times = json.loads((self.media / row["path"]).with_suffix(".json").read_text())["times"]
+            t = float(times[index])
+        except (OSError, ValueError, KeyError, IndexError):
+            t = row["first_t"] + (row["last_t"] - row["first_t"]) * index / max(1, row["frames"] - 1)
+        return img, t
 
     def _marks(self, cid: str, since: float, until: float, marks: Any) -> list[Mark]:
         """The marks given, checked: each in the period, on a zone of the camera (its id

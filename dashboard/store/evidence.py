@@ -1,5 +1,6 @@
-"""Each crossing's pictures (see `pipeline.evidence`): kept by the crossing they show,
-pruned by age and by a size cap per camera; and the audits that check the crossings."""
+"""What checks the counts: each crossing's pictures (see `pipeline.evidence`), kept by the
+crossing they show and pruned by age and by a size cap per camera; the samples recorded
+for an audit (`pipeline.samples`); and the audits made on them."""
 from __future__ import annotations
 
 from typing import Any, Callable, ContextManager, Iterable
@@ -97,3 +98,24 @@ class EvidenceStore:
         keys = ("id", "created", "by", "since", "until", "settings_json", "marks_json",
                 "result_json")
         return [dict(zip(keys, r)) for r in rows]
+
+    # -- samples --------------------------------------------------------------------------
+    SAMPLE_COLUMNS = ("id", "camera_id", "created", "username", "seconds", "path", "status",
+                      "first_t", "last_t", "frames", "error", "zones_json", "settings_json")
+
+    def save_sample(self, row: dict) -> None:
+        """A sample, new or as it now stands (by its id)."""
+        cols = self.SAMPLE_COLUMNS
+        with self._tx():
+            self._db.execute(
+                f"INSERT INTO samples ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+                "ON CONFLICT (id) DO UPDATE SET status = excluded.status, first_t = "
+                "excluded.first_t, last_t = excluded.last_t, frames = excluded.frames, "
+                "error = excluded.error", [row[c] for c in cols])
+
+    def samples(self, cid: CameraId) -> list[dict]:
+        """A camera's samples, newest first."""
+        with self._read():
+            rows = self._db.execute(f"SELECT {', '.join(self.SAMPLE_COLUMNS)} FROM samples "
+                                    "WHERE camera_id = ? ORDER BY created DESC", (cid,)).fetchall()
+        return [dict(zip(self.SAMPLE_COLUMNS, r)) for r in rows]

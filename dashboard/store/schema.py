@@ -75,6 +75,11 @@ CREATE TABLE IF NOT EXISTS audits (
     id TEXT PRIMARY KEY, camera_id TEXT NOT NULL, created {real} NOT NULL,
     username TEXT NOT NULL, since {real} NOT NULL, until {real} NOT NULL,
     settings_json TEXT NOT NULL, marks_json TEXT NOT NULL, result_json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS samples (
+    id TEXT PRIMARY KEY, camera_id TEXT NOT NULL, created {real} NOT NULL,
+    username TEXT NOT NULL, seconds {real} NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL,
+    first_t {real}, last_t {real}, frames {int64} NOT NULL, error TEXT,
+    zones_json TEXT NOT NULL, settings_json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY, pw_hash TEXT NOT NULL, role TEXT NOT NULL,
     created {real} NOT NULL);

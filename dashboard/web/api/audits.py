@@ -35,3 +35,30 @@ async def audit_csv(request: Request, svc: UserService) -> Response:
     text = await call(svc, "accuracy_audit_csv", request.path_params["cid"], aid)
     return Response(text, media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{aid}.csv"'})
+
+
+@endpoint
+async def samples(request: Request, svc: UserService) -> Response:
+    """GET: a camera's samples. POST {"minutes"}: record the next minutes it counts."""
+    cid = request.path_params["cid"]
+    if request.method == "POST":
+        d = await json_body(request, {"minutes"})
+        return JSONResponse(await call(svc, "record_sample", cid, d.get("minutes")),
+                            status_code=201)
+    return JSONResponse(await call(svc, "samples", cid))
+
+
+@endpoint
+async def sample_frame(request: Request, svc: UserService) -> Response:
+    """One frame of a sample, with its zones, as JPEG; its time in X-Frame-Time."""
+    import cv2
+
+    try:
+        index = int(request.path_params["index"])
+    except ValueError:
+        raise DashboardError("A frame is a number: 0 for the sample's first.") from None
+    img, t = await call(svc, "sample_frame", request.path_params["cid"],
+                        request.path_params["sid"], index)
+    ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return Response(data.tobytes(), media_type="image/jpeg",
+                    headers={"X-Frame-Time": f"{t:.4f}", "Cache-Control": "no-store"})

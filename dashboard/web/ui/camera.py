@@ -16,6 +16,7 @@ from dashboard.service.auth import Role
 from dashboard.web.ui.common import (can, chosen_camera, guarded, plain, refreshed, service,
                                      state_line)
 from dashboard.web.ui.figures import CHART_RANGES, figures
+from dashboard.web.ui.audit import audit_panel
 from dashboard.web.ui.flows import flows_panel
 from dashboard.web.ui.reports import reports_panel
 from dashboard.web.ui.zone_editor import zone_editor
@@ -39,6 +40,10 @@ def page() -> None:
     if st.toggle("Reports: a day or a week beside the one before", key=f"reports-{cam.id}"):
         with st.container(border=True):
             reports_panel(svc, cam.id)
+    if can(svc, Role.OPERATOR) and st.toggle("Audit: how right are the counts?",
+                                             key=f"audit-{cam.id}"):
+        with st.container(border=True):
+            audit_panel(svc, cam.id)
     if can(svc, Role.OPERATOR):     # the service checks again; this only spares the clicks
         # Open at first for a camera with no zones; decided once a visit, so that adding
         # the first zone does not fold the panel away under the operator's hand.
