@@ -193,3 +193,21 @@ def test_a_sample_on_a_full_disk_fails_saying_so_and_counting_goes_on(running):
                                              or "cannot write" in failed["error"]), failed
     assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED, 60)
     assert svc.counts(cam.id)[0].counts.in_count + svc.counts(cam.id)[0].counts.out_count >= 5
+
+
+def test_other_settings_on_the_audits_sample_show_what_they_would_change(running):
+    svc, cam = running
+    svc.start(cam.id)
+    assert wait_until(lambda: svc.status(cam.id).frames_read > 3, 60)
+    s = svc.record_sample(cam.id, 0.05)
+    assert wait_until(lambda: svc.samples(cam.id)[0]["status"] == "done", 60)
+    (done,) = svc.samples(cam.id)
+    until = done["last_t"] + 0.05
+    counted = svc.events(cam.id, done["first_t"], until, limit=100)
+    marks = [{"t": e["t"], "zone": e["zone_id"], "direction": e["direction"]} for e in counted]
+    a = svc.accuracy_audit(cam.id, done["first_t"], until, marks, sample_id=s["id"])
+    same = svc.audit_what_if(cam.id, a["id"], {})                 # the same settings: the same
+    assert same["all"]["right"] == a["all"]["right"] == len(counted)
+    cars = svc.audit_what_if(cam.id, a["id"], {"classes": ["car"]})   # people are not cars
+    assert (cars["all"]["right"], cars["all"]["missed"]) == (0, len(counted))
+    assert svc.camera(cam.id).settings.classes is None           # nothing was applied

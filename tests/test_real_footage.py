@@ -128,3 +128,58 @@ def test_cars_seen_from_above_are_never_counted_twice(tmp_path):
         pytest.skip(f"no real footage at {REAL / clip}")
     right, extra, missed = matched(counted_crossings(REAL / clip, tmp_path), TRUTH[clip])
     assert extra == [] and len(right) >= 3 and len(missed) <= 1
+
+
+@pytest.mark.skipif(not COCO.is_file(), reason=f"no real detector at {COCO}")
+def test_an_audit_of_real_footage_through_the_api_gives_the_tests_own_figures(tmp_path,
+                                                                              monkeypatch):
+    """The street clip as a file camera, audited through the API against the crossings
+    counted by eye: the same right, missed and extra as the comparison of this test."""
+    import asyncio
+
+    import httpx
+
+    from dashboard.config.kinds import CameraState
+    from dashboard.service.core import Service
+    from dashboard.store.sqlite import SQLiteStore
+    from dashboard.vision.detector import Detector
+    from dashboard.web.api.routes import create_app
+    from support.helpers import wait_until
+    from support.real_truth import LINE_AT, TRUTH, matched
+
+    clip = "street-pedestrians-yassim.mp4"
+    if not (REAL / clip).is_file():
+        pytest.skip(f"no real footage at {REAL / clip}")
+    monkeypatch.setenv("HEATMAP_DASHBOARD_MEDIA", str(REAL))
+    t0, fps = 1_796_454_000.0, 30.0
+    svc = Service(SQLiteStore(tmp_path / "db.sqlite"), tmp_path, demo=False,
+                  detector=lambda s: Detector(str(COCO), imgsz=640))
+    try:
+        cam = svc.add_camera("Street", clip, {"pacing": "fast", "video_start": t0},
+                             enabled=False)
+        line = svc.add_zone(cam.id, "line", "line", [[0, LINE_AT], [1, LINE_AT]])
+        svc.start(cam.id)
+        assert wait_until(lambda: svc.status(cam.id).state is CameraState.ENDED, 300)
+        counted = [(round((e["t"] - t0) * fps), e["direction"], e["class"])
+                   for e in svc.events(cam.id, t0, t0 + 60, limit=1000)]
+        right, extra, missed = matched(counted, TRUTH[clip])
+        marks = [{"t": t0 + f / fps, "zone": line.id, "direction": d, "class": c}
+                 for f, d, c in TRUTH[clip]]
+        svc.add_user("olga", "operator-pass-12", "operator")
+        token = svc.auth.login("olga", "operator-pass-12", "test")
+
+        async def audit():
+            async with httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=create_app(svc)),
+                    base_url="http://127.0.0.1:8501",
+                    headers={"Authorization": f"Bearer {token}"}) as c:
+                return await c.post(f"/api/cameras/{cam.id}/audits",
+                                    json={"since": t0, "until": t0 + 60, "marks": marks,
+                                          "within_s": 5 / fps})
+
+        got = asyncio.run(audit()).json()["all"]
+        assert (got["right"], got["missed"], got["extra"]) == \
+            (len(right), len(missed), len(extra)) == (4, 0, 0)
+    finally:
+        svc.shutdown()
+        svc.store.close()

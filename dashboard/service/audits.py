@@ -140,7 +140,8 @@ class AuditCases:
 
     @needs(Role.OPERATOR, acting=True)
     def accuracy_audit(self, cid: str, since: float, until: float, marks: Any,
-              within_s: float = WITHIN_S, by: str = "system") -> dict[str, Any]:
+                       within_s: float = WITHIN_S, by: str = "system",
+                       sample_id: str | None = None) -> dict[str, Any]:
         """Audit [since, until) of a camera against `marks` (see `_marks`), keep it, and
         return it: per zone and direction and in all, right, missed, extra, accuracy with
         its 95% interval.
@@ -166,11 +167,9 @@ class AuditCases:
         counted = [Mark(e.t, e.zone, e.direction, e.cls_name)
                    for e in self.store.events(CameraId(cid), since, until)]
         names = self._names(cid)
-        result = {"zones": [{"zone_id": k[0], "zone": names.get(k[0], k[0]),
-                             "direction": k[1], **v.to_dict()}
-                            for k, v in tallies(given, counted, within_s).items() if k != "all"],
+        result = {"zones": _zone_rows(tallies(given, counted, within_s), names),
                   "all": tallies(given, counted, within_s)["all"].to_dict(),
-                  "within_s": float(within_s)}
+                  "within_s": float(within_s), "sample_id": sample_id}
         row = {"id": new_id("audit"), "created": time.time(), "by": by, "since": since,
                "until": until, "settings_json": json.dumps(cam.settings.to_dict()),
                "marks_json": json.dumps([m.__dict__ for m in given]),
@@ -187,10 +186,42 @@ class AuditCases:
             f"{'–' if z['accuracy'] is None else format(z['accuracy'], '.0%')} (n={z['n']})"
             for z in result["zones"])
         return {"id": row["id"], "created": row["created"], "by": row["by"],
+                "sample_id": result.get("sample_id"),
                 "since": row["since"], "until": row["until"],
                 "settings": json.loads(row["settings_json"]), **result,
                 "marks": len(json.loads(row["marks_json"])),
                 "summary": f"{summary or 'nothing marked or counted'}, audited {day}"}
+
+    @needs(Role.OPERATOR)
+    def audit_what_if(self, cid: str, audit_id: str, settings: dict[str, Any] | None = None,
+                      confirm_frames: int | None = None) -> dict[str, Any]:
+        """What other settings would have counted on an audit's sample, against the same
+        marks: the sample's frames through a detector with these settings (the camera's,
+        changed) and its zones (with `confirm_frames`, if given). Nothing is applied."""
+        from dashboard.config.camera import CameraSettings
+        from dashboard.config.zone import ZoneSpec
+
+        audit = next((a for a in self.accuracy_audits(cid) if a["id"] == audit_id), None)
+        if audit is None:
+            raise NotFound(f"Camera {cid!r} has no audit {audit_id!r}.")
+        if not audit.get("sample_id"):
+            raise DashboardError("This audit was made without a sample: there is nothing to "
+                                 "count again.")
+        sample = self._sample(cid, audit["sample_id"])
+        s = CameraSettings.from_dict(settings or {}, base=self.camera(cid).settings)
+        zones = [ZoneSpec.from_dict(z) for z in json.loads(sample["zones_json"])]
+        if confirm_frames is not None:
+            zones = [z.updated({"confirm_frames": confirm_frames}) for z in zones]
+        counted = _count_sample(self.media / sample["path"], zones,
+                                self.runner(cid).make_detector(s), s.classes)
+        row = next(r for r in self.store.accuracy_audits(CameraId(cid), 10_000)
+                   if r["id"] == audit_id)
+        marks = [Mark(**m) for m in json.loads(row["marks_json"])]
+        t = tallies(marks, counted, audit["within_s"])
+        names = self._names(cid)
+        return {"settings": s.to_dict(), "confirm_frames": confirm_frames,
+                "zones": _zone_rows(t, names), "all": t["all"].to_dict(),
+                "now": audit["all"]}
 
     @needs(Role.VIEWER)
     def accuracy_audits(self, cid: str) -> list[dict[str, Any]]:
@@ -219,3 +250,38 @@ class AuditCases:
                         ([what, names.get((m or c).zone, (m or c).zone), (m or c).direction,
                           iso(m.t) if m else "", iso(c.t) if c else "",
                           (c.cls if c else m.cls)] for what, m, c in rows))
+
+
+def _zone_rows(t: dict, names: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"zone_id": k[0], "zone": names.get(k[0], k[0]), "direction": k[1], **v.to_dict()}
+            for k, v in t.items() if k != "all"]
+
+
+def _count_sample(path: Any, zones: list, detector: Any, classes: Any = None) -> list[Mark]:
+    """The crossings of a recorded sample through this detector and these zones (of these
+    classes only, if given), at the times its frames were recorded at."""
+    import cv2
+    import numpy as np
+
+    from dashboard.engine import Engine
+
+    times = json.loads(path.with_suffix(".json").read_text())["times"]
+    cap = cv2.VideoCapture(str(path))
+    engine, out, k = None, [], 0
+    try:
+        while k < len(times):
+            ok, img = cap.read()
+            if not ok:
+                break
+            if engine is None:
+                h, w = img.shape[:2]
+                engine = Engine(zones=[z.to_zone(w, h) for z in zones if z.kind.counts])
+            tracks = detector.track(img)
+            if classes and len(tracks):
+                tracks = tracks.select(np.isin(tracks.class_names(), [str(c) for c in classes]))
+            r = engine.update(img, tracks, times[k], draw=False)
+            out += [Mark(e.t, e.zone, e.direction, e.cls_name) for e in r.events]
+            k += 1
+    finally:
+        cap.release()
+    return out

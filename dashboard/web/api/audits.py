@@ -17,14 +17,15 @@ async def audits(request: Request, svc: UserService) -> Response:
     "direction", "class"?}], "within_s"?}: audit that period against the marks."""
     cid = request.path_params["cid"]
     if request.method == "POST":
-        d = await json_body(request, {"since", "until", "marks", "within_s"})
+        d = await json_body(request, {"since", "until", "marks", "within_s", "sample_id"})
         try:
             since, until = float(d["since"]), float(d["until"])
         except (KeyError, TypeError, ValueError):
             raise DashboardError("An audit needs since and until (unix seconds) and marks.") \
                 from None
         return JSONResponse(await call(svc, "accuracy_audit", cid, since, until,
-                                       d.get("marks"), float(d.get("within_s", WITHIN_S))),
+                                       d.get("marks"), float(d.get("within_s", WITHIN_S)),
+                                       sample_id=d.get("sample_id")),
                             status_code=201)
     return JSONResponse(await call(svc, "accuracy_audits", cid))
 
@@ -62,3 +63,14 @@ async def sample_frame(request: Request, svc: UserService) -> Response:
     ok, data = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
     return Response(data.tobytes(), media_type="image/jpeg",
                     headers={"X-Frame-Time": f"{t:.4f}", "Cache-Control": "no-store"})
+
+
+@endpoint
+async def what_if(request: Request, svc: UserService) -> Response:
+    """POST {"settings": {...}, "confirm_frames"?}: what those would have counted on the
+    audit's sample, against its marks (nothing is applied)."""
+    d = await json_body(request, {"settings", "confirm_frames"})
+    confirm = d.get("confirm_frames")
+    return JSONResponse(await call(svc, "audit_what_if", request.path_params["cid"],
+                                   request.path_params["aid"], d.get("settings") or {},
+                                   None if confirm is None else int(confirm)))

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from dashboard.service.core import Service
 from dashboard.web.api.alerts import acknowledge, alerts, board
-from dashboard.web.api.audits import audit_csv, audits, sample_frame, samples
+from dashboard.web.api.audits import audit_csv, audits, sample_frame, samples, what_if
 from dashboard.web.api.cameras import camera, cameras, command, health
 from dashboard.web.api.figures import (archived_events, archives, counts, dwell, events,
                                        evidence, export_csv, series, visits)
@@ -52,6 +52,7 @@ ROUTES = [
     Route("/api/cameras/{cid}/events", events),
     Route("/api/cameras/{cid}/audits", audits, methods=["GET", "POST"]),
     Route("/api/cameras/{cid}/audits/{aid}.csv", audit_csv),
+    Route("/api/cameras/{cid}/audits/{aid}/what-if", what_if, methods=["POST"]),
     Route("/api/cameras/{cid}/samples", samples, methods=["GET", "POST"]),
     Route("/api/cameras/{cid}/samples/{sid}/frames/{index}.jpg", sample_frame),
     Route("/api/cameras/{cid}/evidence.jpg", evidence),

@@ -78,20 +78,53 @@ def review(svc: UserService, cid: str, sample: dict[str, Any]) -> None:
               "class": e["class"]} for e, ok in zip(counted, table["right"]) if ok] + added
     if st.button("Audit this sample", key=f"{key}-go", type="primary"):
         try:
-            a = svc.accuracy_audit(cid, sample["first_t"], until, marks)
+            a = svc.accuracy_audit(cid, sample["first_t"], until, marks,
+                                   sample_id=sample["id"])
         except DashboardError as e:
             st.error(plain(e))
             return
+        st.session_state[f"{key}-audit"] = a["id"]
         st.success(plain(a["summary"]))
-        st.dataframe({"zone": [z["zone"] for z in a["zones"]],
-                      "direction": [z["direction"] for z in a["zones"]],
-                      "right": [z["right"] for z in a["zones"]],
-                      "missed": [z["missed"] for z in a["zones"]],
-                      "extra": [z["extra"] for z in a["zones"]],
-                      "accuracy": [pct(z["accuracy"]) for z in a["zones"]],
-                      "95% between": [f"{pct(z['low'])} and {pct(z['high'])}"
-                                      for z in a["zones"]]},
-                     hide_index=True, width="stretch")
+        result_table(a)
+    if st.session_state.get(f"{key}-audit"):
+        what_if(svc, cid, st.session_state[f"{key}-audit"], key)
+
+
+def result_table(a: dict[str, Any]) -> None:
+    """Per zone and direction: right, missed, extra, accuracy and its interval."""
+    st.dataframe({"zone": [z["zone"] for z in a["zones"]],
+                  "direction": [z["direction"] for z in a["zones"]],
+                  "right": [z["right"] for z in a["zones"]],
+                  "missed": [z["missed"] for z in a["zones"]],
+                  "extra": [z["extra"] for z in a["zones"]],
+                  "accuracy": [pct(z["accuracy"]) for z in a["zones"]],
+                  "95% between": [f"{pct(z['low'])} and {pct(z['high'])}"
+                                  for z in a["zones"]]},
+                 hide_index=True, width="stretch")
+
+
+def what_if(svc: UserService, cid: str, audit_id: str, key: str) -> None:
+    """Count the sample again with other settings, against the same marks."""
+    from dashboard.config.kinds import IMAGE_SIZES
+
+    st.caption("What would other settings change? (nothing is applied)")
+    c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
+    imgsz = c1.selectbox("Image size", IMAGE_SIZES, 0, key=f"{key}-wi-size")
+    conf = c2.number_input("Confidence", 0.05, 0.95, 0.25, 0.05, key=f"{key}-wi-conf")
+    confirm = c3.number_input("Confirm frames", 1, 30, 2, key=f"{key}-wi-confirm")
+    if c4.button("Count the sample again", key=f"{key}-wi-go"):
+        with st.spinner("Counting the sample again with these settings..."):
+            try:
+                w = svc.audit_what_if(cid, audit_id, {"imgsz": imgsz, "conf": conf},
+                                      int(confirm))
+            except DashboardError as e:
+                st.error(plain(e))
+                return
+        st.info(plain(f"With these settings: {pct(w['all']['accuracy'])} right "
+                      f"(n={w['all']['n']}; missed {w['all']['missed']}, extra "
+                      f"{w['all']['extra']}), where the camera's own were "
+                      f"{pct(w['now']['accuracy'])} (n={w['now']['n']})."))
+        result_table(w)
 
 
 def missed_ones(svc: UserService, cid: str, key: str, t: float) -> list[dict[str, Any]]:

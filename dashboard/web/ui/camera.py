@@ -30,6 +30,9 @@ def page() -> None:
         st.info("No cameras yet: add one on the Manage cameras page.")
         return
     st.subheader(plain(cam.name), anchor=False)
+    audits = svc.accuracy_audits(cam.id)
+    if audits:   # how far its counts can be trusted, for everyone who reads them
+        st.caption(plain(f"Accuracy: {audits[0]['summary']}"))
     with st.sidebar:
         controls(svc, cam.id)
     live_view(svc, cam)
