@@ -169,6 +169,12 @@ class RayRunner:
         self.camera, self._source = camera, source
         return self._call("configure", camera, source, timeout_s=COMMAND_TIMEOUT_S)
 
+    def record(self, recorder: Any) -> None:
+        """Samples are written where the camera runs; a Ray node's disk is not the
+        server's media folder, so a camera on the cluster records none (yet)."""
+        raise DashboardError("This camera runs on a Ray node: a sample is recorded only by "
+                             "a camera running in the server's own process.")
+
     def set_zones(self, specs: list[ZoneSpec]) -> None:
         self._zones = list(specs)       # as stored already: what the actor reads if rebuilt
         self._call("set_zones", specs, timeout_s=COMMAND_TIMEOUT_S)
