@@ -38,6 +38,8 @@ def canvas_box(page, timeout_ms: int = 30_000) -> dict:
         box = canvas.bounding_box()
         inside = box is not None and box["y"] >= 0 and \
             box["y"] + box["height"] <= page.viewport_size["height"]
+        if box is not None and not inside:   # partly in view: "if needed" leaves it there
+            canvas.evaluate("e => e.scrollIntoView({block: 'center'})")
         if inside and box == last:
             return box
         last = box

@@ -12,6 +12,7 @@ from dashboard.service.access import UserService
 from dashboard.web.ui.common import counts_table, plain, refreshed, when
 
 REFRESH_S = 1.0
+LATEST_HEIGHT = 40 * 8 + 36 + 3   # the latest crossings' table: eight rows of pictures
 # The crossings chart: how far back, per what, and how a bucket's start is written.
 CHART_RANGES = {"last hour, per minute": (3600, "minute", "%H:%M"),
                 "last day, per hour": (86400, "hour", "%a %H:00"),
@@ -85,11 +86,14 @@ def latest_crossings(svc: UserService, cid: str, events: list[dict]) -> None:
                   "track": [e["track_id"] for e in events],
                   "class": [e["class"] for e in events],
                   "dir": [e["direction"] for e in events]},
-                 hide_index=True, width="stretch", height=table_height(len(events)) + 40,
-                 row_height=40, column_config={"what": st.column_config.ImageColumn("what")})
+                 # One height whatever the rows: the page must not move under a pointer
+                 # (a corner being dragged on the zone canvas below) as crossings come in.
+                 hide_index=True, width="stretch", height=LATEST_HEIGHT, row_height=40,
+                 column_config={"what": st.column_config.ImageColumn("what")})
     kept = [(e, p) for e, p in zip(events, pictures) if p and p[1]]
-    if kept:
-        with st.popover("The moment of a crossing", icon=":material/photo_library:"):
+    with st.popover("The moment of a crossing", icon=":material/photo_library:",
+                    disabled=not kept):
+        if kept:
             pick = st.selectbox("Crossing", range(len(kept)), key=f"moment-{cid}",
                                 format_func=lambda i: (f"{when(kept[i][0]['t'])} "
                                                        f"{kept[i][0]['zone']} "
