@@ -3,7 +3,7 @@
 Open time; frame age (now - capture time) when the consumer reads as fast as it can, at
 10 fps and at 4 fps; and reconnect time: from the server's restart to the first new frame.
 
-    python benchmarks/sources.py
+    python benchmarks/sources.py           # recorded for the README (benchmarks/figures.py)
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from figures import record  # noqa: E402
 from support.rtsp_server import RtspServer  # noqa: E402
 
 from dashboard.demo.scene import write_clip  # noqa: E402
@@ -38,12 +40,17 @@ def main() -> None:
         try:
             t0 = time.perf_counter()
             src = open_source(srv.url(), open_timeout_s=5, backoff_s=(0.5, 10.0))
-            print(f"open: {(time.perf_counter() - t0) * 1e3:.0f} ms")
+            opened = (time.perf_counter() - t0) * 1e3
+            rows = [("open the stream", f"{opened:.0f} ms")]
+            figures = {"open_ms": round(opened)}
             ages(src, None, 3.0)  # past the start-up burst
-            for label, fps in (("as fast as it can", None), ("10 fps", 10.0), ("4 fps", 4.0)):
+            for label, fps in (("as fast as it can", None), ("at 10 fps", 10.0),
+                               ("at 4 fps", 4.0)):
                 a = [x * 1e3 for x in ages(src, fps)]
-                print(f"frame age, consumer {label}: median {statistics.median(a):.1f} ms, "
-                      f"max {max(a):.1f} ms ({len(a)} frames; source interval 66.7 ms)")
+                rows.append((f"frame age, a consumer reading {label}",
+                             f"median {statistics.median(a):.1f} ms, max {max(a):.1f} ms"))
+                figures[f"age_{fps or 'max'}"] = [round(statistics.median(a), 1),
+                                                  round(max(a), 1)]
             times = []
             for _ in range(3):
                 srv.stop()
@@ -56,8 +63,13 @@ def main() -> None:
                 while f is not None and f.t <= restarted:
                     f = src.read(20.0)
                 times.append(f.t - restarted)
-            print("reconnect after restart: " + ", ".join(f"{x:.2f} s" for x in times)
-                  + f" (backoff starts at 0.5 s); stats {src.stats}")
+            rows.append(("frames again after a 1 s outage (3 times; backoff from 0.5 s)",
+                         ", ".join(f"{x:.1f} s" for x in times)))
+            figures["reconnect_s"] = [round(x, 2) for x in times]
+            md = "| Live source (RTSP on loopback, 15 fps: a frame every 67 ms) | Figure |\n" \
+                 "|---|---:|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
+            print(md)
+            record("sources", md, figures)
             src.close()
         finally:
             srv.stop()
