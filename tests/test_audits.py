@@ -41,7 +41,7 @@ def test_marks_and_counts_pair_by_zone_direction_and_time(marks, counted, expect
 
 
 @pytest.fixture(scope="module")
-def audited(tmp_path_factory):
+def audited(tmp_path_factory):   # its tests are in the slow run: a camera over a 20 s clip
     """A file camera that counted a generated street clip (tracks replayed from its truth)
     over a line, and the truth's own crossings of that line (an engine over the true boxes,
     on the camera's clock): (service, camera, true crossings, token of an operator)."""
@@ -91,6 +91,7 @@ def post(svc, token, path, body=None):
     return asyncio.run(go())
 
 
+@pytest.mark.slow
 def test_an_audit_against_the_truth_is_exactly_right(audited):
     svc, cam, truth, token, seconds = audited
     assert len(truth) >= 4
@@ -103,6 +104,7 @@ def test_an_audit_against_the_truth_is_exactly_right(audited):
     assert a["all"]["low"] > 0.5 and a["summary"].startswith("kerb ")
 
 
+@pytest.mark.slow
 def test_marks_taken_away_added_or_moved_show_as_extra_or_missed(audited):
     svc, cam, truth, token, seconds = audited
     marks = truth[2:]                                          # two not marked: extra 2
@@ -121,6 +123,7 @@ def test_marks_taken_away_added_or_moved_show_as_extra_or_missed(audited):
                                                      + ["missed"] * 2 + ["extra"] * 3)
 
 
+@pytest.mark.slow
 def test_marks_outside_the_period_or_on_no_zone_are_refused(audited):
     svc, cam, truth, token, seconds = audited
     late = post(svc, token, f"/api/cameras/{cam.id}/audits",
@@ -177,6 +180,7 @@ def test_a_sample_is_recorded_while_the_camera_counts_and_audited(running):
     assert len(counted) >= 2 and a["all"]["right"] == len(counted) and a["all"]["extra"] == 0
 
 
+@pytest.mark.slow
 def test_a_sample_on_a_full_disk_fails_saying_so_and_counting_goes_on(running):
     from support.faults import Tmpfs, fill
 
@@ -195,6 +199,7 @@ def test_a_sample_on_a_full_disk_fails_saying_so_and_counting_goes_on(running):
     assert svc.counts(cam.id)[0].counts.in_count + svc.counts(cam.id)[0].counts.out_count >= 5
 
 
+@pytest.mark.slow
 def test_other_settings_on_the_audits_sample_show_what_they_would_change(running):
     svc, cam = running
     svc.start(cam.id)
