@@ -8,7 +8,7 @@ made one-way, so every OUT crossing is an alert. Phases of --phase seconds each:
 (each answer after 10 s: the sender times out after 5 s and tries again), down (connection
 refused), up again; then the run waits for the outbox to empty.
 
-    python benchmarks/webhook_outage.py [--phase 30]
+    python benchmarks/webhook_outage.py [--phase 30]     # recorded for the README
 """
 from __future__ import annotations
 
@@ -96,14 +96,23 @@ def main() -> None:
     ap.add_argument("--phase", type=float, default=30.0)
     args = ap.parse_args()
     steady, outage = run(args.phase, False), run(args.phase, True)
-    print(f"{'phase':>9} | receiver up: frames/s | outage run: frames/s")
-    for name in steady["rates"]:
-        print(f"{name:>9} | {steady['rates'][name]:21.1f} | {outage['rates'][name]:19.1f}")
-    for label, r in (("receiver up", steady), ("outage", outage)):
-        print(f"{label}: {r['made']} alert changes made, {r['changes']} received "
-              f"({r['made'] - r['changes']} lost), {r['posts']} POSTs "
-              f"({r['posts'] - r['changes']} repeats of a key), {r['left']} left in the outbox")
+    rows = [f"| frames/s while the receiver is {name} | {steady['rates'][name]:.1f} | "
+            f"{outage['rates'][name]:.1f} |" for name in steady["rates"]]
+    for label, key in (("alert changes made", "made"), ("received (each once, by its key)",
+                                                        "changes"), ("POSTs", "posts"),
+                       ("left in the outbox at the end", "left")):
+        rows.append(f"| {label} | {steady[key]} | {outage[key]} |")
+    rows.append(f"| lost | {steady['made'] - steady['changes']} | "
+                f"{outage['made'] - outage['changes']} |")
+    md = (f"| Phases of {args.phase:g} s: up, slow (answers after 10 s), down, up again | "
+          "receiver up throughout | receiver slow, then down |\n|---|---:|---:|\n"
+          + "\n".join(rows))
+    print(md)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from figures import record
 
+    record("webhook_outage", md, {"steady": steady, "outage": outage,
+                                  "phase_s": args.phase})
 
 if __name__ == "__main__":
     main()
