@@ -4,7 +4,7 @@ renders both over the same frame with the demo's looks, and prints how much of t
 survives: the share of the scene's edges (Canny) still found in the rendered picture, the
 share of pixels the heat tints at all, and the mean change of brightness.
 
-    .venv/bin/python benchmarks/heat_readability.py [--minutes 60]
+    .venv/bin/python benchmarks/heat_readability.py [--minutes 60]    # recorded for the README
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dashboard.demo.scene import NAMES, Scene   # noqa: E402
 from dashboard.engine import HeatmapAccumulator, HeatmapConfig, Tracks   # noqa: E402
@@ -43,8 +44,9 @@ def main() -> None:
     frame = clip[len(clip) // 2][0]
     heat = HeatmapAccumulator(HeatmapConfig())      # the demo camera's defaults
     fps, n = scene.fps, 0
-    print("| heat of | edges of the scene kept | pixels tinted | mean brightness change |")
-    print("|---|---|---|---|")
+    rows = ["| heat of | edges of the scene kept | pixels tinted | mean brightness change |",
+            "|---|---|---|---|"]
+    found = {}
     for minutes in (1.0, args.minutes):
         while n < minutes * 60 * fps:
             boxes = clip[n % len(clip)][1]
@@ -55,8 +57,13 @@ def main() -> None:
             heat.add(tracks, n / fps, frame.shape[:2])
             n += 1
         kept, tinted, light = figures(frame, heat.render(frame))
-        print(f"| {minutes:g} min | {kept:.0%} | {tinted:.0%} | {light:.1f} of 255 |")
+        rows.append(f"| {minutes:g} min | {kept:.0%} | {tinted:.0%} | {light:.1f} of 255 |")
+        found[f"{minutes:g} min"] = [round(kept, 3), round(tinted, 3), round(light, 2)]
         cv2.imwrite(f"/tmp/heat_{minutes:g}min.png", heat.render(frame))
+    print("\n".join(rows))
+    from figures import record
+
+    record("heat_readability", "\n".join(rows), found)
 
 
 if __name__ == "__main__":
