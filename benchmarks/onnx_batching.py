@@ -7,6 +7,7 @@ today). Figures are milliseconds per frame (median of --repeat rounds of --round
 each way's ratio to the first.
 
     python benchmarks/onnx_batching.py [--cameras 1 2 4 8] [--rounds 30] [--repeat 3]
+    (recorded for the README: benchmarks/figures.py)
 """
 from __future__ import annotations
 
@@ -41,8 +42,9 @@ def main() -> None:
 
     shared = session()
     name = shared.get_inputs()[0].name
-    print(f"{'cameras':>7} | {'batch 1 x N':>11} | {'batch N':>14} | {'N sessions at once':>18}"
-          f" | {'N lean sessions at once':>23}")
+    rows = ["| cameras | batch 1, N times on one session | one call of batch N | N sessions at "
+            "once | N lean sessions at once |", "|---:|---:|---:|---:|---:|"]
+    found = {}
     for n in args.cameras:
         frames = rng.random((n, 3, 192, 320), dtype=np.float32)
         own = [session() for _ in range(n)]
@@ -80,8 +82,17 @@ def main() -> None:
                     w()
                 ms[w].append((time.perf_counter() - t0) / args.rounds / n * 1e3)
         base, *others = (statistics.median(ms[w]) for w in ways)
-        print(f"{n:>7} | {base:>8.1f} ms | " + " | ".join(
-            f"{v:>7.1f} ms ({v / base:.2f}x)" for v in others), flush=True)
+        rows.append(f"| {n} | {base:.1f} ms | " + " | ".join(
+            f"{v:.1f} ms ({v / base:.2f}x)" for v in others) + " |")
+        found[str(n)] = [round(base, 2), *(round(v, 2) for v in others)]
+        print(rows[-1], flush=True)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from figures import record
+
+    record("onnx_batching", "\n".join(rows), found)
 
 
 if __name__ == "__main__":
