@@ -167,8 +167,8 @@ class AuditCases:
         counted = [Mark(e.t, e.zone, e.direction, e.cls_name)
                    for e in self.store.events(CameraId(cid), since, until)]
         names = self._names(cid)
-        result = {"zones": _zone_rows(tallies(given, counted, within_s), names),
-                  "all": tallies(given, counted, within_s)["all"].to_dict(),
+        tally = tallies(given, counted, within_s)
+        result = {"zones": _zone_rows(tally, names), "all": tally["all"].to_dict(),
                   "within_s": float(within_s), "sample_id": sample_id}
         row = {"id": new_id("audit"), "created": time.time(), "by": by, "since": since,
                "until": until, "settings_json": json.dumps(cam.settings.to_dict()),
@@ -201,9 +201,8 @@ class AuditCases:
         from dashboard.config.camera import CameraSettings
         from dashboard.config.zone import ZoneSpec
 
-        audit = next((a for a in self.accuracy_audits(cid) if a["id"] == audit_id), None)
-        if audit is None:
-            raise NotFound(f"Camera {cid!r} has no audit {audit_id!r}.")
+        row = self._audit_row(cid, audit_id)
+        audit = self._shown_audit(row)
         if not audit.get("sample_id"):
             raise DashboardError("This audit was made without a sample: there is nothing to "
                                  "count again.")
@@ -214,14 +213,19 @@ class AuditCases:
             zones = [z.updated({"confirm_frames": confirm_frames}) for z in zones]
         counted = _count_sample(self.media / sample["path"], zones,
                                 self.runner(cid).make_detector(s), s.classes)
-        row = next(r for r in self.store.accuracy_audits(CameraId(cid), 10_000)
-                   if r["id"] == audit_id)
         marks = [Mark(**m) for m in json.loads(row["marks_json"])]
         t = tallies(marks, counted, audit["within_s"])
         names = self._names(cid)
         return {"settings": s.to_dict(), "confirm_frames": confirm_frames,
                 "zones": _zone_rows(t, names), "all": t["all"].to_dict(),
                 "now": audit["all"]}
+
+    def _audit_row(self, cid: str, audit_id: str) -> dict:
+        self.camera(cid)
+        row = self.store.accuracy_audit(CameraId(cid), str(audit_id))
+        if row is None:
+            raise NotFound(f"Camera {cid!r} has no audit {audit_id!r}.")
+        return row
 
     @needs(Role.VIEWER)
     def accuracy_audits(self, cid: str) -> list[dict[str, Any]]:
@@ -233,10 +237,7 @@ class AuditCases:
     def accuracy_audit_csv(self, cid: str, audit_id: str) -> str:
         """One audit, crossing by crossing: each mark and each count, and what it was
         (right: both; missed: a mark only; extra: a count only)."""
-        row = next((r for r in self.store.accuracy_audits(CameraId(cid), 10_000)
-                    if r["id"] == audit_id), None)
-        if row is None:
-            raise NotFound(f"Camera {cid!r} has no audit {audit_id!r}.")
+        row = self._audit_row(cid, audit_id)
         marks = [Mark(**m) for m in json.loads(row["marks_json"])]
         within = json.loads(row["result_json"])["within_s"]
         counted = [Mark(e.t, e.zone, e.direction, e.cls_name)

@@ -88,16 +88,24 @@ class EvidenceStore:
                 (row["id"], cid, row["created"], row["by"], row["since"], row["until"],
                  row["settings_json"], row["marks_json"], row["result_json"]))
 
+    AUDIT_KEYS = ("id", "created", "by", "since", "until", "settings_json", "marks_json",
+                  "result_json")
+    AUDIT_SELECT = ("SELECT id, created, username, since, until, settings_json, marks_json, "
+                    "result_json FROM audits WHERE camera_id = ?")
+
     def accuracy_audits(self, cid: CameraId, limit: int = 100) -> list[dict]:
         """A camera's audits, newest first, as saved."""
         with self._read():
-            rows = self._db.execute(
-                "SELECT id, created, username, since, until, settings_json, marks_json, "
-                "result_json FROM audits WHERE camera_id = ? ORDER BY created DESC LIMIT ?",
-                (cid, int(limit))).fetchall()
-        keys = ("id", "created", "by", "since", "until", "settings_json", "marks_json",
-                "result_json")
-        return [dict(zip(keys, r)) for r in rows]
+            rows = self._db.execute(self.AUDIT_SELECT + " ORDER BY created DESC LIMIT ?",
+                                    (cid, int(limit))).fetchall()
+        return [dict(zip(self.AUDIT_KEYS, r)) for r in rows]
+
+    def accuracy_audit(self, cid: CameraId, audit_id: str) -> dict | None:
+        """One audit of a camera, as saved, whatever its age; None if it has none so."""
+        with self._read():
+            row = self._db.execute(self.AUDIT_SELECT + " AND id = ?",
+                                   (cid, audit_id)).fetchone()
+        return None if row is None else dict(zip(self.AUDIT_KEYS, row))
 
     # -- samples --------------------------------------------------------------------------
     SAMPLE_COLUMNS = ("id", "camera_id", "created", "username", "seconds", "path", "status",
