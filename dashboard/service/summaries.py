@@ -97,7 +97,7 @@ class SummaryCases:
         cam, tz = self.camera(cid), time_zone()
         before = compared(period, compare, tz)
         names = self._names(cid)
-        now, then = self._figures(cam, period), self._figures(cam, before)
+        now, then = self._figures(cam, period, names), self._figures(cam, before, names)
         zones = [z for z in self.zones(cid) if z.kind.counts]
         return {
             "camera": {"id": cam.id, "name": cam.name}, "time_zone": str(tz.key or "local"),
@@ -108,7 +108,7 @@ class SummaryCases:
             "flows": _flows(now, then, names), "alerts": now["alerts"],
             "every_epoch": every_epoch(cam)}
 
-    def _figures(self, cam: Camera, p: Period) -> dict[str, Any]:
+    def _figures(self, cam: Camera, p: Period, names: dict[str, str]) -> dict[str, Any]:
         """What the store holds for one period, summed as a report shows it."""
         cid, every = CameraId(cam.id), every_epoch(cam)
         minutes = self.store.minute_counts(cid, p.start, p.end, every)
@@ -119,7 +119,6 @@ class SummaryCases:
         alerts: dict[tuple[str, str], int] = defaultdict(int)
         for z, kind, _, _ in self.store.period_alerts(cid, p.start, p.end, every):
             alerts[(z, kind)] += 1
-        names = self._names(cam.id)
         return {"minutes": minutes, "totals": totals, "visits": visits,
                 "trips": self.store.period_trips(cid, p.start, p.end, every),
                 "alerts": [{"zone_id": z, "zone": names.get(z, z), "kind": k, "count": n}
