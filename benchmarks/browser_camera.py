@@ -39,8 +39,10 @@ def status(srv: DashboardServer, cid: str) -> dict:
     return srv.get(f"/api/cameras/{cid}")[1]["status"]
 
 
-def browser_run(srv: DashboardServer, clip: CameraClip, seconds: float) -> tuple[float, float]:
-    """(frames counted / frames sent, mean processed fps) of a browser camera."""
+def browser_run(srv: DashboardServer, clip: CameraClip, seconds: float
+                ) -> tuple[float, float, list[str]]:
+    """(frames counted / frames sent, mean processed fps, the table's rows) of a browser
+    camera."""
     from playwright.sync_api import sync_playwright
 
     cam = srv.post("/api/cameras", {"name": "laptop", "source": "browser",
@@ -59,7 +61,7 @@ def browser_run(srv: DashboardServer, clip: CameraClip, seconds: float) -> tuple
         frame = next(f for f in page.frames if "streamlit_webrtc" in f.url)
         print(f"{'s':>4} {'sent kbit/s':>11} {'sent fps':>8} {'size':>5} {'counted fps':>11} "
               f"{'dropped':>7} {'age ms':>6} {'counted/sent':>12}")
-        start, fps = time.monotonic(), []
+        start, fps, rows = time.monotonic(), [], []
         first = None
         while time.monotonic() - start < seconds:
             time.sleep(10)
@@ -73,11 +75,14 @@ def browser_run(srv: DashboardServer, clip: CameraClip, seconds: float) -> tuple
                   f"{sent['width']:5d} {st['processed_fps']:11.1f} {st['frames_dropped']:7d} "
                   f"{st['frame_age_s'] * 1000:6.0f} "
                   f"{(st['frames_read'] - st['frames_dropped']) / max(1, sent['frames']):12.2f}")
+            rows.append(f"| {time.monotonic() - start:.0f} | {sent['kbps']:,} | "
+                        f"{sent['fps']:.1f} | {st['processed_fps']:.1f} | "
+                        f"{st['frames_dropped']} | {st['frame_age_s'] * 1000:.0f} |")
         counted = st["frames_read"] - st["frames_dropped"] - first[1]
         ratio = counted / max(1, sent["frames"] - first[0])
         browser.close()
     srv.post(f"/api/cameras/{cam['id']}/stop")
-    return ratio, sum(fps) / max(1, len(fps))
+    return ratio, sum(fps) / max(1, len(fps)), rows
 
 
 def file_run(srv: DashboardServer, clip: CameraClip, seconds: float) -> float:
@@ -101,13 +106,21 @@ def main() -> None:
         clip = CameraClip.make(Path(tmp), seconds=25)
         srv = DashboardServer(Path(tmp) / "data", demo=False).start()
         try:
-            ratio, browser_fps = browser_run(srv, clip, args.seconds)
+            ratio, browser_fps, rows = browser_run(srv, clip, args.seconds)
             live_fps = file_run(srv, clip, 30)
         finally:
             srv.stop()
-    print(f"\nbrowser camera: {ratio:.1%} of the frames sent were counted, at "
-          f"{browser_fps:.1f} fps; the same clip as a file played live: {live_fps:.1f} fps "
-          f"(browser / file: {browser_fps / max(live_fps, 0.01):.2f})")
+    summary = (f"Browser camera: {ratio:.1%} of the frames sent were counted, at "
+               f"{browser_fps:.1f} fps; the same clip as a file played live: {live_fps:.1f} "
+               f"fps (browser / file: {browser_fps / max(live_fps, 0.01):.2f}).")
+    print("\n" + summary)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.figures import record
+
+    record("browser_camera", "\n".join([
+        "| s | browser sends, kbit/s | browser sends, fps | server counts, fps | dropped | "
+        "newest frame's age, ms |", "|---:|---:|---:|---:|---:|---:|", *rows, "", summary]),
+        {"counted_of_sent": ratio, "browser_fps": browser_fps, "file_live_fps": live_fps})
 
 
 if __name__ == "__main__":

@@ -11,14 +11,18 @@ overnight); theirs draws every frame, as it always does.
 
 A camera keeps up when it processed at least 90% of the 15 frames a second it was sent and
 its frame age (from the frame's arrival to its counts) stayed under 250 ms at the 95th
-percentile. The table gives both sides' worst camera for each N; the answer is the largest N
-at which every camera keeps up.
+percentile. The table gives both sides' worst camera for each N, the CPU each camera costs
+(this process and its decoders, or each Heatmap process, over the measured seconds: 100% is
+one core) and what N cameras ask of the model as a share of what the model alone does on
+these cores (benchmarks/model_limit.py's best batch for the runtime ours runs). The answer
+is the largest N at which every camera keeps up.
 
-    python benchmarks/many_cameras.py [--max 8] [--seconds 20] [--warm 12]
+    python benchmarks/many_cameras.py [--max 16] [--seconds 20] [--warm 12] [--runtime auto]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import logging
 import subprocess
@@ -28,6 +32,8 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 FPS, KEEP, AGE_S = 15.0, 0.90, 0.25
 
 
@@ -36,8 +42,24 @@ def p95(values: list[float]) -> float:
     return values[min(len(values) - 1, int(0.95 * len(values)))] if values else float("inf")
 
 
-def ours(n: int, warm: float, seconds: float) -> list[tuple[float, float]]:
-    """(share of frames processed, p95 frame age in s) per camera, N runners in this process."""
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and every process under it (decoders) so far."""
+    import psutil
+
+    total = 0.0
+    for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def ours(n: int, warm: float, seconds: float, runtime: str
+         ) -> tuple[list[tuple[float, float]], float, str]:
+    """(share of frames processed, p95 frame age in s) per camera, N runners in this process;
+    the CPU a camera cost (1.0: a core); the runtime they ran."""
     from dashboard.demo import DEMO_DIR
     from dashboard.config.camera import Camera, CameraSettings, Presentation
     from dashboard.config.kinds import CameraId, Pacing, Runtime
@@ -53,7 +75,7 @@ def ours(n: int, warm: float, seconds: float) -> list[tuple[float, float]]:
     for i in range(n):
         cam = Camera(CameraId(f"cam_{i}"), f"cam {i}", "demo",
                      CameraSettings(imgsz=320, loop=True, pacing=Pacing.LIVE,
-                                    tracker="bytetrack.yaml", runtime=Runtime.ONNX),
+                                    tracker="bytetrack.yaml", runtime=Runtime(runtime)),
                      Presentation(), True)
         runners.append(CameraRunner(cam, "demo", zones, store))
     for r in runners:
@@ -65,14 +87,15 @@ def ours(n: int, warm: float, seconds: float) -> list[tuple[float, float]]:
         done0 = [r.snapshot().frames_done for r in runners]
         ages: list[list[float]] = [[] for _ in runners]
         end = time.monotonic() + seconds
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), cpu_seconds(os.getpid())
         while time.monotonic() < end:
             for k, r in enumerate(runners):
                 ages[k].append(r.snapshot().frame_age_s)
             time.sleep(0.1)
         span = time.monotonic() - t0
-        return [((r.snapshot().frames_done - d0) / (FPS * span), p95(a))
-                for r, d0, a in zip(runners, done0, ages)]
+        cpu = (cpu_seconds(os.getpid()) - cpu0) / span / n
+        return ([((r.snapshot().frames_done - d0) / (FPS * span), p95(a))
+                 for r, d0, a in zip(runners, done0, ages)], cpu, runners[0].snapshot().runtime)
     finally:
         for r in runners:
             r.close()
@@ -94,7 +117,7 @@ frame = src.read(timeout_s=10)
 hm(frame.image)                           # model loaded and warm before the clock starts
 time.sleep(max(0.0, start - time.time()))
 t_from, t_to = start + warm, start + warm + seconds
-done, ages = 0, []
+done, ages, cpu0 = 0, [], None
 while time.time() < t_to:
     frame = src.read(timeout_s=1)
     if frame is None:
@@ -102,25 +125,33 @@ while time.time() < t_to:
     hm(frame.image)
     now = time.time()
     if now >= t_from:
+        if cpu0 is None:
+            import os, psutil
+            me = psutil.Process(os.getpid())
+            cpu_of = lambda: sum(sum(p.cpu_times()[:2]) for p in [me, *me.children(True)])
+            cpu0 = cpu_of()
         done += 1
         ages.append(now - frame.t)
+cpu = cpu_of() - cpu0 if cpu0 is not None else 0.0
 src.close()
-print(json.dumps({"done": done, "ages": ages}))
+print(json.dumps({"done": done, "ages": ages, "cpu": cpu}))
 """
 
 
-def theirs(n: int, warm: float, seconds: float, model: str) -> list[tuple[float, float]]:
+def theirs(n: int, warm: float, seconds: float, model: str
+           ) -> tuple[list[tuple[float, float]], float, str]:
     """The same per camera for N processes running `solutions.Heatmap`."""
     start = time.time() + 25 + 2 * n   # each process loads its model before this
     procs = [subprocess.Popen([sys.executable, "-c", THEIRS, model, str(start), str(warm),
                                str(seconds)], stdout=subprocess.PIPE, text=True)
              for _ in range(n)]
-    out = []
+    out, cpu = [], 0.0
     for p in procs:
         text, _ = p.communicate()
         doc = json.loads(text.strip().splitlines()[-1])
         out.append((doc["done"] / (FPS * seconds), p95(doc["ages"])))
-    return out
+        cpu += doc["cpu"] / seconds
+    return out, cpu / n, "onnx"
 
 
 def worst(cams: list[tuple[float, float]]) -> tuple[float, float, bool]:
@@ -128,39 +159,70 @@ def worst(cams: list[tuple[float, float]]) -> tuple[float, float, bool]:
     return kept, age, kept >= KEEP and age < AGE_S
 
 
+def model_limit(runtime: str) -> tuple[float, int]:
+    """Frames a second the model alone does here (the best of the batches the shared session
+    forms), from benchmarks/model_limit.py's latest result; and that batch."""
+    path = Path(__file__).with_name("results") / "model_limit.json"
+    by = json.loads(path.read_text())["figures"]["model_alone_fps"].get(runtime, {})
+    if not by:
+        return 0.0, 0
+    batch = max(by, key=lambda b: by[b])
+    return by[batch], int(batch)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--max", type=int, default=8)
+    ap.add_argument("--max", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--warm", type=float, default=12.0)
+    ap.add_argument("--runtime", default="auto")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    from benchmarks.figures import record
     from dashboard.demo import DEMO_MODEL
     from dashboard.vision.models import cached_onnx
 
     onnx = str(cached_onnx(DEMO_MODEL, 320))
     best = {"ours": 0, "theirs": 0}
-    print(f"{'N':>3} | {'ours: worst kept':>16} {'p95 age':>8} | "
-          f"{'Heatmap x N: worst kept':>23} {'p95 age':>8}")
+    rows, used, figures = [], {}, {}
     for n in range(1, args.max + 1):
         row = {}
         for side in ("ours", "theirs"):
             if best[side] < n - 1:   # failed already at a smaller N
-                row[side] = None
                 continue
-            cams = ours(n, args.warm, args.seconds) if side == "ours" else \
-                theirs(n, args.warm, args.seconds, onnx)
-            row[side] = worst(cams)
-            if row[side][2]:
+            cams, cpu, used[side] = ours(n, args.warm, args.seconds, args.runtime) \
+                if side == "ours" else theirs(n, args.warm, args.seconds, onnx)
+            kept, age, ok = worst(cams)
+            row[side] = (kept, age, cpu)
+            if ok:
                 best[side] = n
-        cells = [f"{r[0]:>16.0%} {r[1] * 1e3:>6.0f}ms" if r else f"{'-':>16} {'-':>8}"
-                 for r in (row["ours"], row["theirs"])]
-        print(f"{n:>3} | {cells[0]} | {cells[1]:>32}", flush=True)
-        if row["ours"] is None and row["theirs"] is None:
+        if not row:
             break
-    print(f"\nlargest N that keeps up (>= {KEEP:.0%} of frames, p95 age < {AGE_S * 1e3:.0f} ms): "
-          f"ours {best['ours']}, ultralytics Heatmap processes {best['theirs']}"
-          + (f" (ratio {best['ours'] / best['theirs']:.1f}x)" if best["theirs"] else ""))
+        rows.append((n, row))
+        figures[n] = {k: {"kept": v[0], "p95_age_s": v[1], "cpu_per_camera": v[2]}
+                      for k, v in row.items()}
+        print(n, row, flush=True)
+    limit, batch = model_limit(used.get("ours", ""))
+
+    def cell(v) -> str:
+        return f"{v[0]:.0%}, {v[1] * 1e3:.0f} ms, {v[2]:.0%}" if v else ""
+
+    lines = [f"| N | ours ({used.get('ours')}): worst camera's frames, p95 age, CPU a camera | "
+             f"share of the model-only limit | N x Heatmap ({used.get('theirs')}): worst "
+             "camera's frames, p95 age, CPU a camera |", "|---|---|---:|---|"]
+    for n, row in rows:
+        share = f"{n * FPS / limit:.0%}" if limit else "?"
+        lines.append(f"| {n} | {cell(row.get('ours'))} | {share} | {cell(row.get('theirs'))} |")
+    ratio = f" ({best['ours'] / best['theirs']:.1f}x)" if best["theirs"] else ""
+    lines += ["", f"Largest N that keeps up: **ours {best['ours']}, ultralytics "
+              f"{best['theirs']}{ratio}**; the model alone ({used.get('ours')}, batch {batch}) "
+              f"does {limit:.0f} frames a second here = {limit / FPS:.1f} cameras at 15 fps, "
+              f"so ours keeps up at {best['ours'] * FPS / limit:.0%} of the model-only limit"
+              if limit else ""]
+    text = "\n".join(lines)
+    print(text)
+    record("many_cameras", text, {"rows": figures, "best": best, "limit_fps": limit,
+                                  "runtime": used.get("ours")})
 
 
 if __name__ == "__main__":

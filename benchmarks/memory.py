@@ -85,17 +85,28 @@ def main() -> None:
         time.sleep(0.5)
     runner.stop()
     half = [s for s in samples if s[0] >= args.frames / 2]
+    growth = None
     if len(half) >= 2:
         (f0, _, r0), (f1, _, r1) = half[0], half[-1]
+        growth = (r1 - r0) / max(f1 - f0, 1) * 10_000
         print(f"second half: {r1 - r0:+.1f} MiB over {f1 - f0} frames "
-              f"({(r1 - r0) / max(f1 - f0, 1) * 10_000:+.2f} MiB per 10k frames); "
+              f"({growth:+.2f} MiB per 10k frames); "
               f"first sample {samples[1][2]:.1f} MiB, last {samples[-1][2]:.1f} MiB")
     if args.trace and first is not None:
         for stat in tracemalloc.take_snapshot().compare_to(first, "traceback")[:8]:
             print(stat)
             for line in stat.traceback.format()[-4:]:
                 print("   ", line)
+    if not args.trace:   # tracemalloc's own cost would be in the figures
+        from benchmarks.figures import record
 
+        rows = ["| frames | minutes | RSS MiB |", "|---:|---:|---:|"] + [
+            f"| {f:,} | {t / 60:.1f} | {r:.0f} |" for f, t, r in samples[1:]]
+        rows.append("")
+        rows.append(f"{samples[-1][0]:,} frames in {samples[-1][1] / 60:.0f} minutes; "
+                    + (f"growth over the second half: {growth:+.2f} MiB per 10,000 frames."
+                       if growth is not None else ""))
+        record("memory", "\n".join(rows), {"samples": samples, "growth_per_10k": growth})
 
 if __name__ == "__main__":
     main()

@@ -3,7 +3,8 @@
 Ours runs as the dashboard does: decode in the source's own thread (a few frames ahead),
 model + tracker (demo model, ByteTrack) and engine (zones, heat, overlay) in the loop, and
 the JPEG encode for the page in a viewer's thread (once per frame, every frame here). Rows
-for PyTorch and ONNX Runtime at 640x360 and 1280x720 with imgsz 320 and 640; and, on the
+for PyTorch, ONNX Runtime and "auto" (the runtime measured fastest here, vision/runtimes.py)
+at 640x360 and 1280x720 with imgsz 320 and 640; and, on the
 same clip and weights, `ultralytics.solutions.Heatmap` (decode + its process(), PyTorch,
 the same tracker). Every run is a fresh process, so one runtime's threads cannot slow
 another's.
@@ -84,7 +85,7 @@ def run_ours(video: Path, imgsz: int, scale: float, runtime: str) -> dict[str, f
     th.join()
     src.close()
     return {"fps": n / total, "model+tracker": model / n * 1e3, "engine": eng / n * 1e3,
-            "encode": encode[0] / n * 1e3, "decode": decode_ms(video)}
+            "encode": encode[0] / n * 1e3, "decode": decode_ms(video), "runtime": det.runtime}
 
 
 def run_ultralytics(video: Path, imgsz: int, scale: float) -> dict[str, float]:
@@ -109,6 +110,39 @@ def run_ultralytics(video: Path, imgsz: int, scale: float) -> dict[str, float]:
     return {"fps": fps}
 
 
+def interleaved(video: Path, imgsz: int, runtime: str) -> dict[str, float]:
+    """Ours (detector + engine) and `Heatmap.process` on the same frames, frame by frame in
+    turns in one process, so a busy moment of a shared machine falls on both alike (timing
+    one after the other read 0.8x to 3x for the same pair here); frames decoded beforehand."""
+    from ultralytics import solutions
+    from ultralytics.utils import LOGGER
+
+    from dashboard.demo import DEMO_MODEL
+    from dashboard.engine import Engine, load_zones
+    from dashboard.vision.detector import Detector
+    from dashboard.vision.sources import open_source
+
+    LOGGER.setLevel(logging.ERROR)
+    with open_source(video, live=False) as src:
+        frames = [f for f in iter(src.read, None)]
+    zones = load_zones(ZONES)
+    det, engine = Detector("demo", imgsz=imgsz, runtime=runtime), Engine(zones=zones)
+    hm = solutions.Heatmap(model=str(DEMO_MODEL), region=[tuple(map(int, p)) for p in
+                                                          zones[1].points], imgsz=imgsz,
+                           show=False, verbose=False, tracker="bytetrack.yaml")
+    ours = theirs = 0.0
+    for k, f in enumerate(frames):
+        t0 = time.perf_counter()
+        engine.update(f.image, det.track(f.image), f.t)
+        t1 = time.perf_counter()
+        hm.process(f.image)
+        t2 = time.perf_counter()
+        if k >= 10:                       # both warm
+            ours, theirs = ours + t1 - t0, theirs + t2 - t1
+    n = len(frames) - 10
+    return {"ours": n / ours, "theirs": n / theirs, "runtime": det.runtime}
+
+
 def in_fresh_process(video: Path, imgsz: int, scale: float, runtime: str) -> dict[str, float]:
     out = subprocess.run([sys.executable, __file__, "--row", json.dumps(
         [str(video), imgsz, scale, runtime])], capture_output=True, text=True, check=True)
@@ -125,6 +159,8 @@ def main() -> None:
     if args.row:
         video, imgsz, scale, runtime = json.loads(args.row)
         r = (run_ultralytics(Path(video), imgsz, scale) if runtime == "ultralytics"
+             else interleaved(Path(video), imgsz, runtime[len("interleaved:"):])
+             if runtime.startswith("interleaved:")
              else run_ours(Path(video), imgsz, scale, runtime))
         print(json.dumps(r))
         return
@@ -150,17 +186,31 @@ def main() -> None:
                 say(f"| {w}x{h} | {imgsz} | ultralytics Heatmap (PyTorch) | {theirs:.1f} "
                     "| | | | | | | 1.00 |")
                 found[f"{w}x{h}:{imgsz}:ultralytics"] = round(theirs, 1)
-                for runtime in ("torch", "onnx"):
+                for runtime in ("torch", "onnx", "auto"):
                     runs = sorted((in_fresh_process(video, imgsz, w / 640, runtime)
                                    for _ in range(args.repeat)), key=lambda x: x["fps"])
                     r = runs[len(runs) // 2]
                     frame_ms = 1000 / r["fps"]
                     work = [r[k] for k in ("decode", "model+tracker", "engine", "encode")]
-                    say(f"| {w}x{h} | {imgsz} | ours, {runtime} | {r['fps']:.1f} | "
+                    name = runtime if runtime != "auto" else f"auto ({r['runtime']})"
+                    say(f"| {w}x{h} | {imgsz} | ours, {name} | {r['fps']:.1f} | "
                         + " | ".join(f"{v:.1f}" for v in work)
                         + f" | {1 - r['model+tracker'] / frame_ms:.0%}"
                         f" | {1 - work[1] / sum(work):.0%} | {r['fps'] / theirs:.2f} |")
                     found[f"{w}x{h}:{imgsz}:{runtime}"] = round(r["fps"], 1)
+        video = write_clip(Path(tmp) / "clip_i.mp4", seconds=args.seconds, seed=23)
+        rows += ["", "Interleaved frame by frame in one process (640x360, imgsz 640, ours = "
+                 "detector + engine, theirs = `Heatmap.process`, PyTorch):", "",
+                 "| runtime | ours fps | theirs fps | ours / theirs |", "|---|---:|---:|---:|"]
+        for runtime in ("onnx", "auto"):
+            runs = sorted((in_fresh_process(video, 640, 1.0, f"interleaved:{runtime}")
+                           for _ in range(args.repeat)), key=lambda x: x["ours"] / x["theirs"])
+            r = runs[len(runs) // 2]
+            name = runtime if runtime != "auto" else f"auto ({r['runtime']})"
+            say(f"| {name} | {r['ours']:.1f} | {r['theirs']:.1f} | "
+                f"{r['ours'] / r['theirs']:.2f}x (runs: "
+                + ", ".join(f"{x['ours'] / x['theirs']:.2f}" for x in runs) + ") |")
+            found[f"interleaved:640:{runtime}"] = round(r["ours"] / r["theirs"], 2)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from figures import record
 

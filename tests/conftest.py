@@ -10,6 +10,9 @@ import pytest
 # Nothing a test does lands in the user's own data directory: tests that need one of their
 # own set it themselves; everything else shares this throwaway one.
 os.environ["HEATMAP_DASHBOARD_DATA"] = tempfile.mkdtemp(prefix="heatmap-dashboard-tests-")
+# Counts in tests must not hang on which runtime won a timing race on this machine: float
+# ONNX Runtime unless a test asks for another (tests/test_runtimes.py tries "auto" itself).
+os.environ.setdefault("HEATMAP_DASHBOARD_RUNTIME", "onnx")
 
 
 @pytest.fixture

@@ -99,7 +99,7 @@ def test_first_visit_shows_the_live_demo_with_counts_moving(page, server, tmp_pa
 
 def test_an_operator_adds_a_file_camera_draws_a_line_and_counts_like_the_cli(
         page, server, tmp_path):
-    clip = write_clip(server.data / "media" / "street.mp4", seconds=20, seed=11)
+    clip = write_clip(server.data / "media" / "street.mp4", seconds=10, seed=11)
     page.goto(server.url)
     page.get_by_role("button", name="Add a camera").click()
     page.locator(".st-key-add-name input").fill("Side street")

@@ -106,3 +106,29 @@ def test_pictures_go_after_their_days_and_past_the_size_cap(tmp_path):
     assert store.prune_evidence("cam", older_than=103.0, most_bytes=10**9) == 3
     assert store.prune_evidence("cam", older_than=0.0, most_bytes=4000) == 5   # 2 left
     assert len(store.with_evidence("cam", [e for e, _, _ in rows])) == 2
+
+
+@pytest.mark.parametrize("frames, at, shades", [
+    (7, 3, [1, 2, 3, 4, 5]),       # two before, the crossing's, two after
+    (6, 0, [0, 1, 2, 3, 4]),       # at the first frame: none before, four after
+    (4, 1, [0, 1, 2, 3]),          # one before, the run ends two frames after
+])
+def test_the_moment_is_the_frames_around_the_crossing_in_order(frames, at, shades):
+    """Frames painted 0, 1, 2, ... (x40 grey): the moment stacks five frames around the
+    crossing (two before where there are), top to bottom; fewer where the run ended."""
+    from dashboard.engine import Tracks
+    from dashboard.pipeline.evidence import MOMENT_PX, Evidence
+
+    kept = []
+    ev = Evidence(kept.extend)
+    t = Tracks([[300, 100, 340, 200]], [4], [0], [.9], {0: "person"})
+    for k in range(frames):
+        crossing = [CrossingEvent(float(k), "z", 4, "person", "in")] if k == at else []
+        ev.frame(np.full((360, 640, 3), 40 * k, np.uint8), t, crossing, ())
+    ev.flush()
+    (event, crop, moment), = kept
+    img = cv2.imdecode(np.frombuffer(moment, np.uint8), cv2.IMREAD_GRAYSCALE)
+    rows = MOMENT_PX * 360 // 640
+    assert img.shape == (rows * len(shades), MOMENT_PX)
+    assert [round(float(img[i * rows + rows // 2].mean()) / 40) for i in range(len(shades))] \
+        == shades

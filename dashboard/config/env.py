@@ -37,7 +37,8 @@ HEATMAP_DASHBOARD_ADMIN_PASSWORD: the first admin's password on first start (def
 random one, logged once).
 HEATMAP_DASHBOARD_CACHE: where the demo clip and exported ONNX models are kept (default
 ~/.cache/heatmap-dashboard).
-HEATMAP_DASHBOARD_RUNTIME: the inference runtime of detectors not given one: auto, onnx or
+HEATMAP_DASHBOARD_RUNTIME: what a camera or command on runtime "auto" runs: auto (the
+fastest measured here, see vision/runtimes.py), onnx, onnx-int8, openvino, openvino-int8 or
 torch (default auto).
 HEATMAP_DASHBOARD_LOG: the log level (default INFO).
 HEATMAP_DASHBOARD_ISOLATE_DECODING: "0" decodes video in the server's own process (default
@@ -296,7 +297,8 @@ def runtime_default() -> str:
     """The runtime of a detector given none ("auto" unless set).
 
     Example:
-        >>> runtime_default() in ("auto", "onnx", "torch") or runtime_default()
+        >>> runtime_default() in ("auto", "onnx", "onnx-int8", "openvino", "openvino-int8",
+        ...                       "torch") or runtime_default()
         True
     """
     return (os.environ.get("HEATMAP_DASHBOARD_RUNTIME") or "auto").lower()

@@ -44,8 +44,14 @@ class CameraState(str, Enum):
 
 
 class Runtime(str, Enum):
+    """What runs a camera's model. AUTO measures the exported ones on this machine and takes
+    the fastest that finds what float finds (`vision/runtimes.py`); PyTorch on a CUDA device."""
+
     AUTO = "auto"
     ONNX = "onnx"
+    ONNX_INT8 = "onnx-int8"
+    OPENVINO = "openvino"
+    OPENVINO_INT8 = "openvino-int8"
     TORCH = "torch"
 
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dashboard.config.kinds import CameraState, Pacing
+from dashboard.config.kinds import CameraState, Pacing, Runtime
 from dashboard.demo.scene import demo_clip_path
 from dashboard.errors import DashboardError
 from dashboard.pipeline.clock import VideoClock
@@ -40,12 +40,22 @@ LIVE_STATES = {"reconnecting": CameraState.RECONNECTING, "waiting": CameraState.
 
 def first_load(s: Any) -> str | None:
     """What a model's first load does that takes time, in words, or None."""
+    from dashboard.config.env import runtime_default
     from dashboard.vision.models import onnx_path, resolve_model
+    from dashboard.vision.runtimes import INT8, cached_choice, int8_path
 
+    runtime = s.runtime.value if s.runtime is not Runtime.AUTO else runtime_default()
     try:
         path = Path(resolve_model(s.model))
-        fresh = path.suffix == ".pt" and path.is_file() and s.runtime.value != "torch" \
-            and not onnx_path(path, s.imgsz).exists()
+        if path.suffix != ".pt" or not path.is_file() or runtime == Runtime.TORCH.value:
+            return None
+        if runtime == Runtime.AUTO.value and cached_choice(path, s.imgsz) is None:
+            return ("measuring which runtime runs this model fastest here (ONNX Runtime and "
+                    "OpenVINO, float and INT8): about a minute, once")
+        if runtime in {r.value for r in INT8} and not int8_path(path, s.imgsz,
+                                                                Runtime(runtime)).exists():
+            return "quantising the model to INT8 for this image size: about 30 s, once"
+        fresh = not onnx_path(path, s.imgsz).exists()
     except (DashboardError, OSError):
         return None
     return ("exporting the model to ONNX for this image size: about 20 s, once" if fresh
@@ -84,7 +94,8 @@ class FrameLoop:
                 self.clock = self._clock(r._src)
             r.set_status(CameraState.LOADING, first_load(s))
             detector = r.make_detector(s)
-            r.set_status(CameraState.LOADING, runtime=detector.runtime)
+            r.set_status(CameraState.LOADING, runtime=detector.runtime,
+                         runtime_why=getattr(detector, "runtime_why", None))
             self.step.forget_tracks()   # the new detector's tracker numbers anew
             if self.stop.is_set():
                 return
@@ -270,5 +281,6 @@ class FrameLoop:
             frame_age_s=age,
             frames_read=stats.frames_read, frames_dropped=stats.frames_dropped,
             frames_done=self.done, runtime=detector.runtime, notice=before.notice,
+            runtime_why=before.runtime_why,
             advice=self.advice, behind=behind, t=now, inside=c.inside,
             alerts=self.step.alerts.active))

@@ -32,11 +32,16 @@ def helps(s: CameraSettings, runtime: str | None) -> str:
     Example:
         >>> helps(CameraSettings(imgsz=640), "torch")
         'a smaller image size (now 640), the ONNX runtime or fewer cameras on this machine'
+        >>> helps(CameraSettings(imgsz=320, runtime=Runtime.ONNX), "onnx")
+        'the runtime auto (the fastest measured on this machine, INT8 too) or fewer cameras on this machine'
     """
     ways = []
     if s.imgsz > 320:
         ways.append(f"a smaller image size (now {s.imgsz})")
-    if runtime == Runtime.TORCH.value:
+    if s.runtime not in (Runtime.AUTO, Runtime.TORCH) and runtime not in (
+            Runtime.ONNX_INT8.value, Runtime.OPENVINO_INT8.value):
+        ways.append("the runtime auto (the fastest measured on this machine, INT8 too)")
+    elif runtime == Runtime.TORCH.value:
         ways.append("the ONNX runtime")
     ways.append("fewer cameras on this machine")
     return ways[0] if len(ways) == 1 else ", ".join(ways[:-1]) + " or " + ways[-1]

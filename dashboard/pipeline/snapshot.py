@@ -34,6 +34,7 @@ class Snapshot:
     frames_dropped: int = 0
     frames_done: int = 0            # counted in this run (a resumed file: from its resume point)
     runtime: str | None = None      # the inference runtime really in use
+    runtime_why: str | None = None  # why that one (the automatic choice's measurements)
     where: str | None = None        # the cluster node running it (None: this process)
     notice: str | None = None       # something the operator should know, said once
     advice: str | None = None       # e.g. objects too small for the image size

@@ -47,6 +47,7 @@ class CameraStatus:
     behind_level: str | None = None   # "warning" (amber) or "error" (red)
     model_ms: float = 0.0       # detector and tracker, a frame
     frames_done: int = 0        # counted in this run
+    runtime_why: str | None = None   # why this runtime (the automatic choice, measured here)
 
     @classmethod
     def of(cls, s: Snapshot, store: str | None = None) -> "CameraStatus":
@@ -54,7 +55,7 @@ class CameraStatus:
                    round(s.frame_age_s, 3), s.frames_read, s.frames_dropped, s.total_tracks,
                    s.frame_size, s.runtime, s.notice, store, s.advice, s.where,
                    s.behind.text if s.behind else None, s.behind.level if s.behind else None,
-                   s.model_ms, s.frames_done)
+                   s.model_ms, s.frames_done, s.runtime_why)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)

@@ -11,13 +11,17 @@ import numpy as np
 from dashboard.engine.tracks import Tracks
 from dashboard.config.camera import DEFAULT_SETTINGS
 from dashboard.errors import DashboardError
+from dashboard.config.kinds import Runtime
 from dashboard.vision.models import (RUNTIMES, cached_onnx, check_image_size, class_ids,
                                      load_model, resolve_model)
+from dashboard.vision import runtimes
+from dashboard.vision.runtimes import EXPORTED, Choice
 from dashboard.vision.objects import ClassVotes, OneBox, Riders, Twins
 from dashboard.vision.onnx import DirectOnnx
 from dashboard.vision.tracking import ClassGroups, builtin_trackers, make_tracker, track_boxes
 
 log = logging.getLogger(__name__)
+EXPORTED_NAMES = tuple(r.value for r in EXPORTED)
 
 
 def _cuda_wanted(device: str | None) -> bool:
@@ -31,9 +35,11 @@ def _cuda_wanted(device: str | None) -> bool:
 class Detector:
     """A model plus a tracker: `track(frame)` gives this frame's `Tracks` (ids persist).
 
-    runtime: "auto" runs a .pt model through ONNX Runtime on a CPU (exported once, cached)
-    and through PyTorch on a CUDA device; "onnx" or "torch" force one. The environment
-    variable HEATMAP_DASHBOARD_RUNTIME sets the default.
+    runtime: "auto" runs a .pt model on a CPU through the fastest of ONNX Runtime and
+    OpenVINO, float or INT8, measured here once (`vision/runtimes.py`; exported and
+    quantised once, cached), and through PyTorch on a CUDA device; "onnx", "onnx-int8",
+    "openvino", "openvino-int8" or "torch" force one. The environment variable
+    HEATMAP_DASHBOARD_RUNTIME sets the default.
 
     Example:
         >>> det = Detector("demo", conf=0.3, imgsz=320)  # doctest: +SKIP
@@ -51,7 +57,10 @@ class Detector:
                  riders: bool = DEFAULT_SETTINGS.riders) -> None:
         if not 0.0 < conf < 1.0:
             raise DashboardError("Confidence must be between 0 and 1.")
-        runtime = (runtime or runtime_default()).lower()
+        # "auto" is what the machine's setting says (itself "auto" unless an admin pins one);
+        # a runtime the machine names is tried as auto is, one the caller names must run.
+        asked = runtime.lower() if runtime and runtime.lower() != "auto" else None
+        runtime = asked or runtime_default().lower()
         if runtime not in RUNTIMES:
             raise DashboardError(f"Runtime {runtime!r}: use one of {', '.join(RUNTIMES)}.")
         # A model exported at one fixed size takes no other: said now, not as a crash later.
@@ -63,10 +72,12 @@ class Detector:
         self.runtime = "onnx" if spec.endswith(".onnx") else \
             "openvino" if spec.rstrip("/").endswith("_openvino_model") else "torch"
         exportable = spec.endswith(".pt")  # a .yaml has no weights, other formats are final
-        onnx = None
-        if self.runtime == "torch" and (runtime == "onnx" or (
-                runtime == "auto" and exportable and not _cuda_wanted(device))):
-            onnx = self._export_onnx(int(imgsz), forced=runtime == "onnx")
+        exported = None   # (file, runtime): what runs the model, where we export it
+        self.choice: Choice | None = None   # what the automatic choice measured
+        if self.runtime == "torch" and (
+                (runtime in EXPORTED_NAMES and (asked or exportable))
+                or (runtime == "auto" and exportable and not _cuda_wanted(device))):
+            exported = self._export(int(imgsz), runtime, forced=asked is not None)
         if tracker not in builtin_trackers() and not Path(tracker).is_file():
             raise DashboardError(f"Tracker {tracker!r}: use one of {', '.join(builtin_trackers())} "
                                  "or the path of a tracker .yaml file.")
@@ -88,30 +99,53 @@ class Detector:
         self.classes = class_ids(classes, self.names)
         self.args = dict(conf=conf, iou=iou, imgsz=int(imgsz), classes=self.classes,
                          tracker=tracker, device=device, verbose=False)
-        if onnx is not None:
-            self.runtime = "onnx"
+        if exported is not None:
+            path, chosen = exported
+            self.runtime = chosen.value
             try:
-                self.direct = DirectOnnx(onnx, int(imgsz), conf, iou, self.classes, tracker)
+                self.direct = DirectOnnx(path, int(imgsz), conf, iou, self.classes, tracker,
+                                         chosen.value)
+            except DashboardError:   # a runtime asked for and not installed: said as is
+                raise
             except Exception as e:  # an unusual export or tracker: ultralytics' path works
                 log.info("ONNX through ultralytics' predictor (%s: %s)", type(e).__name__, e)
                 from ultralytics import YOLO
 
-                self.model = YOLO(str(onnx), task="detect")
+                self.model = YOLO(str(cached_onnx(Path(self.model.ckpt_path), int(imgsz))),
+                                  task="detect")
+                self.runtime = Runtime.ONNX.value
 
-    def _export_onnx(self, imgsz: int, forced: bool) -> Path | None:
-        """The cached ONNX export of the loaded .pt model; None (PyTorch stays) if it fails."""
+    def _export(self, imgsz: int, runtime: str, forced: bool
+                ) -> tuple[Path, Runtime] | None:
+        """The exported file of the loaded .pt model and the runtime to run it: the one
+        named, or for "auto" the one measured fastest here (`vision/runtimes.py`); None
+        (PyTorch stays) if exporting fails and the caller named no runtime."""
         weights = Path(getattr(self.model, "ckpt_path", None) or "")
         try:
             if weights.suffix != ".pt" or not weights.is_file():
                 raise DashboardError(f"no .pt weights file to export ({weights or 'none'})")
-            return cached_onnx(weights, imgsz)
+            if runtime != "auto":
+                chosen = Runtime(runtime)
+            else:
+                self.choice = runtimes.choose(weights, imgsz)
+                chosen = self.choice.runtime
+            return runtimes.model_file(weights, imgsz, chosen), chosen
         except Exception as e:  # the exporter raises many kinds; PyTorch still works
             if forced:
-                raise DashboardError(f"ONNX export failed ({type(e).__name__}: {e}). Use the "
-                                     "PyTorch runtime instead.") from e
+                if isinstance(e, DashboardError):
+                    raise
+                raise DashboardError(f"Exporting the model for {runtime} failed ("
+                                     f"{type(e).__name__}: {e}). Use the PyTorch runtime "
+                                     "instead.") from e
             log.warning("ONNX export failed (%s: %s); running on PyTorch instead.",
                         type(e).__name__, e)
             return None
+
+    @property
+    def runtime_why(self) -> str | None:
+        """Why this runtime, in words: the automatic choice's measurements, or None (asked
+        for in the settings, or the only way this model runs)."""
+        return self.choice.words() if self.choice is not None else None
 
     @property
     def can_probe(self) -> bool:

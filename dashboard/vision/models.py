@@ -15,10 +15,11 @@ from typing import Any, Iterable
 from dashboard.demo import DEMO_MODEL
 from dashboard.errors import DashboardError
 from dashboard.config.env import cache_dir, downloads_allowed
+from dashboard.config.kinds import Runtime
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = ("auto", "onnx", "torch")
+RUNTIMES = tuple(r.value for r in Runtime)
 MODEL_SUFFIXES = (".pt", ".onnx", ".yaml", ".yml", ".torchscript", ".engine", "_openvino_model")
 
 

@@ -288,3 +288,28 @@ class ClassVotes:
 
     def reset(self) -> None:
         self._votes.clear()
+
+
+def box_f1(found: list[tuple], truth: list[tuple], iou: float = 0.5) -> float:
+    """F1 of boxes against reference boxes, frame by frame (same class, IoU >= `iou`, each
+    reference box matched once, best confidence first); 1.0 when both have none.
+
+    Example:
+        >>> a = [(np.array([[0, 0, 10, 10]], np.float32), np.array([0.9]), np.array([0.]))]
+        >>> box_f1(a, a), box_f1(a, [(np.zeros((0, 4)), np.zeros(0), np.zeros(0))])
+        (1.0, 0.0)
+    """
+    hit = n_found = n_truth = 0
+    for (fb, _, fc), (tb, _, tc) in zip(found, truth):
+        n_found, n_truth = n_found + len(fb), n_truth + len(tb)
+        if not len(fb) or not len(tb):
+            continue
+        m = iou_matrix(np.vstack([fb, tb]).astype(np.float32))[:len(fb), len(fb):]
+        m[np.asarray(fc)[:, None] != np.asarray(tc)[None, :]] = 0
+        used: set[int] = set()
+        for i in range(len(fb)):
+            j = next((j for j in np.argsort(-m[i]) if j not in used and m[i, j] >= iou), None)
+            if j is not None:
+                used.add(int(j))
+                hit += 1
+    return 1.0 if n_found + n_truth == 0 else 2 * hit / (n_found + n_truth)

@@ -94,10 +94,12 @@ def controls(svc: UserService, cid: str) -> None:
     s = cam.settings
     st.caption(plain(
         f"Running with: model {shown_model(s.model)} · image size {s.imgsz} · confidence {s.conf:g} · "
-        f"{s.tracker} · runtime {status.runtime or s.runtime.value} · classes "
-        f"{', '.join(s.classes) if s.classes else 'all'} · heat "
+        f"{s.tracker} · runtime {status.runtime or s.runtime.value}"
+        f"{f' (model and tracker {status.model_ms:.1f} ms a frame)' if status.model_ms else ''}"
+        f" · classes {', '.join(s.classes) if s.classes else 'all'} · heat "
         f"{'fades, half-life ' + format(s.half_life_s, 'g') + ' s' if s.half_life_s else 'kept'}"
-        f" at the {s.heat_anchor.label}"))
+        f" at the {s.heat_anchor.label}"), help=plain(status.runtime_why) if status.runtime_why
+        else None)
 
 
 def live_view(svc: UserService, cam: Camera) -> None:
