@@ -170,6 +170,7 @@ class FrameLoop:
         self.advice: str | None = None
         self.paced = (time.monotonic(), 0)
         gap = False         # the source went quiet (a browser's camera between visits)
+        calls = 0           # the detector's calls in this run
         while not self.stop.is_set():
             frame = src.read(timeout_s=1.0)
             if frame is None:
@@ -194,7 +195,9 @@ class FrameLoop:
             began = time.perf_counter()
             tracks = detector.track(img)
             spent = (time.perf_counter() - began) * 1000
-            self.model_ms = spent if not self.model_ms else 0.9 * self.model_ms + 0.1 * spent
+            calls += 1
+            if calls > 3:   # the first calls compile and allocate: not what a frame costs
+                self.model_ms = spent if not self.model_ms else 0.9 * self.model_ms + 0.1 * spent
             t = self._time(src, frame)
             if self.warm:
                 self.warm -= 1

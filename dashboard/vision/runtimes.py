@@ -276,8 +276,18 @@ def _key(weights: Path, imgsz: int) -> str:
             versions.append(f"{pkg}={md.version(pkg)}")
         except md.PackageNotFoundError:
             versions.append(f"{pkg}=none")
-    cpu = platform.processor() or platform.machine()
-    return f"{onnx_path(weights, imgsz).stem}|{cpu}|{os.cpu_count()}|{','.join(versions)}"
+    return f"{onnx_path(weights, imgsz).stem}|{_cpu()}|{os.cpu_count()}|{','.join(versions)}"
+
+
+def _cpu() -> str:
+    """The CPU's model name (a cache shared by two machines must not share their choice)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _choices_file() -> Path:
