@@ -126,7 +126,7 @@ def test_the_browsers_camera_counts_a_drawn_line_like_the_truth_and_the_cli(
     page.locator(".st-key-add-imgsz").get_by_role("slider").focus()
     page.keyboard.press("Home")                      # image size 320, as the CLI below
     page.get_by_role("button", name="Add camera").click()
-    page.get_by_role("heading", name="My laptop").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="My laptop").wait_for(timeout=120_000)   # busy CI
     (cam,) = server.get("/api/cameras")[1]
     assert (cam["source"], cam["settings"]["imgsz"]) == ("browser", 320)
     camera = Camera(server, cam["id"], clip)
