@@ -2,6 +2,7 @@
 unpickler, clear errors), class names to ids, and the ONNX export kept in a cache."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import logging
@@ -178,8 +179,16 @@ def onnx_path(weights: Path, imgsz: int) -> Path:
         >>> onnx_path(DEMO_MODEL, 320).name.startswith("demo_model-")
         True
     """
-    digest = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:16]
+    st = Path(weights).stat()
+    digest = _digest(str(Path(weights).resolve()), st.st_mtime_ns, st.st_size)
     return onnx_cache_dir() / f"{Path(weights).stem}-{digest}-{imgsz}.onnx"
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    """The weights' content hash, read once per file version (a camera's start asks for it
+    several times: its first-load words, the runtime choice's key, each export's name)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def cached_onnx(weights: Path, imgsz: int) -> Path:

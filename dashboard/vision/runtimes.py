@@ -92,7 +92,6 @@ class OpenVinoModel:
     float ONNX Runtime like any other."""
 
     SHAPES = 8
-    CONFIG: dict = {"PERFORMANCE_HINT": "LATENCY"}
 
     def __init__(self, path: Path) -> None:
         try:
@@ -111,7 +110,8 @@ class OpenVinoModel:
         if shape:
             model.reshape(list(shape))
         # Called under SharedModel's lock, one batch at a time: one request per shape.
-        return self.core.compile_model(model, "CPU", self.CONFIG).create_infer_request()
+        return self.core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY"}
+                                       ).create_infer_request()
 
     def __call__(self, blob: np.ndarray) -> np.ndarray:
         request = self.requests.get(blob.shape)
@@ -135,20 +135,13 @@ def calibration_frames(n: int = CALIBRATION_FRAMES) -> list[np.ndarray]:
     """
     from dashboard.demo.scene import Scene
 
-    out: list[np.ndarray] = []
-    for k, (seed, size) in enumerate(((11, (640, 360)), (13, (1280, 720)))):
-        want = (n + 1 - k) // 2
+    def every_tenth(seed: int, size: tuple[int, int], want: int) -> list[np.ndarray]:
         scene = Scene(seed=seed, width=size[0], height=size[1], fps=15.0)
-        for i, (img, _) in enumerate(scene.frames(want * 10 / 15.0)):
-            if i % 10 == 0:
-                out.append(img)
-    return _interleave(out, n)
+        return [img for i, (img, _) in enumerate(scene.frames(want * 10 / 15.0)) if i % 10 == 0]
 
-
-def _interleave(frames: list[np.ndarray], n: int) -> list[np.ndarray]:
-    """Small and large frames in turns, so any first few have both."""
-    small = [f for f in frames if f.shape[0] == 360]
-    large = [f for f in frames if f.shape[0] != 360]
+    small = every_tenth(11, (640, 360), (n + 1) // 2)
+    large = every_tenth(13, (1280, 720), n // 2)
+    # In turns, so any first few frames have both sizes.
     mixed = [f for pair in zip(small, large) for f in pair] + small[len(large):] + large[len(small):]
     return mixed[:n]
 
@@ -177,7 +170,8 @@ def int8_path(weights: Path, imgsz: int, runtime: Runtime = Runtime.ONNX_INT8) -
     from dashboard.vision.models import onnx_path
 
     flavour = "int8" if runtime is Runtime.ONNX_INT8 else "int8s"
-    return onnx_path(weights, imgsz).with_name(f"{onnx_path(weights, imgsz).stem}-{flavour}.onnx")
+    export = onnx_path(weights, imgsz)
+    return export.with_name(f"{export.stem}-{flavour}.onnx")
 
 
 def _int8_kind(runtime: Runtime) -> dict:
