@@ -128,6 +128,30 @@ def test_batch_source_decodes_ahead_and_stops_cleanly(clip):
         assert src.read() is None and src.read() is None and src.status.state == "ended"
 
 
+def test_the_decoder_pipe_holds_a_whole_frame_and_frames_come_whole(clip):
+    import fcntl
+
+    import cv2
+    import numpy as np
+
+    from dashboard.vision.isolated import ChildCapture
+
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    cap = ChildCapture(str(clip), webcam=False, timeout_ms=5000)
+    direct = cv2.VideoCapture(str(clip))
+    try:
+        size = fcntl.fcntl(cap._proc.stdout.fileno(), fcntl.F_GETPIPE_SZ)
+        # One read a frame where the system allows it (640x360x3 = 675 KiB), never narrower
+        # than the system's default of 64 KiB.
+        assert size >= min(limit, 640 * 360 * 3) and size >= 64 * 1024
+        for _ in range(5):   # the pixels of a wide pipe are the decoder's, byte for byte
+            (ok, img), (ok2, ref) = cap.read(), direct.read()
+            assert ok and ok2 and np.array_equal(img, ref)
+    finally:
+        cap.release()
+        direct.release()
+
+
 def test_live_file_ends_and_demo_loops(tmp_path):
     short = write_clip(tmp_path / "short.mp4", seconds=1, seed=1, fps=FPS)
     with open_source(short, live=True) as src:

@@ -4,6 +4,7 @@ pipe round trip each. A decoder that crashes ends its process; the source then s
 the server, its other cameras and its pages carry on."""
 from __future__ import annotations
 
+import fcntl
 import json
 import signal
 import subprocess
@@ -15,6 +16,19 @@ from typing import Any
 import numpy as np
 
 DECODER = Path(__file__).with_name("decoder.py")
+
+
+def _widen(pipe) -> None:
+    """Let the pipe hold a whole frame (up to the system's limit, 1 MiB by default; 64 KiB
+    otherwise). Why: a 640x360 frame came through a 64 KiB pipe in 11 reads, each taking
+    the interpreter lock back; with many cameras busy each wait for the lock was long, the
+    reader fell behind the camera and frames were lost (12 cameras in two processes: 87% of
+    the frames kept through the narrow pipe, 94-95% decoding in-process)."""
+    try:
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, min(limit, 8 << 20))
+    except (OSError, ValueError):
+        pass   # not Linux, or a limit lowered by the admin: the default pipe works, slower
 
 
 class ChildCapture:
@@ -33,6 +47,7 @@ class ChildCapture:
         self._lock = threading.Lock()     # one request and its answer at a time
         self._proc = subprocess.Popen([sys.executable, str(DECODER)], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        _widen(self._proc.stdout)
         self._opened = bool(self._ask({"op": "open", "target": str(target), "webcam": webcam,
                                        "timeout_ms": timeout_ms}).get("ok"))
 
