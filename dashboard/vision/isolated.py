@@ -22,8 +22,8 @@ def _widen(pipe) -> None:
     """Let the pipe hold a whole frame (up to the system's limit, 1 MiB by default; 64 KiB
     otherwise). Why: a 640x360 frame came through a 64 KiB pipe in 11 reads, each taking
     the interpreter lock back; with many cameras busy each wait for the lock was long, the
-    reader fell behind the camera and frames were lost (12 cameras in two processes: 87% of
-    the frames kept through the narrow pipe, 94-95% decoding in-process)."""
+    reader fell behind the camera and frames were lost (11 cameras in one process, in turns:
+    81-86% of their frames kept through the narrow pipe, 91% through the wide one)."""
     try:
         limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, min(limit, 8 << 20))
