@@ -1,6 +1,7 @@
 """How many 15 fps cameras one machine keeps up with: ours (one process, a runner thread per
-camera, nothing drawn while nobody watches) next to N processes of
-`ultralytics.solutions.Heatmap` (one per camera, as its examples run it).
+camera, nothing drawn while nobody watches; and the same cameras spread over worker
+processes, HEATMAP_DASHBOARD_WORKERS) next to N processes of `ultralytics.solutions.Heatmap`
+(one per camera, as its examples run it).
 
 Every camera reads the demo clip (640x360, 15 fps) the way a live camera sends it: at its own
 rate, newest frame first, frames the machine cannot keep up with skipped (`open_source(...,
@@ -18,6 +19,7 @@ these cores (benchmarks/model_limit.py's best batch for the runtime ours runs). 
 is the largest N at which every camera keeps up.
 
     python benchmarks/many_cameras.py [--max 16] [--seconds 20] [--warm 12] [--runtime auto]
+                                      [--workers 2]
 """
 from __future__ import annotations
 
@@ -56,10 +58,11 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def ours(n: int, warm: float, seconds: float, runtime: str
+def ours(n: int, warm: float, seconds: float, runtime: str, workers: int = 0
          ) -> tuple[list[tuple[float, float]], float, str]:
-    """(share of frames processed, p95 frame age in s) per camera, N runners in this process;
-    the CPU a camera cost (1.0: a core); the runtime they ran."""
+    """(share of frames processed, p95 frame age in s) per camera, N runners in this process
+    (or spread over `workers` worker processes, as HEATMAP_DASHBOARD_WORKERS does); the CPU
+    a camera cost (1.0: a core); the runtime they ran."""
     from dashboard.demo import DEMO_DIR
     from dashboard.config.camera import Camera, CameraSettings, Presentation
     from dashboard.config.kinds import CameraId, Pacing, Runtime
@@ -71,13 +74,19 @@ def ours(n: int, warm: float, seconds: float, runtime: str
     zones = [ZoneSpec.from_pixels(d, 640, 360) for d in doc["zones"]]
     tmp = Path(tempfile.mkdtemp())
     store = SQLiteStore(tmp / "events.db")
+    pool = None
+    if workers:
+        from dashboard.pipeline.workers import Workers
+
+        pool = Workers(workers, tmp, store)
     runners = []
     for i in range(n):
         cam = Camera(CameraId(f"cam_{i}"), f"cam {i}", "demo",
                      CameraSettings(imgsz=320, loop=True, pacing=Pacing.LIVE,
                                     tracker="bytetrack.yaml", runtime=Runtime(runtime)),
                      Presentation(), True)
-        runners.append(CameraRunner(cam, "demo", zones, store))
+        runners.append(pool.runner(cam, "demo", zones, store) if pool else
+                       CameraRunner(cam, "demo", zones, store))
     for r in runners:
         r.start()
     try:
@@ -99,6 +108,8 @@ def ours(n: int, warm: float, seconds: float, runtime: str
     finally:
         for r in runners:
             r.close()
+        if pool is not None:
+            pool.close()
 
 
 THEIRS = r"""
@@ -176,6 +187,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--warm", type=float, default=12.0)
     ap.add_argument("--runtime", default="auto")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="worker processes of the third column (0: leave it out)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     from benchmarks.figures import record
@@ -183,15 +196,18 @@ def main() -> None:
     from dashboard.vision.models import cached_onnx
 
     onnx = str(cached_onnx(DEMO_MODEL, 320))
-    best = {"ours": 0, "theirs": 0}
+    sides = ("ours", "workers", "theirs") if args.workers else ("ours", "theirs")
+    best = {side: 0 for side in sides}
     rows, used, figures = [], {}, {}
     for n in range(1, args.max + 1):
         row = {}
-        for side in ("ours", "theirs"):
+        for side in sides:
             if best[side] < n - 1:   # failed already at a smaller N
                 continue
-            cams, cpu, used[side] = ours(n, args.warm, args.seconds, args.runtime) \
-                if side == "ours" else theirs(n, args.warm, args.seconds, onnx)
+            cams, cpu, used[side] = \
+                theirs(n, args.warm, args.seconds, onnx) if side == "theirs" else \
+                ours(n, args.warm, args.seconds, args.runtime,
+                     args.workers if side == "workers" else 0)
             kept, age, ok = worst(cams)
             row[side] = (kept, age, cpu)
             if ok:
@@ -207,18 +223,28 @@ def main() -> None:
     def cell(v) -> str:
         return f"{v[0]:.0%}, {v[1] * 1e3:.0f} ms, {v[2]:.0%}" if v else ""
 
-    lines = [f"| N | ours ({used.get('ours')}): worst camera's frames, p95 age, CPU a camera | "
-             f"share of the model-only limit | N x Heatmap ({used.get('theirs')}): worst "
-             "camera's frames, p95 age, CPU a camera |", "|---|---|---:|---|"]
+    heads = {"ours": f"ours, one process ({used.get('ours')})",
+             "workers": f"ours, {args.workers} worker processes ({used.get('workers')})",
+             "theirs": f"N x Heatmap ({used.get('theirs')})"}
+    each = "worst camera's frames, p95 age, CPU a camera"
+    lines = ["| N | " + "".join(f"{heads[side]}: {each} | " for side in sides[:-1]) +
+             f"share of the model-only limit | {heads['theirs']}: {each} |",
+             "|---|" + "---|" * (len(sides) - 1) + "---:|---|"]
     for n, row in rows:
         share = f"{n * FPS / limit:.0%}" if limit else "?"
-        lines.append(f"| {n} | {cell(row.get('ours'))} | {share} | {cell(row.get('theirs'))} |")
-    ratio = f" ({best['ours'] / best['theirs']:.1f}x)" if best["theirs"] else ""
-    lines += ["", f"Largest N that keeps up: **ours {best['ours']}, ultralytics "
-              f"{best['theirs']}{ratio}**; the model alone ({used.get('ours')}, batch {batch}) "
-              f"does {limit:.0f} frames a second here = {limit / FPS:.1f} cameras at 15 fps, "
-              f"so ours keeps up at {best['ours'] * FPS / limit:.0%} of the model-only limit"
-              if limit else ""]
+        lines.append(f"| {n} | " + " | ".join(cell(row.get(side)) for side in sides[:-1]) +
+                     f" | {share} | {cell(row.get('theirs'))} |")
+    top = max(best[side] for side in sides[:-1])
+
+    def ratio(side: str) -> str:
+        return f" ({best[side] / best['theirs']:.1f}x)" if best["theirs"] else ""
+
+    lines += ["", "Largest N that keeps up: **" + ", ".join(
+        f"{heads[side].split(' (')[0]} {best[side]}{ratio(side)}" for side in sides[:-1]) +
+        f", ultralytics {best['theirs']}**; the model alone ({used.get('ours')}, batch "
+        f"{batch}) does {limit:.0f} frames a second here = {limit / FPS:.1f} cameras at 15 "
+        f"fps, so ours keeps up at {top * FPS / limit:.0%} of the model-only limit"
+        if limit else ""]
     text = "\n".join(lines)
     print(text)
     record("many_cameras", text, {"rows": figures, "best": best, "limit_fps": limit,

@@ -24,6 +24,8 @@ cameras, zones and counts on a PostgreSQL server (default: SQLite in the data di
 HEATMAP_DASHBOARD_RAY_ADDRESS: "auto", "host:port" or "ray://host:port" to run each camera
 as a Ray actor on that cluster (needs HEATMAP_DASHBOARD_DATABASE_URL; default: threads in
 this process). HEATMAP_DASHBOARD_RAY_CPUS: the CPUs each camera asks of it (default 1).
+HEATMAP_DASHBOARD_WORKERS: cameras run in this many worker processes (default 0: in the
+server's own; 2 on 2 cores past about 10 cameras: see pipeline/workers.py).
 HEATMAP_DASHBOARD_MAX_FRAME_PIXELS: the largest picture a camera may send, in pixels (default
 4096x4096 = 16,777,216: a 4K or 12-megapixel camera fits; an 8192x8192 video is refused
 before a frame of it is decoded).
@@ -327,6 +329,18 @@ def ray_cpus() -> float:
     if not 0 < cpus <= 1024:
         raise ValueError("HEATMAP_DASHBOARD_RAY_CPUS must be between 0 and 1024.")
     return cpus
+
+
+def workers() -> int:
+    """Example:
+        >>> workers() >= 0
+        True
+    """
+    text = os.environ.get("HEATMAP_DASHBOARD_WORKERS", "").strip() or "0"
+    if not text.isdigit() or int(text) > 64:
+        raise ValueError("HEATMAP_DASHBOARD_WORKERS must be a number of processes from 0 "
+                         "to 64, e.g. 2.")
+    return int(text)
 
 
 def isolate_decoding() -> bool:

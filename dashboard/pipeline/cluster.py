@@ -31,6 +31,7 @@ from dashboard.errors import DashboardError
 from dashboard.integrations.core import Integrations
 from dashboard.pipeline.runner import CameraRunner
 from dashboard.pipeline.snapshot import Snapshot
+from dashboard.pipeline.stand_in import Forwarded
 from dashboard.config.env import database_url, mqtt_url, ray_cpus, webhook_url
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class CameraActor:
         self.store.close()
 
 
-class RayRunner:
+class RayRunner(Forwarded):
     """A camera's runner on the cluster, as the service sees it (`CameraRunner`'s methods).
 
     Example:
@@ -139,14 +140,6 @@ class RayRunner:
             raise DashboardError(f"Camera {self.camera.name} does not answer now (it may be "
                                  "moving to another machine); try again.") from None
 
-    @property
-    def name(self) -> str:
-        return self.camera.name
-
-    @property
-    def source(self) -> str:
-        return self._source
-
     def snapshot(self) -> Snapshot:
         try:
             self._last = ray.get(self._actor.snapshot.remote(), timeout=CALL_TIMEOUT_S)
@@ -173,35 +166,7 @@ class RayRunner:
         """Samples are written where the camera runs; a Ray node's disk is not the
         server's media folder, so a camera on the cluster records none (yet)."""
         raise DashboardError("This camera runs on a Ray node: a sample is recorded only by "
-                             "a camera running in the server's own process.")
-
-    def set_zones(self, specs: list[ZoneSpec]) -> None:
-        self._zones = list(specs)       # as stored already: what the actor reads if rebuilt
-        self._call("set_zones", specs, timeout_s=COMMAND_TIMEOUT_S)
-
-    def zone_specs(self) -> list[ZoneSpec]:
-        return list(self._zones)
-
-    def jpeg(self) -> bytes | None:
-        return self._call("jpeg")
-
-    def still(self) -> Any:
-        return self._call("still", timeout_s=20)
-
-    def heat_bytes(self, kind: str) -> bytes | None:
-        return self._call("heat_bytes", kind)
-
-    def recent_events(self, n: int = 20) -> list:
-        return self._call("recent_events", n)
-
-    def recent_alerts(self, n: int = 20) -> list:
-        return self._call("recent_alerts", n)
-
-    def store_status(self) -> str | None:
-        try:
-            return self._call("store_status")
-        except DashboardError:
-            return None
+                             "a camera on the server's own machine.")
 
     @property
     def behind(self) -> int:

@@ -71,7 +71,7 @@ class Service(CameraCases, ZoneCases, ReportCases, FlowCases, SummaryCases, Heat
     def __init__(self, store: Store, data: Path, demo: bool = True,
                  autostart: bool = True, runner_type: Any = None,
                  detector: DetectorFactory | None = None) -> None:
-        from dashboard.config.env import media_dir, ray_address, spool_dir
+        from dashboard.config.env import media_dir, ray_address, spool_dir, workers
 
         self.store = store
         self.spool = spool_dir(data)
@@ -104,6 +104,13 @@ class Service(CameraCases, ZoneCases, ReportCases, FlowCases, SummaryCases, Heat
 
             connect(ray_address())
             self._runner_type = RayRunner
+        self._workers: Any = None   # worker processes, when the admin asks for them
+        if runner_type is None and not detector and autostart and ray_address() is None \
+                and workers():
+            from dashboard.pipeline.workers import WorkerRunner, Workers
+
+            self._workers = Workers(workers(), data, store)
+            self._runner_type = WorkerRunner   # made by `_workers.runner` (which worker)
         for cam, sealed in store.cameras():
             self._cameras[cam.id] = cam
             self._runners[cam.id] = self._new_runner(cam, self._open_source(sealed),
@@ -130,9 +137,11 @@ class Service(CameraCases, ZoneCases, ReportCases, FlowCases, SummaryCases, Heat
             self.delivery = ReportDelivery(self, settings).start()
 
     def _new_runner(self, cam: Camera, source: str, zones: list[ZoneSpec]) -> CameraRunner:
-        return self._runner_class(source)(cam, source, zones, self.store,
-                                          spool=self.spool / f"{cam.id}.jsonl",
-                                          integrations=self.integrations, **self._detector)
+        kind = self._runner_class(source)
+        make = self._workers.runner if self._workers is not None and kind is not CameraRunner \
+            else kind
+        return make(cam, source, zones, self.store, spool=self.spool / f"{cam.id}.jsonl",
+                    integrations=self.integrations, **self._detector)
 
     def _runner_class(self, source: str) -> Any:
         """Where a camera runs: a browser's frames arrive in this process, so its camera
@@ -227,6 +236,8 @@ class Service(CameraCases, ZoneCases, ReportCases, FlowCases, SummaryCases, Heat
             runners = list(self._runners.values())
         for r in runners:
             r.close()
+        if self._workers is not None:
+            self._workers.close()
         self._readings.close()
         self.integrations.close()
 

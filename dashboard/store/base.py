@@ -64,6 +64,16 @@ class Store(Catalog, Records, History, Deliveries, EvidenceStore):
     def _compact(self) -> None:
         """Give freed space back (best effort)."""
 
+    def follow(self) -> None:
+        """In a process that shares the database and does not look after it (a camera
+        worker): take up a file the server rewrote (see `check`)."""
+
+    def forget_epoch(self, cid: str) -> None:
+        """Another process archived this camera's counts (a Reset in a worker): read its
+        current epoch anew."""
+        with self._lock:
+            self._epochs.pop(cid, None)
+
     def integrity(self) -> str:
         raise NotImplementedError
 

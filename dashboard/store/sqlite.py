@@ -140,6 +140,11 @@ class SQLiteStore(Store):
             before = self._db.total_changes
             try:
                 with self._db:
+                    # Take the write lock first: a transaction that read before it wrote
+                    # fails at once, without waiting, when another process (a camera
+                    # worker) wrote in between; this one waits its turn (busy timeout).
+                    if not self._db.in_transaction:
+                        self._db.execute("BEGIN IMMEDIATE")
                     yield self._db
             except sqlite3.Error as e:
                 raise self._failed(_reason(e)) from e
@@ -148,9 +153,16 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _read(self) -> Iterator[Any]:
-        """Queries under the lock (one connection shared by threads)."""
+        """Queries under the lock (one connection shared by threads). A read that wrote (a
+        camera's first epoch) commits, unless it runs inside a write transaction: left open,
+        it would hold the write lock from every other process sharing the file."""
         with self._lock:
-            yield self._db
+            inside = self._db.in_transaction
+            try:
+                yield self._db
+            finally:
+                if self._db.in_transaction and not inside:
+                    self._db.commit()
 
 
     def check(self) -> str | None:
@@ -190,6 +202,22 @@ class SQLiteStore(Store):
             except (OSError, sqlite3.Error) as e:
                 self._note_file_fault(f"cannot repair the database file: {_reason(e)}")
         return self.fault
+
+    def follow(self) -> None:
+        """The file at the path is not the one open here: the server rewrote it (deleted
+        or replaced under it, see `check`); write to the new one. A file missing now is
+        being rewritten: looked at again next time."""
+        if not self._on_disk:
+            return
+        with self._lock:
+            try:
+                identity = self._stat()
+            except FileNotFoundError:
+                return
+            if identity != self._identity:
+                log.warning("database %s was rewritten by the server: reopened", self.path)
+                self._db.close()
+                self._open()
 
     def _note_file_fault(self, text: str | None) -> None:
         if text != self._file_fault:

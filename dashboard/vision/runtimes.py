@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import platform
+import re
 import tempfile
 import threading
 import time
@@ -38,6 +39,18 @@ AGREEMENT = 0.9
 AGREEMENT_CONF = 0.25      # boxes compared from this confidence up (ultralytics' default)
 CALIBRATION_FRAMES = 48
 _choosing = threading.Lock()
+# Cores a model call may use (None: all); each camera worker process takes its share.
+_threads: int | None = None
+
+
+def share_cores(threads: int) -> None:
+    """Let the models this process opens from now use `threads` cores each (at least 1).
+
+    Example:
+        >>> share_cores(1)        # doctest: +SKIP
+    """
+    global _threads
+    _threads = max(1, int(threads))
 
 Infer = Callable[[np.ndarray], np.ndarray]   # a batch (Nx3xHxW float32) -> the first output
 
@@ -78,7 +91,9 @@ def open_session(path: Path, runtime: str | Runtime) -> Infer:
         return OpenVinoModel(path)
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = _threads or 0   # 0: ONNX Runtime's own choice
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     return lambda blob: session.run(None, {name: blob})[0]
 
@@ -89,7 +104,9 @@ class OpenVinoModel:
     ran 2.9 ms a frame at imgsz 320 against 3.5 ms compiled for any batch (and 4.1 ms for
     any shape); compiling takes 0.2 s, once per shape. Float runs in OpenVINO's own precision
     for the CPU (bfloat16 where the CPU has AMX), which the automatic choice checks against
-    float ONNX Runtime like any other."""
+    float ONNX Runtime like any other. Its threads are not pinned to cores: pinned, they
+    waited on a core that the cameras' own threads and processes kept busy (12 cameras in 2
+    worker processes kept 90-92% of their frames pinned, 99% not; in one process 79% -> 90%)."""
 
     SHAPES = 8
 
@@ -110,8 +127,9 @@ class OpenVinoModel:
         if shape:
             model.reshape(list(shape))
         # Called under SharedModel's lock, one batch at a time: one request per shape.
-        return self.core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY"}
-                                       ).create_infer_request()
+        config = {"PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False}
+        return self.core.compile_model(model, "CPU", config | (
+            {"INFERENCE_NUM_THREADS": _threads} if _threads else {})).create_infer_request()
 
     def __call__(self, blob: np.ndarray) -> np.ndarray:
         request = self.requests.get(blob.shape)
@@ -148,8 +166,6 @@ def calibration_frames(n: int = CALIBRATION_FRAMES) -> list[np.ndarray]:
 
 def _head_nodes(model) -> list[str]:
     """Nodes of the model's last module other than its feature convolutions: kept float."""
-    import re
-
     index = [int(m.group(1)) for n in model.graph.node if (m := re.match(r"/model\.(\d+)/", n.name))]
     if not index:
         return []
