@@ -216,7 +216,10 @@ class WorkerRunner(Forwarded):
         self._sample_done: Any = None           # the service's, while a sample records
         self._last = Snapshot()
         worker.cameras[camera.id] = self
-        self.reopen()
+        try:
+            self.reopen()
+        except WorkerDown:   # it is being started again, and opens its cameras, this one too
+            log.warning("camera %s waits for %s to start again", camera.id, worker.name)
 
     def reopen(self) -> None:
         """Make the camera's runner in the worker (again), running if it was."""
