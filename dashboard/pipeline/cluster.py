@@ -118,6 +118,8 @@ class RayRunner(Forwarded):
         <CameraState.LOADING: 'loading model'>
     """
 
+    COMMAND_S = COMMAND_TIMEOUT_S
+
     def __init__(self, camera: Camera, source: str, zones: list[ZoneSpec], store: Any,
                  **_: Any) -> None:
         # The server's own integrations stay here (the spool too): the actor sends from its

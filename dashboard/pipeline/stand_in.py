@@ -24,7 +24,7 @@ class Forwarded:
         ('heat_bytes', 'png')
     """
 
-    COMMAND_S = 60.0     # a change an operator made and waits for
+    COMMAND_S: float     # how long a change an operator made is waited for: each stand-in's
     camera: Camera
     _source: str
     _zones: list[ZoneSpec]
