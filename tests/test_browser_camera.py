@@ -20,7 +20,7 @@ from dashboard.cli import main as cli_main
 from dashboard.engine import LineZone
 from support.helpers import wait_until
 from support.server import CHROMIUM, CHROMIUM_ARGS, DashboardServer, log_in
-from support.browser import ZONE_CANVAS, draw_line, no_traceback, shot
+from support.browser import ZONE_CANVAS, draw_line, no_traceback, settled, shot
 
 pytestmark = pytest.mark.slow   # the fast default leaves these out (README)
 
@@ -125,6 +125,7 @@ def test_the_browsers_camera_counts_a_drawn_line_like_the_truth_and_the_cli(
     page.get_by_text("sent while the page is open").wait_for(timeout=30_000)
     page.locator(".st-key-add-imgsz").get_by_role("slider").focus()
     page.keyboard.press("Home")                      # image size 320, as the CLI below
+    settled(page)
     page.get_by_role("button", name="Add camera").click()
     page.get_by_role("heading", name="My laptop").wait_for(timeout=120_000)   # busy CI
     (cam,) = server.get("/api/cameras")[1]

@@ -130,6 +130,30 @@ def test_zones_follow_the_picture_when_its_size_changes():
     assert z.points.tolist() == [[0.0, 360.0], [1280.0, 360.0]] and z.counts.in_count == 3
 
 
+def test_a_frame_counted_before_a_zone_came_back_does_not_hide_its_counts(tmp_path):
+    """The loop counts a frame, then publishes it; an undo of a delete in between (another
+    thread) must still show the zone with its stored counts, not the frame's older copy."""
+    import dataclasses
+
+    from dashboard.engine.zones import CrossingEvent
+    from dashboard.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "d.db")
+    door = ZoneSpec.create("door", "line", [[0.5, 0], [0.5, 1]])
+    store.save_zone(CameraId("cam_test"), door)
+    store.add_events(CameraId("cam_test"), [CrossingEvent(1.0, door.id, 7, "person", "in")])
+    p = runner("demo", [door], store)
+    assert p.snapshot().counts[door.id].in_count == 1          # taken up from the store
+    p.set_zones([])                                             # deleted
+    counted_meanwhile = p.snapshot()                            # the loop's frame: no door
+    store.delete_zone(door.id)
+    store.restore_zone(CameraId("cam_test"), door.id)
+    p.set_zones([door])                                         # the undo
+    p.publish(dataclasses.replace(counted_meanwhile, frame_index=5))   # as the loop does
+    assert p.snapshot().frame_index == 5
+    assert p.snapshot().counts[door.id].in_count == 1
+
+
 def test_jpeg_is_encoded_once_a_frame_for_all_viewers_and_only_when_asked(monkeypatch):
     import dataclasses
 

@@ -278,7 +278,7 @@ class FrameLoop:
         behind = self._behind(wall, stats, age, fps, detector.runtime)
         self.runner.publish(Snapshot(
             state=CameraState.LIVE, frame=img, tracks=c.result.tracks, frame_index=frame.index,
-            frame_size=(w, h), counts=c.result.counts, total_tracks=c.result.total_tracks,
+            frame_size=(w, h), total_tracks=c.result.total_tracks,
             processed_fps=fps, model_ms=round(self.model_ms, 2),
             source_fps=src.native_fps if self.is_file else stats.fps,
             frame_age_s=age,

@@ -207,9 +207,12 @@ class CameraRunner:
 
     # -- what the run tells -----------------------------------------------------------------
     def publish(self, snap: Snapshot) -> None:
-        """The run's newest snapshot, for every reader."""
+        """The run's newest snapshot, for every reader. Its counts are the engine's now: a
+        zone set or a reset since the frame was counted (another thread, between the count
+        and this call) shows, not the frame's older copy (a zone back from a delete read 0
+        until the next frame)."""
         with self._lock:
-            self._snap = snap
+            self._snap = replace(snap, counts=self.step.engine.counts)
 
     def set_status(self, state: CameraState, detail: str | None = None, **more: Any) -> None:
         with self._lock:

@@ -20,6 +20,15 @@ def no_traceback(page) -> None:
     assert "Traceback" not in page.locator("body").inner_text()
 
 
+def settled(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the page's script has finished the rerun a change asked for (Streamlit marks
+    its root): a click while that rerun is still on its way is taken by a run the change
+    then stops, so its side effect happens and what should follow (opening a page) not."""
+    page.wait_for_timeout(500)          # a slider sends its change a moment after the key
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        timeout=timeout_ms)
+
+
 ZONE_CANVAS = "svg.picture"     # the zone canvas's picture (dashboard/web/zone_canvas.js)
 
 
