@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -168,15 +170,38 @@ def newest_heat(db: Path, cid: str) -> float:
         con.close()
 
 
+def watch_video(srv: DashboardServer, cid: str) -> threading.Thread:
+    """A viewer of the camera's video stream (as the Camera page shows it), reading it in a
+    thread until the server ends it."""
+    req = urllib.request.Request(f"{srv.url}/api/cameras/{cid}/video.mjpg",
+                                 headers={"Authorization": f"Bearer {srv.token}"})
+    stream = urllib.request.urlopen(req, timeout=120)
+    assert stream.read(1000)                   # pictures flow
+
+    def read() -> None:
+        try:
+            while stream.read(65536):
+                pass
+        except OSError:
+            pass
+    viewer = threading.Thread(target=read, daemon=True)
+    viewer.start()
+    return viewer
+
+
 def test_sigterm_and_sigint_write_everything_and_sigkill_loses_seconds_of_heat(tmp_path):
     srv = DashboardServer(tmp_path / "data").start()
     db = srv.data / "dashboard.db"
     cid = demo_id(srv)
     for sig in (signal.SIGTERM, signal.SIGINT):
         assert wait_until(lambda: total(api_counts(srv, cid)) > 0, 180)
+        viewer = watch_video(srv, cid)           # a page left open on the camera
         seen = api_counts(srv, cid)
         sent = time.time()
-        srv.stop(sig)
+        # It stops by itself: the open stream ends (it held the server up until killed).
+        assert srv.stop(sig), f"still up a minute after {sig!r}"
+        viewer.join(30)
+        assert not viewer.is_alive()
         assert newest_heat(db, cid) >= sent               # heat written on the way out
         kept = db_counts(db, cid)
         assert total(kept) >= total(seen)

@@ -9,6 +9,8 @@ their heat) when the server shuts down.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
@@ -19,6 +21,7 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from dashboard.web.api.common import STOPPING
 from dashboard.web.api.routes import ROUTES
 from dashboard.web.gate import AuthGate
 from dashboard.service.core import close_shared_service, shared_service
@@ -109,9 +112,38 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def on_stop_signals(stopping: threading.Event) -> None:
+    """Set `stopping` first when SIGTERM or SIGINT comes, then do what was done before (the
+    web server's graceful shutdown). That shutdown waits for every answer in progress to
+    end; a viewer's video stream ends only when told, so without this a page left open
+    on a camera kept the server up until it was killed, its heat unwritten. Only the main
+    thread may set handlers: elsewhere (a server run in a test thread) nothing changes.
+
+    Example:
+        >>> import os
+        >>> saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+        >>> _ = signal.signal(signal.SIGTERM, lambda *a: None)   # the web server's, say
+        >>> e = threading.Event(); on_stop_signals(e)
+        >>> os.kill(os.getpid(), signal.SIGTERM); e.is_set()
+        True
+        >>> for s, h in saved.items(): _ = signal.signal(s, h)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        before = signal.getsignal(sig)
+
+        def handler(signum: int, frame: object, before: object = before) -> None:
+            stopping.set()
+            if callable(before):
+                before(signum, frame)
+        signal.signal(sig, handler)
+
+
 @asynccontextmanager
 async def lifespan(app: st.App) -> AsyncIterator[None]:
     setup_logging()
+    on_stop_signals(STOPPING)   # set after the web server's own handlers, so it chains them
     await run_in_threadpool(shared_service)   # loads cameras, starts the enabled ones
     try:
         yield

@@ -74,15 +74,20 @@ class DashboardServer:
         self.stop()
         raise RuntimeError("the dashboard did not start: " + self.log())
 
-    def stop(self, sig: int = signal.SIGTERM) -> None:
+    def stop(self, sig: int = signal.SIGTERM) -> bool:
+        """Send `sig`; True when the server ended by itself, False when it was still up a
+        minute later and had to be killed."""
+        ended = True
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(60)
             except subprocess.TimeoutExpired:
+                ended = False
                 self.proc.kill()
                 self.proc.wait(10)
         self.proc = None
+        return ended
 
     def restart(self) -> "DashboardServer":
         self.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 from typing import Any, Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +25,11 @@ CAMERA_FIELDS = {"name", "source", "settings", "presentation", "enabled"}
 MAX_BODY = 256 * 1024  # a JSON body: a camera or a zone is a few KB
 MAX_NUMBER = 1e12      # query numbers: unix seconds to the year 33,000, or row counts
 MAX_ROWS = 100_000     # rows one answer may hold
+
+# Set when the server is asked to stop (SIGTERM, SIGINT: see `web.server.on_stop_signals`):
+# an answer that never ends by itself (a viewer's video stream) ends then, or the server's
+# graceful shutdown waits for it forever and the cameras never write their heat.
+STOPPING = threading.Event()
 
 
 def error(status: int, message: str) -> JSONResponse:

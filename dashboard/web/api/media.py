@@ -10,7 +10,8 @@ from starlette.responses import Response, StreamingResponse
 
 from dashboard.errors import NotAllowed, NotFound
 from dashboard.service.access import UserService
-from dashboard.web.api.common import BOUNDARY, POLL_S, REPEAT_S, call, endpoint, error
+from dashboard.web.api.common import (BOUNDARY, POLL_S, REPEAT_S, STOPPING, call, endpoint,
+                                      error)
 
 
 @endpoint
@@ -34,11 +35,11 @@ async def mjpeg_parts(svc: UserService, cid: str, request: Request | None = None
     once by the next boundary, and while no new frame comes (a stopped camera) the last one
     is sent again every `REPEAT_S`: a browser shows a part only once the next one begins.
     Each picture is a checked call: the stream ends within `REPEAT_S` of its viewer's
-    logout, removal or password change."""
+    logout, removal or password change, and when the server is stopping (`STOPPING`)."""
     yield b"--" + BOUNDARY + b"\r\n"
     last, sent = None, 0.0
     loop = asyncio.get_running_loop()
-    while request is None or not await request.is_disconnected():
+    while not STOPPING.is_set() and (request is None or not await request.is_disconnected()):
         try:
             index = await run_in_threadpool(svc.peek_frame_index, cid)
             if index != last or loop.time() - sent >= REPEAT_S:
