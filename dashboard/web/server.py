@@ -13,7 +13,7 @@ import signal
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import streamlit as st
 from starlette.concurrency import run_in_threadpool
@@ -117,27 +117,28 @@ def on_stop_signals(stopping: threading.Event) -> None:
     web server's graceful shutdown). That shutdown waits for every answer in progress to
     end; a viewer's video stream ends only when told, so without this a page left open
     on a camera kept the server up until it was killed, its heat unwritten. Only the main
-    thread may set handlers: elsewhere (a server run in a test thread) nothing changes.
-
-    Example:
-        >>> import os
-        >>> saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-        >>> _ = signal.signal(signal.SIGTERM, lambda *a: None)   # the web server's, say
-        >>> e = threading.Event(); on_stop_signals(e)
-        >>> os.kill(os.getpid(), signal.SIGTERM); e.is_set()
-        True
-        >>> for s, h in saved.items(): _ = signal.signal(s, h)
-    """
+    thread may set handlers: elsewhere (a server run in a test thread) nothing changes."""
     if threading.current_thread() is not threading.main_thread():
         return
     for sig in (signal.SIGTERM, signal.SIGINT):
-        before = signal.getsignal(sig)
+        signal.signal(sig, chained(stopping, signal.getsignal(sig)))
 
-        def handler(signum: int, frame: object, before: object = before) -> None:
-            stopping.set()
-            if callable(before):
-                before(signum, frame)
-        signal.signal(sig, handler)
+
+def chained(stopping: threading.Event, before: Any) -> Callable[[int, Any], None]:
+    """A signal handler that sets `stopping`, then calls `before` (a handler, or a
+    `signal.SIG_*` value that is not one, when no Python handler was set).
+
+    Example:
+        >>> e, seen = threading.Event(), []
+        >>> chained(e, lambda signum, frame: seen.append(signum))(signal.SIGTERM, None)
+        >>> e.is_set(), seen
+        (True, [<Signals.SIGTERM: 15>])
+    """
+    def handler(signum: int, frame: Any) -> None:
+        stopping.set()
+        if callable(before):
+            before(signum, frame)
+    return handler
 
 
 @asynccontextmanager
