@@ -197,6 +197,27 @@ def test_adding_a_camera_says_what_is_wrong_then_opens_it(svc, tmp_path):
     assert "Back door" in [h.value for h in at.subheader]
 
 
+@pytest.mark.parametrize("age_s, lands_on_camera", [(0.0, True), (common.OPENING_S + 5, False)])
+def test_a_lost_switch_to_a_camera_is_made_again_soon_after_and_not_later(svc, age_s,
+                                                                         lands_on_camera):
+    """Streamlit may drop a switch_page for a rerun a part of the page asked for at the
+    same moment: the next whole run (here: of the overview) makes the switch again, unless
+    the operator has been elsewhere for a while since (they went there themselves)."""
+    import time
+
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    assert not at.subheader or "Demo street" not in [h.value for h in at.subheader]
+    cid = svc.cameras()[0].id
+    at.session_state[common.OPENING] = (cid, time.monotonic() - age_s)   # the lost switch
+    run(at)
+    on_camera = at.query_params.get("camera") == cid and \
+        "Demo street" in [h.value for h in at.subheader]
+    assert on_camera is lands_on_camera
+    assert common.OPENING not in at.session_state      # arrived, or forgotten: once only
+    run(at)
+    assert ("Demo street" in [h.value for h in at.subheader]) is lands_on_camera
+
+
 def test_a_failed_camera_shows_its_reason_in_words(svc):
     cam = svc.add_camera("Gate", "rtsp://admin:hunter2@127.0.0.1:9/cam", {"imgsz": 320})
     assert wait_until(lambda: svc.status(cam.id).state is CameraState.FAILED, 60)

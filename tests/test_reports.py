@@ -260,8 +260,12 @@ def scheduled(tmp_path, monkeypatch):
         monkeypatch.setenv("HEATMAP_DASHBOARD_SMTP_URL", smtp.url)
         monkeypatch.setenv("HEATMAP_DASHBOARD_SMTP_CAFILE", str(smtp.cafile))
         monkeypatch.setenv("HEATMAP_DASHBOARD_REPORT_DIR", str(tmp_path / "reports"))
+        from dashboard.service.delivery import ReportDelivery
+
+        # The test ticks it, at moments it picks: its thread would tick at the real time
+        # first, and start the schedule with the day just over then (not Fri 4 Dec).
+        monkeypatch.setattr(ReportDelivery, "start", lambda self: self)
         svc = Service(SQLiteStore(tmp_path / "db.sqlite"), tmp_path, demo=False)
-        svc.delivery.close()                      # the test ticks it, at moments it picks
         cam = svc.add_camera("Shop", "rtsp://127.0.0.1:9/none", enabled=False)
         door = svc.add_zone(cam.id, "door", "line", [[0, 0.5], [1, 0.5]])
         now = at(NY, 2026, 12, 5, 0, 30)           # just after the day Fri 4 Dec ended

@@ -16,7 +16,8 @@ from PIL import Image
 from dashboard.service.auth import Role
 from dashboard.errors import SessionEnded
 from dashboard.web.ui import camera, cameras, overview, users
-from dashboard.web.ui.common import current_user, health_banner, plain, service
+from dashboard.web.ui.common import (current_user, follow_opening, health_banner, plain,
+                                     service)
 
 
 def favicon() -> Image.Image:
@@ -53,6 +54,7 @@ def main() -> None:
         st.sidebar.markdown('<a href="/logout" target="_self">Log out</a>',
                             unsafe_allow_html=True)
     nav = st.navigation(list(pages.values()))
+    follow_opening(nav.url_path == pages["camera"].url_path)
     if user is not None:
         try:
             svc = service()

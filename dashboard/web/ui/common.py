@@ -213,8 +213,29 @@ def chosen_camera(svc: UserService) -> Camera | None:
     return next(c for c in cams if c.id == cid)
 
 
+OPENING = "opening_camera"   # session key: (camera id, when) of a switch not yet arrived
+OPENING_S = 10.0             # how long a lost switch is made again
+
+
 def open_camera(cid: str) -> None:
-    """Go to the Camera page showing `cid`."""
+    """Go to the Camera page showing `cid`. The switch is remembered until that page runs
+    (`follow_opening`): a part of the page that reruns by itself (every page has one, every
+    2 s) may ask at the same moment, and Streamlit then keeps the newer request's page, so
+    the switch was lost and the operator stayed where they were (seen after Add camera)."""
     st.session_state["camera_id"] = cid
     st.session_state.pop("camera_pick", None)
+    st.session_state[OPENING] = (cid, time.monotonic())
     st.switch_page(st.session_state["pages"]["camera"], query_params={"camera": cid})
+
+
+def follow_opening(on_camera_page: bool) -> None:
+    """Each whole run, before its page: arrived on the Camera page, the switch is done;
+    on another within `OPENING_S` of it, it was lost: made again. Later, the operator
+    went elsewhere themselves: forgotten."""
+    opening = st.session_state.get(OPENING)
+    if opening is None:
+        return
+    if on_camera_page or time.monotonic() - opening[1] > OPENING_S:
+        st.session_state.pop(OPENING, None)
+        return
+    open_camera(opening[0])
