@@ -217,14 +217,15 @@ OPENING = "opening_camera"   # session key: (camera id, when) of a switch not ye
 OPENING_S = 10.0             # how long a lost switch is made again
 
 
-def open_camera(cid: str) -> None:
+def open_camera(cid: str, asked: float | None = None) -> None:
     """Go to the Camera page showing `cid`. The switch is remembered until that page runs
     (`follow_opening`): a part of the page that reruns by itself (every page has one, every
     2 s) may ask at the same moment, and Streamlit then keeps the newer request's page, so
-    the switch was lost and the operator stayed where they were (seen after Add camera)."""
+    the switch was lost and the operator stayed where they were (seen after Add camera).
+    `asked`: when the operator asked for it (a switch made again keeps the first time)."""
     st.session_state["camera_id"] = cid
     st.session_state.pop("camera_pick", None)
-    st.session_state[OPENING] = (cid, time.monotonic())
+    st.session_state[OPENING] = (cid, time.monotonic() if asked is None else asked)
     st.switch_page(st.session_state["pages"]["camera"], query_params={"camera": cid})
 
 
@@ -238,4 +239,4 @@ def follow_opening(on_camera_page: bool) -> None:
     if on_camera_page or time.monotonic() - opening[1] > OPENING_S:
         st.session_state.pop(OPENING, None)
         return
-    open_camera(opening[0])
+    open_camera(*opening)
