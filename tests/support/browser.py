@@ -22,8 +22,8 @@ def no_traceback(page) -> None:
 
 def settled(page, timeout_ms: int = 60_000) -> None:
     """Wait until the page's script has finished the rerun a change asked for (Streamlit marks
-    its root): a click while that rerun is still on its way is taken by a run the change
-    then stops, so its side effect happens and what should follow (opening a page) not."""
+    its root), so the server has the change before the next click acts on it (a slider's
+    new value, say, before "Add camera" saves the settings)."""
     page.wait_for_timeout(500)          # a slider sends its change a moment after the key
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
         timeout=timeout_ms)
